@@ -1,0 +1,78 @@
+// App: the depai state machine behind the ABCI 2.0 method set.
+//
+// Contract (same as CometBFT's): FinalizeBlock computes the block's results and the new app
+// hash and persists nothing; Commit persists the block atomically; Info reports the last
+// committed height and app hash so a driver can replay missing blocks. CheckTx runs on its own
+// branch of committed state ("check state"), reset at every Commit. Transaction failures are
+// results (code/codespace/log); a returned Error from FinalizeBlock/Commit is a node fault
+// (e.g. a broken invariant) and the driver must stop.
+// Thread-safety: none. Drivers serialise all calls (devnet: one mutex; ABCI: one consensus
+// connection). Query may be called between blocks.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/abci_types.h"
+#include "store/state_db.h"
+#include "util/result.h"
+
+namespace depai::app {
+
+// Optional accelerator for signature checks: a driver may pre-verify the signatures of a
+// block's txs in parallel (outside consensus code) and answer here. The App calls verified()
+// before doing the check itself; a false answer only means "not known", never "invalid", so
+// results are identical with or without a cache.
+class SigCache {
+ public:
+  virtual ~SigCache() = default;
+  virtual bool verified(std::string_view pubkey, std::string_view sign_bytes, std::string_view sig) const = 0;
+};
+
+struct AppOptions {
+  std::string db_path;  // RocksDB directory; empty = in-memory (tests)
+  size_t max_block_txs = 10000;
+};
+
+class App {
+ public:
+  static Result<std::unique_ptr<App>> Open(const AppOptions& opts);
+  ~App();
+
+  ResponseInfo Info(const RequestInfo& req);
+  Result<ResponseInitChain> InitChain(const RequestInitChain& req);
+  ResponseCheckTx CheckTx(const RequestCheckTx& req);
+  ResponsePrepareProposal PrepareProposal(const RequestPrepareProposal& req);
+  ResponseProcessProposal ProcessProposal(const RequestProcessProposal& req);
+  Result<ResponseFinalizeBlock> FinalizeBlock(const RequestFinalizeBlock& req);
+  Result<ResponseCommit> Commit();
+  ResponseQuery Query(const RequestQuery& req);
+
+  void set_sig_cache(const SigCache* cache) { sig_cache_ = cache; }
+  const std::string& chain_id() const;
+  int64_t last_height() const;
+  const store::KVReader& committed_state() const;
+  // Genesis export of the committed state (JSON), for `depai export`.
+  std::string ExportGenesis() const;
+  // Decoded, human-readable form of a tx (messages, memo, fee, signer), for the API.
+  // Returns an object with "error" when the bytes do not decode.
+  std::string TxToJson(std::string_view tx) const;
+  // Full invariant check over committed state (start-up and tests).
+  Status CheckInvariants() const;
+
+  // For parallel pre-verification: the (pubkey, sign bytes, signature) triples of a tx,
+  // using committed state for account numbers. Empty when the tx cannot be decoded.
+  struct SigCheck {
+    Bytes pubkey, sign_bytes, sig;
+  };
+  std::vector<SigCheck> SigChecksFor(std::string_view tx) const;
+
+  class Impl;
+
+ private:
+  explicit App(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  const SigCache* sig_cache_ = nullptr;
+};
+
+}  // namespace depai::app

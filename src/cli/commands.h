@@ -1,0 +1,34 @@
+// The `depai` command tree. Each group registers its subcommands on the CLI11 app.
+// Contract for every command: errors print "Error: <message>" to stderr and exit non-zero;
+// --output json prints one JSON document on stdout; nothing is changed on error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace depai::cli {
+
+struct GlobalOptions {
+  std::string home;                    // --home, default ~/.depai
+  std::string node = "http://127.0.0.1:1317";  // --node
+  std::string output = "text";         // --output json|text
+  std::string keyring_backend = "test";  // --keyring-backend test|file
+  bool yes = false;                    // --yes: skip confirmation
+};
+
+// Thrown by command callbacks; main prints it and exits with `exit_code`.
+struct CommandError {
+  std::string message;
+  int exit_code = 1;
+};
+
+std::string DefaultHome();  // $HOME/.depai
+
+void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);     // src/cli/keys_cmd.cpp
+void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);   // src/cli/devnet_cmd.cpp
+void RegisterTxCommands(CLI::App& app, GlobalOptions& g);       // src/cli/tx_cmd.cpp
+void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);    // src/cli/query_cmd.cpp (query, status, export)
+
+int Run(int argc, char** argv);  // src/cli/cli.cpp
+
+}  // namespace depai::cli

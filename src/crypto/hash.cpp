@@ -1,0 +1,53 @@
+#include "crypto/hash.h"
+
+#include <openssl/sha.h>
+#include <sodium.h>
+
+namespace depai::crypto {
+
+bool InitCrypto() { return sodium_init() >= 0; }
+
+Bytes Sha256(std::string_view data) {
+  Bytes out(32, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+Bytes Blake2b256(std::string_view data) {
+  Bytes out(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), 32, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), nullptr, 0);
+  return out;
+}
+
+Bytes Blake2b256(std::string_view a, std::string_view b) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, 32);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(a.data()), a.size());
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(b.data()), b.size());
+  Bytes out(32, '\0');
+  crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(out.data()), 32);
+  return out;
+}
+
+std::string Base64Encode(std::string_view data) {
+  std::string out(sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // drop NUL
+  return out;
+}
+
+std::optional<Bytes> Base64Decode(std::string_view b64) {
+  Bytes out(b64.size() / 4 * 3 + 3, '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(), b64.size(), nullptr, &len,
+                        &end, sodium_base64_VARIANT_ORIGINAL) != 0)
+    return std::nullopt;
+  if (end != b64.data() + b64.size()) return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+}  // namespace depai::crypto

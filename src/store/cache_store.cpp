@@ -1,0 +1,112 @@
+#include "store/cache_store.h"
+
+namespace depai::store {
+
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto c = static_cast<unsigned char>(end.back());
+    if (c != 0xff) {
+      end.back() = static_cast<char>(c + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return end;
+}
+
+std::optional<Bytes> CacheStore::get(std::string_view key) const {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) return it->second.value;
+  auto v = parent_->get(key);
+  entries_.emplace(std::string(key), Entry{v, false});
+  return v;
+}
+
+void CacheStore::set(std::string_view key, std::string_view value) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    entries_.emplace(std::string(key), Entry{Bytes(value), true});
+  } else {
+    it->second.value = Bytes(value);
+    it->second.dirty = true;
+  }
+}
+
+void CacheStore::del(std::string_view key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    entries_.emplace(std::string(key), Entry{std::nullopt, true});
+  } else {
+    it->second.value.reset();
+    it->second.dirty = true;
+  }
+}
+
+void CacheStore::iterate(std::string_view start, std::string_view end, const IterFn& fn) const {
+  auto it = entries_.lower_bound(start);
+  auto in_range = [&](const std::string& k) { return end.empty() || k < end; };
+  auto next_dirty = [&]() {
+    while (it != entries_.end() && in_range(it->first) && !it->second.dirty) ++it;
+  };
+  bool stopped = false;
+  next_dirty();
+  parent_->iterate(start, end, [&](std::string_view pk, std::string_view pv) {
+    // Emit pending writes that sort before the parent's key.
+    while (it != entries_.end() && in_range(it->first) && it->first < pk) {
+      if (it->second.value && !fn(it->first, *it->second.value)) {
+        stopped = true;
+        return false;
+      }
+      ++it;
+      next_dirty();
+    }
+    if (it != entries_.end() && in_range(it->first) && it->first == pk) {
+      const Entry& e = it->second;
+      ++it;
+      next_dirty();
+      if (!e.value) return true;  // deleted in this branch
+      if (!fn(pk, *e.value)) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    }
+    if (!fn(pk, pv)) {
+      stopped = true;
+      return false;
+    }
+    return true;
+  });
+  if (stopped) return;
+  while (it != entries_.end() && in_range(it->first)) {
+    if (it->second.value && !fn(it->first, *it->second.value)) return;
+    ++it;
+    next_dirty();
+  }
+}
+
+void CacheStore::write_to(KVStore& dst) const {
+  for (const auto& [k, e] : entries_) {
+    if (!e.dirty) continue;
+    if (e.value)
+      dst.set(k, *e.value);
+    else
+      dst.del(k);
+  }
+}
+
+void CacheStore::for_each_write(const std::function<void(const std::string&, const std::optional<Bytes>&)>& fn) const {
+  for (const auto& [k, e] : entries_)
+    if (e.dirty) fn(k, e.value);
+}
+
+size_t CacheStore::pending_writes() const {
+  size_t n = 0;
+  for (const auto& [k, e] : entries_) n += e.dirty ? 1 : 0;
+  return n;
+}
+
+void CacheStore::reset() { entries_.clear(); }
+
+}  // namespace depai::store

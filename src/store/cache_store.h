@@ -1,0 +1,39 @@
+// CacheStore: a branch over a parent KVReader. Writes stay in memory until write_to() copies
+// them to a parent store; dropping the CacheStore discards them (transaction rollback).
+// Branches nest: a CacheStore can be the parent of another. Reads are cached. Iteration merges
+// pending writes with the parent in key order. Not thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+
+#include "store/kv.h"
+
+namespace depai::store {
+
+class CacheStore : public KVStore {
+ public:
+  explicit CacheStore(const KVReader* parent) : parent_(parent) {}
+  std::optional<Bytes> get(std::string_view key) const override;
+  void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override;
+  void set(std::string_view key, std::string_view value) override;
+  void del(std::string_view key) override;
+
+  // Copies every pending write (set or delete) into `dst`. Does not clear this branch.
+  void write_to(KVStore& dst) const;
+  // Visits pending writes in key order: value is nullopt for a delete.
+  void for_each_write(const std::function<void(const std::string&, const std::optional<Bytes>&)>& fn) const;
+  size_t pending_writes() const;
+  void reset();  // drop all writes and cached reads
+  const KVReader* parent() const { return parent_; }
+
+ private:
+  struct Entry {
+    std::optional<Bytes> value;
+    bool dirty = false;
+  };
+  const KVReader* parent_;
+  mutable std::map<std::string, Entry, std::less<>> entries_;
+};
+
+}  // namespace depai::store

@@ -1,0 +1,126 @@
+#include "store/state_db.h"
+
+#include <rocksdb/env.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+
+namespace depai::store {
+
+namespace {
+constexpr const char* kMetaHeight = "height";
+constexpr const char* kMetaAppHash = "app_hash";
+constexpr const char* kMetaLtHash = "lthash";
+Error dbError(const rocksdb::Status& s) { return Error{"store", 1, "rocksdb: " + s.ToString()}; }
+}  // namespace
+
+Bytes EmptyAppHash() { return crypto::LtHash().checksum(); }
+
+std::optional<Bytes> RocksReader::get(std::string_view key) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) throw std::runtime_error("rocksdb get: " + s.ToString());  // node fault, not a tx result
+  return v;
+}
+
+void RocksReader::iterate(std::string_view start, std::string_view end, const IterFn& fn) const {
+  rocksdb::ReadOptions ro;
+  std::string upper(end);
+  rocksdb::Slice upper_slice(upper);
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) throw std::runtime_error("rocksdb iterate: " + it->status().ToString());
+}
+
+Result<std::unique_ptr<StateDB>> StateDB::Open(const std::string& path) {
+  std::unique_ptr<StateDB> sdb(new StateDB());
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  opts.create_missing_column_families = true;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  std::string p = path;
+  if (path.empty()) {
+    sdb->mem_env_ = rocksdb::NewMemEnv(rocksdb::Env::Default());
+    opts.env = sdb->mem_env_;
+    p = "/mem-state";
+  }
+  sdb->path_ = p;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(opts)},
+      {"meta", rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(opts, p, cfs, &handles, &raw);
+  if (!s.ok()) return dbError(s);
+  sdb->db_.reset(raw);
+  delete handles[0];  // default CF handle is owned by the DB via DefaultColumnFamily()
+  sdb->meta_cf_.reset(handles[1]);
+  sdb->reader_ = std::make_unique<RocksReader>(raw);
+  if (auto h = sdb->get_meta(kMetaHeight)) sdb->height_ = static_cast<int64_t>(GetU64BE(*h));
+  if (auto lt = sdb->get_meta(kMetaLtHash)) sdb->lthash_ = crypto::LtHash::Deserialize(*lt);
+  sdb->app_hash_ = sdb->get_meta(kMetaAppHash).value_or(EmptyAppHash());
+  sdb->pending_lthash_ = sdb->lthash_;
+  return sdb;
+}
+
+StateDB::~StateDB() {
+  if (db_) {
+    meta_cf_.reset();
+    db_->Close();
+    db_.reset();
+  }
+  delete mem_env_;
+}
+
+std::optional<Bytes> StateDB::get_meta(std::string_view key) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_cf_.get(), rocksdb::Slice(key.data(), key.size()), &v);
+  if (!s.ok()) return std::nullopt;
+  return v;
+}
+
+Bytes StateDB::prepare(const CacheStore& block) {
+  crypto::LtHash h = lthash_;
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) {
+    auto old = reader_->get(k);
+    if (old == v) return;  // a no-op write leaves the commitment unchanged
+    if (old) h.remove(k, *old);
+    if (v) h.add(k, *v);
+  });
+  pending_lthash_ = h;
+  return h.checksum();
+}
+
+Status StateDB::commit(const CacheStore& block, int64_t height) {
+  rocksdb::WriteBatch batch;
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) {
+    if (v)
+      batch.Put(k, *v);
+    else
+      batch.Delete(k);
+  });
+  Bytes app_hash = pending_lthash_.checksum();
+  batch.Put(meta_cf_.get(), kMetaHeight, U64BE(static_cast<uint64_t>(height)));
+  batch.Put(meta_cf_.get(), kMetaAppHash, app_hash);
+  batch.Put(meta_cf_.get(), kMetaLtHash, pending_lthash_.serialize());
+  for (auto& [k, v] : staged_meta_) batch.Put(meta_cf_.get(), k, v);
+  rocksdb::WriteOptions wo;
+  wo.sync = mem_env_ == nullptr;
+  auto s = db_->Write(wo, &batch);
+  if (!s.ok()) return dbError(s);
+  staged_meta_.clear();
+  height_ = height;
+  app_hash_ = app_hash;
+  lthash_ = pending_lthash_;
+  return {};
+}
+
+}  // namespace depai::store

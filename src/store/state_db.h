@@ -1,0 +1,67 @@
+// StateDB: the committed application state on RocksDB, plus the app-hash commitment.
+//
+// Layout: the default column family holds module state; the "meta" column family holds the
+// last committed height, app hash and LtHash lanes. A block's writes, staged in a CacheStore
+// over committed(), are applied by commit() in ONE atomic, fsynced WriteBatch together with the
+// new height and app hash, so a crash leaves either the old or the new block, never a mix.
+// Contract: prepare() computes the next app hash without persisting; commit() persists what
+// prepare() computed. Reads through committed() are safe from any thread while no commit runs.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+
+#include "crypto/lthash.h"
+#include "store/cache_store.h"
+#include "util/result.h"
+
+namespace depai::store {
+
+class RocksReader : public KVReader {
+ public:
+  explicit RocksReader(rocksdb::DB* db) : db_(db) {}
+  std::optional<Bytes> get(std::string_view key) const override;
+  void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override;
+
+ private:
+  rocksdb::DB* db_;
+};
+
+class StateDB {
+ public:
+  // Opens (creating if missing) the DB at `path`. In-memory when path is empty (tests).
+  static Result<std::unique_ptr<StateDB>> Open(const std::string& path);
+  ~StateDB();
+
+  const KVReader& committed() const { return *reader_; }
+  int64_t height() const { return height_; }
+  const Bytes& app_hash() const { return app_hash_; }
+
+  // Computes the app hash that results from applying `block`'s writes on top of committed().
+  Bytes prepare(const CacheStore& block);
+  // Persists the prepared block atomically at `height`. Must follow prepare() on the same block.
+  Status commit(const CacheStore& block, int64_t height);
+  // Free-form metadata in the meta column family, written with the next commit (e.g. chain-id).
+  std::optional<Bytes> get_meta(std::string_view key) const;
+  void stage_meta(std::string_view key, std::string_view value) { staged_meta_.emplace_back(key, value); }
+
+ private:
+  StateDB() = default;
+  std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> meta_cf_;
+  std::unique_ptr<RocksReader> reader_;
+  rocksdb::Env* mem_env_ = nullptr;
+  int64_t height_ = 0;
+  Bytes app_hash_;
+  crypto::LtHash lthash_;
+  crypto::LtHash pending_lthash_;
+  std::vector<std::pair<std::string, std::string>> staged_meta_;
+};
+
+// The app hash of an empty state (no keys).
+Bytes EmptyAppHash();
+
+}  // namespace depai::store

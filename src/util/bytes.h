@@ -1,0 +1,30 @@
+// Byte helpers: hex and fixed-width big-endian integers, byte-exact and portable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace depai {
+
+using Bytes = std::string;  // raw bytes; std::string gives cheap SSO and RocksDB Slice interop
+
+std::string HexEncode(std::string_view b, bool upper = false);
+std::optional<Bytes> HexDecode(std::string_view hex);
+
+inline void PutU64BE(Bytes& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
+}
+inline uint64_t GetU64BE(std::string_view b) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < b.size(); ++i) v = (v << 8) | static_cast<uint8_t>(b[i]);
+  return v;
+}
+inline Bytes U64BE(uint64_t v) {
+  Bytes b;
+  PutU64BE(b, v);
+  return b;
+}
+
+}  // namespace depai

@@ -1,0 +1,36 @@
+// x/auth keeper: accounts, account numbers, sequences and the auth params.
+//
+// State (prefix "auth/"):
+//   auth/acc/<addr20>   -> depai.auth.v1.BaseAccount
+//   auth/next_acc_num   -> u64 big-endian, the next account number to assign
+//   auth/params         -> depai.auth.v1.Params
+// Only this keeper touches the "auth/" prefix. Not thread-safe.
+#pragma once
+
+#include <optional>
+
+#include "depai/auth/v1/auth.pb.h"
+#include "store/kv.h"
+#include "util/result.h"
+#include "x/types/context.h"
+
+namespace depai::x::auth {
+
+using Account = depai::auth::v1::BaseAccount;
+using Params = depai::auth::v1::Params;
+
+Params DefaultParams();
+
+class Keeper {
+ public:
+  Params params(const store::KVReader& s) const;
+  void set_params(store::KVStore& s, const Params& p) const;
+  std::optional<Account> get_account(const store::KVReader& s, std::string_view addr) const;
+  void set_account(store::KVStore& s, const Account& acc) const;
+  // Creates an account with the next account number (does not check existence).
+  Account new_account(store::KVStore& s, std::string_view addr) const;
+  Account get_or_create(store::KVStore& s, std::string_view addr) const;
+  void iterate_accounts(const store::KVReader& s, const std::function<bool(const Account&)>& fn) const;
+};
+
+}  // namespace depai::x::auth

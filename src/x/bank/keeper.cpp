@@ -1,0 +1,225 @@
+#include "x/bank/keeper.h"
+
+#include <map>
+
+#include "crypto/bech32.h"
+#include "crypto/hash.h"
+#include "x/types/codec.h"
+
+namespace depai::x::bank {
+
+namespace {
+constexpr std::string_view kBalPrefix = "bank/bal/";
+constexpr std::string_view kSupplyPrefix = "bank/supply/";
+constexpr std::string_view kDenomPrefix = "bank/denom/";
+
+std::string BalKey(std::string_view addr, std::string_view denom) {
+  std::string k(kBalPrefix);
+  k.append(addr);
+  k.append(denom);
+  return k;
+}
+std::string SupplyKey(std::string_view denom) { return std::string(kSupplyPrefix) + std::string(denom); }
+
+Amount DecodeAmount(std::string_view v) { return Amount::Of(GetU64BE(v) & Amount::kMax).value(); }
+}  // namespace
+
+const Bytes& FeeCollectorAddress() {
+  static const Bytes addr = crypto::Sha256("module:fee_collector").substr(0, 20);
+  return addr;
+}
+
+Amount Keeper::balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const {
+  auto v = s.get(BalKey(addr, denom));
+  return v ? DecodeAmount(*v) : Amount();
+}
+
+Coins Keeper::balances(const store::KVReader& s, std::string_view addr) const {
+  std::string prefix = std::string(kBalPrefix) + std::string(addr);
+  std::vector<Coin> coins;
+  s.iterate(prefix, store::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    coins.push_back(Coin{std::string(k.substr(prefix.size())), DecodeAmount(v)});
+    return true;
+  });
+  auto c = Coins::From(std::move(coins));
+  return c.ok() ? c.value() : Coins();
+}
+
+Amount Keeper::supply(const store::KVReader& s, std::string_view denom) const {
+  auto v = s.get(SupplyKey(denom));
+  return v ? DecodeAmount(*v) : Amount();
+}
+
+Coins Keeper::total_supply(const store::KVReader& s) const {
+  std::vector<Coin> coins;
+  s.iterate(kSupplyPrefix, store::PrefixEnd(kSupplyPrefix), [&](std::string_view k, std::string_view v) {
+    coins.push_back(Coin{std::string(k.substr(kSupplyPrefix.size())), DecodeAmount(v)});
+    return true;
+  });
+  auto c = Coins::From(std::move(coins));
+  return c.ok() ? c.value() : Coins();
+}
+
+std::optional<DenomMetadata> Keeper::denom(const store::KVReader& s, std::string_view denom) const {
+  auto v = s.get(std::string(kDenomPrefix) + std::string(denom));
+  if (!v) return std::nullopt;
+  DenomMetadata m;
+  m.ParseFromString(*v);
+  return m;
+}
+
+std::vector<DenomMetadata> Keeper::denoms(const store::KVReader& s) const {
+  std::vector<DenomMetadata> out;
+  s.iterate(kDenomPrefix, store::PrefixEnd(kDenomPrefix), [&](std::string_view, std::string_view v) {
+    DenomMetadata m;
+    m.ParseFromArray(v.data(), static_cast<int>(v.size()));
+    out.push_back(m);
+    return true;
+  });
+  return out;
+}
+
+void Keeper::set_denom(store::KVStore& s, const DenomMetadata& m) const {
+  s.set(std::string(kDenomPrefix) + m.denom(), DeterministicSerialize(m));
+}
+
+void Keeper::set_balance(store::KVStore& s, std::string_view addr, std::string_view denom, Amount a) const {
+  if (a.is_zero())
+    s.del(BalKey(addr, denom));
+  else
+    s.set(BalKey(addr, denom), U64BE(a.raw()));
+}
+
+void Keeper::set_supply(store::KVStore& s, std::string_view denom, Amount a) const {
+  s.set(SupplyKey(denom), U64BE(a.raw()));
+}
+
+Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins, bool user_transfer) const {
+  auto& s = *ctx.store;
+  // Validate everything before writing anything, so an error leaves the store unchanged.
+  std::vector<std::pair<Amount, Amount>> next;  // (new from balance, new to balance)
+  for (const auto& c : coins.list()) {
+    auto meta = denom(s, c.denom);
+    if (!meta) return BankErr(kErrUnknownDenom, "unknown denom '" + c.denom + "'");
+    if (user_transfer && !meta->transferable()) return BankErr(kErrNotTransferable, "denom '" + c.denom + "' is not transferable");
+    Amount fb = balance(s, from, c.denom);
+    auto nf = fb.sub(c.amount);
+    if (!nf.ok())
+      return RootErr(kErrInsufficientFunds, "insufficient funds: spendable balance " + fb.str() + c.denom + " is smaller than " + c.str());
+    Amount tb = from == to ? nf.value() : balance(s, to, c.denom);
+    auto nt = tb.add(c.amount);
+    if (!nt.ok()) return RootErr(kErrOverflow, "balance overflow for " + c.denom);
+    next.emplace_back(nf.value(), nt.value());
+  }
+  for (size_t i = 0; i < coins.list().size(); ++i) {
+    const auto& denomName = coins.list()[i].denom;
+    set_balance(s, from, denomName, next[i].first);
+    set_balance(s, to, denomName, next[i].second);
+  }
+  if (ctx.events && !coins.empty()) {
+    std::string fromS = crypto::AddressToBech32(from), toS = crypto::AddressToBech32(to), amt = coins.str();
+    ctx.events->emit("coin_spent", {{"spender", fromS}, {"amount", amt}});
+    ctx.events->emit("coin_received", {{"receiver", toS}, {"amount", amt}});
+    ctx.events->emit("transfer", {{"recipient", toS}, {"sender", fromS}, {"amount", amt}});
+  }
+  return {};
+}
+
+Status Keeper::mint(Context& ctx, std::string_view to, const Coins& coins) const {
+  auto& s = *ctx.store;
+  std::vector<std::pair<Amount, Amount>> next;
+  for (const auto& c : coins.list()) {
+    auto meta = denom(s, c.denom);
+    if (!meta) return BankErr(kErrUnknownDenom, "unknown denom '" + c.denom + "'");
+    auto ns = supply(s, c.denom).add(c.amount);
+    if (!ns.ok()) return RootErr(kErrOverflow, "supply overflow for " + c.denom);
+    auto max = Amount::Parse(meta->max_supply());
+    if (max.ok() && ns.value() > max.value())
+      return BankErr(kErrMaxSupply, "minting " + c.str() + " would exceed max supply " + meta->max_supply() + c.denom);
+    auto nb = balance(s, to, c.denom).add(c.amount);
+    if (!nb.ok()) return RootErr(kErrOverflow, "balance overflow for " + c.denom);
+    next.emplace_back(ns.value(), nb.value());
+  }
+  for (size_t i = 0; i < coins.list().size(); ++i) {
+    set_supply(s, coins.list()[i].denom, next[i].first);
+    set_balance(s, to, coins.list()[i].denom, next[i].second);
+  }
+  if (ctx.events && !coins.empty())
+    ctx.events->emit("coinbase", {{"minter", crypto::AddressToBech32(to)}, {"amount", coins.str()}});
+  return {};
+}
+
+Status Keeper::burn(Context& ctx, std::string_view from, const Coins& coins) const {
+  auto& s = *ctx.store;
+  std::vector<std::pair<Amount, Amount>> next;
+  for (const auto& c : coins.list()) {
+    auto nb = balance(s, from, c.denom).sub(c.amount);
+    if (!nb.ok()) return RootErr(kErrInsufficientFunds, "insufficient funds to burn " + c.str());
+    auto ns = supply(s, c.denom).sub(c.amount);
+    if (!ns.ok()) return BankErr(kErrSupplyInvariant, "burn exceeds supply of " + c.denom);
+    next.emplace_back(nb.value(), ns.value());
+  }
+  for (size_t i = 0; i < coins.list().size(); ++i) {
+    set_balance(s, from, coins.list()[i].denom, next[i].first);
+    set_supply(s, coins.list()[i].denom, next[i].second);
+  }
+  if (ctx.events && !coins.empty())
+    ctx.events->emit("burn", {{"burner", crypto::AddressToBech32(from)}, {"amount", coins.str()}});
+  return {};
+}
+
+Status Keeper::check_supply_full(const store::KVReader& s) const {
+  std::map<std::string, unsigned __int128> sums;
+  s.iterate(kBalPrefix, store::PrefixEnd(kBalPrefix), [&](std::string_view k, std::string_view v) {
+    sums[std::string(k.substr(kBalPrefix.size() + 20))] += GetU64BE(v);
+    return true;
+  });
+  Coins supply = total_supply(s);
+  for (const auto& [d, sum] : sums)
+    if (sum != supply.amount_of(d).raw())
+      return BankErr(kErrSupplyInvariant, "supply invariant broken for " + d + ": balances sum differs from supply " +
+                                              supply.amount_of(d).str());
+  for (const auto& c : supply.list()) {
+    if (!sums.count(c.denom) && !c.amount.is_zero())
+      return BankErr(kErrSupplyInvariant, "supply invariant broken for " + c.denom + ": no balances but supply " + c.amount.str());
+    auto meta = denom(s, c.denom);
+    if (meta) {
+      auto max = Amount::Parse(meta->max_supply());
+      if (max.ok() && c.amount > max.value())
+        return BankErr(kErrSupplyInvariant, "supply of " + c.denom + " exceeds max supply " + meta->max_supply());
+    }
+  }
+  return {};
+}
+
+Status Keeper::check_supply_block(const store::CacheStore& block, const store::KVReader& committed) const {
+  // Signed deltas per denom, in 128 bits so they cannot overflow.
+  std::map<std::string, __int128> bal_delta, supply_delta;
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) {
+    std::string_view key(k);
+    if (key.substr(0, kBalPrefix.size()) == kBalPrefix) {
+      auto old = committed.get(k);
+      bal_delta[std::string(key.substr(kBalPrefix.size() + 20))] +=
+          static_cast<__int128>(v ? GetU64BE(*v) : 0) - static_cast<__int128>(old ? GetU64BE(*old) : 0);
+    } else if (key.substr(0, kSupplyPrefix.size()) == kSupplyPrefix) {
+      auto old = committed.get(k);
+      supply_delta[std::string(key.substr(kSupplyPrefix.size()))] +=
+          static_cast<__int128>(v ? GetU64BE(*v) : 0) - static_cast<__int128>(old ? GetU64BE(*old) : 0);
+    }
+  });
+  for (const auto& [d, delta] : bal_delta) {
+    auto it = supply_delta.find(d);
+    __int128 sd = it == supply_delta.end() ? 0 : it->second;
+    if (sd != delta) return BankErr(kErrSupplyInvariant, "supply invariant broken in block for " + d);
+  }
+  for (const auto& [d, sd] : supply_delta) {
+    if (sd != 0 && !bal_delta.count(d)) return BankErr(kErrSupplyInvariant, "supply of " + d + " changed without balances");
+    auto meta = denom(block, d);
+    auto max = meta ? Amount::Parse(meta->max_supply()) : Result<Amount>(Error{});
+    if (max.ok() && supply(block, d) > max.value())
+      return BankErr(kErrSupplyInvariant, "supply of " + d + " exceeds max supply");
+  }
+  return {};
+}
+
+}  // namespace depai::x::bank

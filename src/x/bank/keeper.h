@@ -1,0 +1,61 @@
+// x/bank keeper: balances per denom, total supply, denom metadata, sends, mint and burn.
+//
+// State (prefix "bank/"):
+//   bank/bal/<addr20><denom>  -> u64 big-endian (absent when zero)
+//   bank/supply/<denom>       -> u64 big-endian
+//   bank/denom/<denom>        -> depai.bank.v1.DenomMetadata
+// Only this keeper touches "bank/". Every amount is a checked Amount; sums that would exceed
+// 2^63-1 or a denom's max_supply fail. Not thread-safe.
+#pragma once
+
+#include <optional>
+
+#include "depai/bank/v1/bank.pb.h"
+#include "store/kv.h"
+#include "util/amount.h"
+#include "x/types/context.h"
+
+namespace depai::x::bank {
+
+inline constexpr const char* kCodespace = "bank";
+enum Code : uint32_t {
+  kErrNoOutputs = 2,
+  kErrUnknownDenom = 3,
+  kErrNotTransferable = 4,
+  kErrMaxSupply = 5,
+  kErrTooManyOutputs = 6,
+  kErrSupplyInvariant = 7,
+};
+inline Error BankErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
+
+using DenomMetadata = depai::bank::v1::DenomMetadata;
+
+// Address of the module account that collects fees: SHA-256("module:fee_collector")[:20].
+const Bytes& FeeCollectorAddress();
+
+class Keeper {
+ public:
+  Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const;
+  Coins balances(const store::KVReader& s, std::string_view addr) const;
+  Amount supply(const store::KVReader& s, std::string_view denom) const;
+  Coins total_supply(const store::KVReader& s) const;
+  std::optional<DenomMetadata> denom(const store::KVReader& s, std::string_view denom) const;
+  std::vector<DenomMetadata> denoms(const store::KVReader& s) const;
+  void set_denom(store::KVStore& s, const DenomMetadata& m) const;
+
+  // Moves coins; fails with insufficient funds, unknown denom, or (when user_transfer) a
+  // non-transferable denom. On error the store is unchanged.
+  Status send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins, bool user_transfer) const;
+  Status mint(Context& ctx, std::string_view to, const Coins& coins) const;
+  Status burn(Context& ctx, std::string_view from, const Coins& coins) const;
+
+  // Full check: sum of balances == supply per denom, and supply <= max_supply.
+  Status check_supply_full(const store::KVReader& s) const;
+  // Incremental check over one block's writes.
+  Status check_supply_block(const store::CacheStore& block, const store::KVReader& committed) const;
+
+  void set_balance(store::KVStore& s, std::string_view addr, std::string_view denom, Amount a) const;
+  void set_supply(store::KVStore& s, std::string_view denom, Amount a) const;
+};
+
+}  // namespace depai::x::bank

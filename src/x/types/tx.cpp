@@ -1,0 +1,47 @@
+#include "x/types/tx.h"
+
+#include "crypto/ed25519.h"
+#include "crypto/hash.h"
+#include "x/types/codec.h"
+#include "x/types/errors.h"
+
+namespace depai::x {
+
+Result<DecodedTx> DecodeTx(std::string_view bytes) {
+  DecodedTx tx;
+  if (bytes.empty()) return RootErr(kErrTxDecode, "tx parse error: empty tx");
+  if (!tx.raw.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return RootErr(kErrTxDecode, "tx parse error: not a TxRaw protobuf");
+  // Canonical encoding only: re-encoding must give the same bytes (no unknown fields, no
+  // non-minimal varints), so one transaction has exactly one hash.
+  if (DeterministicSerialize(tx.raw) != bytes) return RootErr(kErrTxDecode, "tx parse error: non-canonical encoding");
+  if (!tx.body.ParseFromString(tx.raw.body_bytes())) return RootErr(kErrTxDecode, "tx parse error: bad body");
+  if (!tx.auth_info.ParseFromString(tx.raw.auth_info_bytes())) return RootErr(kErrTxDecode, "tx parse error: bad auth info");
+  if (tx.body.messages().empty()) return RootErr(kErrInvalidRequest, "tx must contain at least one message");
+  if (static_cast<size_t>(tx.body.messages().size()) > kMaxMsgsPerTx)
+    return RootErr(kErrInvalidRequest, "tx has more than " + std::to_string(kMaxMsgsPerTx) + " messages");
+  if (tx.auth_info.signer_infos().empty() || tx.raw.signatures().empty()) return RootErr(kErrNoSignatures, "tx has no signatures");
+  if (tx.auth_info.signer_infos().size() != 1 || tx.raw.signatures().size() != 1)
+    return RootErr(kErrTooManySignatures, "tx must have exactly one signer and one signature");
+  if (tx.auth_info.signer_infos(0).public_key().size() != crypto::kPubKeySize)
+    return RootErr(kErrInvalidPubKey, "public key must be 32 bytes (ed25519)");
+  if (tx.raw.signatures(0).size() != crypto::kSignatureSize) return RootErr(kErrUnauthorized, "signature must be 64 bytes");
+  auto fee = CoinsFromProto(tx.auth_info.fee().amount());
+  if (!fee.ok()) return RootErr(fee.error().code == kErrOverflow ? kErrOverflow : kErrInvalidCoins, "fee: " + fee.error().message);
+  tx.fee = fee.value();
+  return tx;
+}
+
+Bytes SignBytes(std::string_view body_bytes, std::string_view auth_info_bytes, std::string_view chain_id,
+                uint64_t account_number) {
+  depai::tx::v1::SignDoc doc;
+  doc.set_body_bytes(std::string(body_bytes));
+  doc.set_auth_info_bytes(std::string(auth_info_bytes));
+  doc.set_chain_id(std::string(chain_id));
+  doc.set_account_number(account_number);
+  return DeterministicSerialize(doc);
+}
+
+std::string TxHash(std::string_view tx_bytes) { return HexEncode(crypto::Sha256(tx_bytes), true); }
+
+}  // namespace depai::x
