@@ -2,6 +2,7 @@
 
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
+#include "util/amount.h"
 
 namespace depai::x::auth {
 
@@ -15,7 +16,7 @@ Result<uint64_t> U64Field(const json& j, const char* key, uint64_t dflt) {
   const auto& v = j.at(key);
   if (v.is_number_unsigned()) return v.get<uint64_t>();
   if (v.is_string()) {
-    auto a = Amount::Parse(v.get<std::string>());
+    auto a = depai::Amount::Parse(v.get<std::string>());
     if (a.ok()) return a->raw();
   }
   return genesisErr(std::string("field '") + key + "' must be a non-negative integer");
@@ -58,7 +59,7 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     p.set_tx_size_cost_per_byte(perb);
     p.set_min_gas_price_micro(mgp);
     if (jp.contains("fee_denom")) {
-      if (!jp["fee_denom"].is_string() || !ValidDenom(jp["fee_denom"].get<std::string>())) return genesisErr("bad fee_denom");
+      if (!jp["fee_denom"].is_string() || !depai::ValidDenom(jp["fee_denom"].get<std::string>())) return genesisErr("bad fee_denom");
       p.set_fee_denom(jp["fee_denom"].get<std::string>());
     }
     if (p.tx_size_limit() == 0 || p.max_gas_per_tx() == 0) return genesisErr("tx_size_limit and max_gas_per_tx must be > 0");

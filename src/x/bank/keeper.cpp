@@ -94,6 +94,10 @@ void Keeper::set_supply(store::KVStore& s, std::string_view denom, Amount a) con
   s.set(SupplyKey(denom), U64BE(a.raw()));
 }
 
+void Keeper::ensure_account(store::KVStore& s, std::string_view addr) const {
+  if (accounts_ && !accounts_->has_account(s, addr)) accounts_->create_account(s, addr);
+}
+
 Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins, bool user_transfer) const {
   auto& s = *ctx.store;
   // Validate everything before writing anything, so an error leaves the store unchanged.
@@ -111,6 +115,7 @@ Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, co
     if (!nt.ok()) return RootErr(kErrOverflow, "balance overflow for " + c.denom);
     next.emplace_back(nf.value(), nt.value());
   }
+  if (!coins.empty()) ensure_account(s, to);
   for (size_t i = 0; i < coins.list().size(); ++i) {
     const auto& denomName = coins.list()[i].denom;
     set_balance(s, from, denomName, next[i].first);
@@ -140,6 +145,7 @@ Status Keeper::mint(Context& ctx, std::string_view to, const Coins& coins) const
     if (!nb.ok()) return RootErr(kErrOverflow, "balance overflow for " + c.denom);
     next.emplace_back(ns.value(), nb.value());
   }
+  if (!coins.empty()) ensure_account(s, to);
   for (size_t i = 0; i < coins.list().size(); ++i) {
     set_supply(s, coins.list()[i].denom, next[i].first);
     set_balance(s, to, coins.list()[i].denom, next[i].second);

@@ -13,6 +13,7 @@
 #include "depai/bank/v1/bank.pb.h"
 #include "store/kv.h"
 #include "util/amount.h"
+#include "x/bank/expected_keepers.h"
 #include "x/types/context.h"
 
 namespace depai::x::bank {
@@ -35,6 +36,7 @@ const Bytes& FeeCollectorAddress();
 
 class Keeper {
  public:
+  explicit Keeper(const AccountKeeper* accounts = nullptr) : accounts_(accounts) {}
   Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const;
   Coins balances(const store::KVReader& s, std::string_view addr) const;
   Amount supply(const store::KVReader& s, std::string_view denom) const;
@@ -56,6 +58,12 @@ class Keeper {
 
   void set_balance(store::KVStore& s, std::string_view addr, std::string_view denom, Amount a) const;
   void set_supply(store::KVStore& s, std::string_view denom, Amount a) const;
+
+  // Creates the auth account for `addr` if it has none (first receipt of funds).
+  void ensure_account(store::KVStore& s, std::string_view addr) const;
+
+ private:
+  const AccountKeeper* accounts_;
 };
 
 }  // namespace depai::x::bank

@@ -35,7 +35,7 @@ template <typename RC>
 Result<Coins> ValidAmount(const RC& rc) {
   auto c = CoinsFromProto(rc);
   if (!c.ok()) {
-    if (c.error().code == kErrOverflow) return RootErr(x::kErrOverflow, c.error().message);
+    if (c.error().code == depai::kErrOverflow) return RootErr(x::kErrOverflow, c.error().message);
     return RootErr(kErrInvalidCoins, c.error().message);
   }
   if (c->empty()) return RootErr(kErrInvalidCoins, "amount must be positive");
@@ -179,6 +179,7 @@ Status Module::init_genesis(Context& ctx, const json& g) {
       auto coins = CoinsFromJson(jb["coins"]);
       if (!coins.ok()) return genesisErr(coins.error().message);
       if (!keeper_.balances(*ctx.store, *addr).empty()) return genesisErr("duplicate balance for " + jb["address"].get<std::string>());
+      keeper_.ensure_account(*ctx.store, *addr);
       for (const auto& c : coins->list()) {
         if (!keeper_.denom(*ctx.store, c.denom)) return genesisErr("balance in unknown denom " + c.denom);
         auto s = sums[c.denom].add(c.amount);

@@ -11,6 +11,7 @@ inline constexpr size_t kMaxOutputs = 100;
 
 class Module : public x::Module {
  public:
+  explicit Module(const AccountKeeper* accounts = nullptr) : keeper_(accounts) {}
   std::string name() const override { return "bank"; }
   std::vector<MsgRoute> routes() override;
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;

@@ -7,6 +7,23 @@
 
 namespace depai::x {
 
+bool HasUnknownFields(const google::protobuf::Message& m) {
+  const auto* refl = m.GetReflection();
+  if (!refl->GetUnknownFields(m).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  refl->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < refl->FieldSize(m, f); ++i)
+        if (HasUnknownFields(refl->GetRepeatedMessage(m, f, i))) return true;
+    } else if (HasUnknownFields(refl->GetMessage(m, f))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<DecodedTx> DecodeTx(std::string_view bytes) {
   DecodedTx tx;
   if (bytes.empty()) return RootErr(kErrTxDecode, "tx parse error: empty tx");
@@ -17,6 +34,8 @@ Result<DecodedTx> DecodeTx(std::string_view bytes) {
   if (DeterministicSerialize(tx.raw) != bytes) return RootErr(kErrTxDecode, "tx parse error: non-canonical encoding");
   if (!tx.body.ParseFromString(tx.raw.body_bytes())) return RootErr(kErrTxDecode, "tx parse error: bad body");
   if (!tx.auth_info.ParseFromString(tx.raw.auth_info_bytes())) return RootErr(kErrTxDecode, "tx parse error: bad auth info");
+  if (HasUnknownFields(tx.raw) || HasUnknownFields(tx.body) || HasUnknownFields(tx.auth_info))
+    return RootErr(kErrTxDecode, "tx parse error: unknown fields");
   if (tx.body.messages().empty()) return RootErr(kErrInvalidRequest, "tx must contain at least one message");
   if (static_cast<size_t>(tx.body.messages().size()) > kMaxMsgsPerTx)
     return RootErr(kErrInvalidRequest, "tx has more than " + std::to_string(kMaxMsgsPerTx) + " messages");
@@ -27,7 +46,7 @@ Result<DecodedTx> DecodeTx(std::string_view bytes) {
     return RootErr(kErrInvalidPubKey, "public key must be 32 bytes (ed25519)");
   if (tx.raw.signatures(0).size() != crypto::kSignatureSize) return RootErr(kErrUnauthorized, "signature must be 64 bytes");
   auto fee = CoinsFromProto(tx.auth_info.fee().amount());
-  if (!fee.ok()) return RootErr(fee.error().code == kErrOverflow ? kErrOverflow : kErrInvalidCoins, "fee: " + fee.error().message);
+  if (!fee.ok()) return RootErr(fee.error().code == depai::kErrOverflow ? x::kErrOverflow : kErrInvalidCoins, "fee: " + fee.error().message);
   tx.fee = fee.value();
   return tx;
 }

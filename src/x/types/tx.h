@@ -9,6 +9,7 @@
 
 #include "depai/tx/v1/tx.pb.h"
 #include "util/amount.h"
+#include "util/bytes.h"
 #include "util/result.h"
 
 namespace depai::x {
@@ -25,6 +26,9 @@ struct DecodedTx {
 // Decodes and checks the envelope shape (one signer, one signature, 1..kMaxMsgsPerTx msgs,
 // valid fee coins). Errors are root ErrTxDecode / ErrInvalidCoins / ErrNoSignatures ...
 Result<DecodedTx> DecodeTx(std::string_view bytes);
+
+// True when `m` or any nested message carries fields this schema does not know.
+bool HasUnknownFields(const google::protobuf::Message& m);
 
 // The exact bytes a signer signs (deterministic SignDoc encoding).
 Bytes SignBytes(std::string_view body_bytes, std::string_view auth_info_bytes, std::string_view chain_id,

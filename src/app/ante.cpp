@@ -1,0 +1,165 @@
+#include "app/ante.h"
+
+#include "crypto/bech32.h"
+#include "crypto/ed25519.h"
+
+namespace depai::app {
+
+using x::RootErr;
+
+namespace {
+ExecTxResult FromError(const Error& e, uint64_t gas_wanted, uint64_t gas_used) {
+  ExecTxResult r;
+  r.code = e.code == 0 ? 1 : e.code;
+  r.codespace = e.codespace;
+  r.log = e.message;
+  r.gas_wanted = static_cast<int64_t>(gas_wanted);
+  r.gas_used = static_cast<int64_t>(gas_used);
+  return r;
+}
+
+Status GasCheck(const x::GasMeter& gas, const char* where) {
+  if (gas.exhausted())
+    return RootErr(x::kErrOutOfGas, std::string("out of gas in ") + where + "; gas wanted: " + std::to_string(gas.limit()));
+  return {};
+}
+}  // namespace
+
+Result<std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>>> TxPipeline::DecodeMsgs(
+    const x::DecodedTx& tx) const {
+  std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>> out;
+  for (const auto& any : tx.body.messages()) {
+    auto it = routes->find(any.type_url());
+    if (it == routes->end()) return RootErr(x::kErrUnknownRequest, "unrecognized message type: " + any.type_url());
+    auto msg = it->second.make();
+    if (!msg->ParseFromString(any.value()) || x::HasUnknownFields(*msg))
+      return RootErr(x::kErrTxDecode, "cannot decode message " + any.type_url());
+    DEPAI_TRY(it->second.validate_basic(*msg));
+    out.emplace_back(&it->second, std::move(msg));
+  }
+  return out;
+}
+
+ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::CacheStore& state, const x::BlockHeader& header,
+                               Bytes* sender_out, uint64_t* seq_out) const {
+  const auto params = auth->params(state);
+  // ---- phase 1: stateless ----------------------------------------------------------------
+  if (txb.size() > params.tx_size_limit())
+    return FromError(RootErr(x::kErrTxTooLarge, "tx size " + std::to_string(txb.size()) + " exceeds limit " +
+                                                    std::to_string(params.tx_size_limit())),
+                     0, 0);
+  auto decoded = x::DecodeTx(txb);
+  if (!decoded.ok()) return FromError(decoded.error(), 0, 0);
+  const x::DecodedTx& tx = decoded.value();
+  const uint64_t gas_limit = tx.auth_info.fee().gas_limit();
+  auto fail = [&](const Error& e, uint64_t used) { return FromError(e, gas_limit, used); };
+  if (gas_limit == 0 || gas_limit > params.max_gas_per_tx())
+    return fail(RootErr(x::kErrInvalidGasLimit, "gas limit " + std::to_string(gas_limit) + " must be in 1.." +
+                                                    std::to_string(params.max_gas_per_tx())),
+                0);
+  if (tx.body.memo().size() > params.max_memo_characters())
+    return fail(RootErr(x::kErrMemoTooLarge, "memo longer than " + std::to_string(params.max_memo_characters()) + " bytes"), 0);
+  if (tx.body.timeout_height() != 0 && static_cast<uint64_t>(header.height) > tx.body.timeout_height())
+    return fail(RootErr(x::kErrTxTimeoutHeight, "tx timed out at height " + std::to_string(tx.body.timeout_height())), 0);
+  auto msgs = DecodeMsgs(tx);
+  if (!msgs.ok()) return fail(msgs.error(), 0);
+  const auto& signer_info = tx.auth_info.signer_infos(0);
+  const Bytes signer = crypto::AddressOf(signer_info.public_key());
+  for (const auto& [route, msg] : msgs.value()) {
+    auto s = route->signer(*msg);
+    if (!s.ok()) return fail(s.error(), 0);
+    if (s.value() != signer)
+      return fail(RootErr(x::kErrWrongSigner, "message signer " + crypto::AddressToBech32(s.value()) +
+                                                  " does not match the tx signer " + crypto::AddressToBech32(signer)),
+                  0);
+  }
+  for (const auto& c : tx.fee.list())
+    if (c.denom != params.fee_denom())
+      return fail(RootErr(x::kErrInsufficientFee, "fees must be paid in " + params.fee_denom() + ", got " + c.denom), 0);
+  {
+    unsigned __int128 need128 =
+        (static_cast<unsigned __int128>(gas_limit) * params.min_gas_price_micro() + 999'999) / 1'000'000;
+    Amount paid = tx.fee.amount_of(params.fee_denom());
+    if (need128 > paid.raw())
+      return fail(RootErr(x::kErrInsufficientFee, "insufficient fee; got " + paid.str() + params.fee_denom() +
+                                                      ", required " + std::to_string(static_cast<uint64_t>(need128)) +
+                                                      params.fee_denom() + " for gas limit " + std::to_string(gas_limit)),
+                  0);
+  }
+  if (sender_out) *sender_out = signer;
+  if (seq_out) *seq_out = signer_info.sequence();
+
+  // ---- phase 2: ante on its own branch ----------------------------------------------------
+  x::GasMeter gas(gas_limit);
+  store::CacheStore ante_branch(&state);
+  x::GasKVStore ante_store(&ante_branch, &gas);
+  x::EventManager events;
+  x::Context ctx{&ante_store, &gas, &events, &header, mode == ExecMode::kCheck};
+  if (auto st = gas.consume(params.tx_size_cost_per_byte() * txb.size(), "txSize"); !st.ok()) return fail(st.error(), gas.consumed());
+  auto acc = auth->get_account(ante_store, signer);
+  if (!acc)
+    return fail(RootErr(x::kErrUnknownAddress, "account " + crypto::AddressToBech32(signer) +
+                                                   " does not exist; it must receive funds before it can send"),
+                gas.consumed());
+  if (!acc->pub_key().empty() && acc->pub_key() != signer_info.public_key())
+    return fail(RootErr(x::kErrInvalidPubKey, "public key does not match the account's"), gas.consumed());
+  if (signer_info.sequence() != acc->sequence())
+    return fail(RootErr(x::kErrInvalidSequence, "account sequence mismatch, expected " + std::to_string(acc->sequence()) +
+                                                    ", got " + std::to_string(signer_info.sequence())),
+                gas.consumed());
+  if (auto st = gas.consume(params.sig_verify_cost(), "sigVerify"); !st.ok()) return fail(st.error(), gas.consumed());
+  const Bytes sign_bytes = x::SignBytes(tx.raw.body_bytes(), tx.raw.auth_info_bytes(), header.chain_id, acc->account_number());
+  const auto& sig = tx.raw.signatures(0);
+  bool ok = sig_cache && sig_cache->verified(signer_info.public_key(), sign_bytes, sig);
+  if (!ok) ok = crypto::Verify(signer_info.public_key(), sign_bytes, sig);
+  if (!ok)
+    return fail(RootErr(x::kErrUnauthorized, "signature verification failed; please verify account number (" +
+                                                 std::to_string(acc->account_number()) + "), sequence (" +
+                                                 std::to_string(acc->sequence()) + ") and chain-id (" + header.chain_id + ")"),
+                gas.consumed());
+  if (!tx.fee.empty()) {
+    auto st = bank->send(ctx, signer, x::bank::FeeCollectorAddress(), tx.fee, false);
+    if (!st.ok()) {
+      Error e = st.error();
+      if (e.code == x::kErrInsufficientFunds) e.message = "insufficient funds to pay fees: " + e.message;
+      return fail(e, gas.consumed());
+    }
+  }
+  if (acc->pub_key().empty()) acc->set_pub_key(signer_info.public_key());
+  acc->set_sequence(acc->sequence() + 1);
+  auth->set_account(ante_store, *acc);
+  if (auto st = GasCheck(gas, "ante"); !st.ok()) return fail(st.error(), gas.consumed());
+  const std::string signer_b32 = crypto::AddressToBech32(signer);
+  events.emit("tx", {{"fee", tx.fee.str()}, {"fee_payer", signer_b32}});
+  events.emit("tx", {{"acc_seq", signer_b32 + "/" + std::to_string(signer_info.sequence())}});
+
+  // ---- phase 3: messages on a nested branch ------------------------------------------------
+  store::CacheStore msg_branch(&ante_branch);
+  x::GasKVStore msg_store(&msg_branch, &gas);
+  x::EventManager msg_events;
+  x::Context mctx{&msg_store, &gas, &msg_events, &header, mode == ExecMode::kCheck};
+  Status msg_status;
+  for (const auto& [route, msg] : msgs.value()) {
+    msg_status = route->check(mctx, *msg);
+    if (msg_status.ok() && mode == ExecMode::kDeliver) msg_status = route->apply(mctx, *msg);
+    if (msg_status.ok()) msg_status = GasCheck(gas, route->type_url.c_str());
+    if (!msg_status.ok()) break;
+    msg_events.emit("message", {{"action", route->type_url}, {"sender", signer_b32}});
+  }
+  ExecTxResult r;
+  r.gas_wanted = static_cast<int64_t>(gas_limit);
+  r.gas_used = static_cast<int64_t>(gas.consumed());
+  if (msg_status.ok()) {
+    msg_branch.write_to(ante_branch);
+    events.append(msg_events.take());
+  } else {
+    r.code = msg_status.error().code;
+    r.codespace = msg_status.error().codespace;
+    r.log = msg_status.error().message;
+  }
+  ante_branch.write_to(state);
+  r.events = events.take();
+  return r;
+}
+
+}  // namespace depai::app

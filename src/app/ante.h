@@ -1,0 +1,37 @@
+// The transaction pipeline: stateless checks, the ante handler (signature, sequence, fee, gas
+// and size limits) and message execution, each on its own branch.
+//
+// RunTx never throws for a bad transaction: every rejection is an ExecTxResult with a stable
+// (codespace, code). State changes: on an ante failure nothing is written; on a message failure
+// only the ante effects (fee paid, sequence incremented) are written; on success everything.
+// Not thread-safe; deterministic given (state, tx bytes, header).
+#pragma once
+
+#include <map>
+
+#include "app/abci_types.h"
+#include "app/app.h"
+#include "x/auth/keeper.h"
+#include "x/bank/keeper.h"
+#include "x/types/module.h"
+#include "x/types/tx.h"
+
+namespace depai::app {
+
+enum class ExecMode { kCheck, kDeliver };
+
+struct TxPipeline {
+  const x::auth::Keeper* auth = nullptr;
+  const x::bank::Keeper* bank = nullptr;
+  const std::map<std::string, x::MsgRoute, std::less<>>* routes = nullptr;
+  const SigCache* sig_cache = nullptr;
+
+  // Runs `tx` against `state`; writes the tx's effects into `state` as described above.
+  ExecTxResult RunTx(ExecMode mode, std::string_view tx, store::CacheStore& state, const x::BlockHeader& header,
+                     Bytes* sender = nullptr, uint64_t* sequence = nullptr) const;
+
+  // Decodes every message of a decoded tx with its route (validate_basic included).
+  Result<std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>>> DecodeMsgs(const x::DecodedTx& tx) const;
+};
+
+}  // namespace depai::app

@@ -1,0 +1,284 @@
+#include "app/app.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "app/ante.h"
+#include "crypto/bech32.h"
+#include "crypto/ed25519.h"
+#include "crypto/hash.h"
+#include "x/auth/module.h"
+#include "x/bank/module.h"
+#include "x/types/tx.h"
+
+namespace depai::app {
+
+using nlohmann::json;
+
+namespace {
+constexpr const char* kMetaChainId = "chain_id";
+constexpr const char* kMetaInitialHeight = "initial_height";
+
+// x/bank's view of accounts, backed by x/auth (bank never includes auth).
+class BankAccountAdapter : public x::bank::AccountKeeper {
+ public:
+  explicit BankAccountAdapter(const x::auth::Keeper* k) : k_(k) {}
+  bool has_account(const store::KVReader& s, std::string_view addr) const override { return k_->get_account(s, addr).has_value(); }
+  void create_account(store::KVStore& s, std::string_view addr) const override { k_->new_account(s, addr); }
+
+ private:
+  const x::auth::Keeper* k_;
+};
+
+Error Fault(const std::string& m) { return Error{"app", 1, m}; }
+}  // namespace
+
+class App::Impl {
+ public:
+  std::unique_ptr<store::StateDB> db;
+  x::auth::Module auth;
+  BankAccountAdapter bank_accounts{&auth.keeper()};
+  x::bank::Module bank{&bank_accounts};
+  std::vector<x::Module*> modules{&auth, &bank};  // genesis and invariant order
+  std::map<std::string, x::MsgRoute, std::less<>> routes;
+  std::string chain_id;
+  int64_t initial_height = 1;
+  AppOptions opts;
+
+  std::unique_ptr<store::CacheStore> check_state;
+  std::unique_ptr<store::CacheStore> genesis_state;  // InitChain output, committed with the first block
+  std::unique_ptr<store::CacheStore> block_state;    // FinalizeBlock output, persisted by Commit
+  int64_t block_height = 0;
+
+  TxPipeline pipeline(const SigCache* cache) const { return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache}; }
+  x::BlockHeader check_header() const {
+    return x::BlockHeader{chain_id, db->height() + 1, 0, {}, {}};
+  }
+};
+
+App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+App::~App() = default;
+
+Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
+  auto impl = std::make_unique<Impl>();
+  impl->opts = opts;
+  auto db = store::StateDB::Open(opts.db_path);
+  if (!db.ok()) return db.error();
+  impl->db = std::move(db).value();
+  for (auto* m : impl->modules)
+    for (auto& r : m->routes()) impl->routes.emplace(r.type_url, std::move(r));
+  impl->chain_id = impl->db->get_meta(kMetaChainId).value_or("");
+  if (auto ih = impl->db->get_meta(kMetaInitialHeight)) impl->initial_height = static_cast<int64_t>(GetU64BE(*ih));
+  impl->check_state = std::make_unique<store::CacheStore>(&impl->db->committed());
+  std::unique_ptr<App> app(new App(std::move(impl)));
+  if (app->impl_->db->height() > 0) DEPAI_TRY(app->CheckInvariants());
+  return app;
+}
+
+const std::string& App::chain_id() const { return impl_->chain_id; }
+int64_t App::last_height() const { return impl_->db->height(); }
+const store::KVReader& App::committed_state() const { return impl_->db->committed(); }
+
+ResponseInfo App::Info(const RequestInfo&) {
+  ResponseInfo r;
+  r.version = "0.1.0";
+  r.last_block_height = impl_->db->height();
+  r.last_block_app_hash = impl_->db->height() > 0 ? impl_->db->app_hash() : Bytes();
+  return r;
+}
+
+Result<ResponseInitChain> App::InitChain(const RequestInitChain& req) {
+  auto& I = *impl_;
+  if (I.db->height() != 0) return Fault("InitChain called on a chain at height " + std::to_string(I.db->height()));
+  if (req.chain_id.empty()) return x::RootErr(x::kErrInvalidGenesis, "chain_id must not be empty");
+  json app_state = json::parse(req.app_state_bytes, nullptr, false);
+  if (app_state.is_discarded() || !app_state.is_object())
+    return x::RootErr(x::kErrInvalidGenesis, "app_state is not a JSON object");
+  auto gen = std::make_unique<store::CacheStore>(&I.db->committed());
+  x::GasMeter gas = x::GasMeter::Infinite();
+  x::EventManager events;
+  x::BlockHeader header{req.chain_id, req.initial_height, req.time_unix_ms, {}, {}};
+  x::Context ctx{gen.get(), &gas, &events, &header, false};
+  for (auto* m : I.modules) {
+    if (!app_state.contains(m->name())) return x::RootErr(x::kErrInvalidGenesis, "app_state has no '" + m->name() + "' section");
+    DEPAI_TRY(m->init_genesis(ctx, app_state[m->name()]));
+  }
+  for (auto* m : I.modules) DEPAI_TRY(m->check_invariants(*gen));
+  I.chain_id = req.chain_id;
+  I.initial_height = req.initial_height > 0 ? req.initial_height : 1;
+  I.db->stage_meta(kMetaChainId, I.chain_id);
+  I.db->stage_meta(kMetaInitialHeight, U64BE(static_cast<uint64_t>(I.initial_height)));
+  ResponseInitChain r;
+  r.app_hash = I.db->prepare(*gen);
+  r.validators = req.validators;
+  I.genesis_state = std::move(gen);
+  I.check_state = std::make_unique<store::CacheStore>(I.genesis_state.get());
+  return r;
+}
+
+ResponseCheckTx App::CheckTx(const RequestCheckTx& req) {
+  auto& I = *impl_;
+  ResponseCheckTx r;
+  if (I.chain_id.empty()) {
+    r.code = x::kErrInternal;
+    r.codespace = x::kRootCodespace;
+    r.log = "chain not initialised (no InitChain yet)";
+    return r;
+  }
+  auto header = I.check_header();
+  auto res = I.pipeline(sig_cache_).RunTx(ExecMode::kCheck, req.tx, *I.check_state, header, &r.sender, &r.sequence);
+  r.code = res.code;
+  r.codespace = res.codespace;
+  r.log = res.log;
+  r.gas_wanted = res.gas_wanted;
+  r.gas_used = res.gas_used;
+  r.events = std::move(res.events);
+  return r;
+}
+
+ResponsePrepareProposal App::PrepareProposal(const RequestPrepareProposal& req) {
+  ResponsePrepareProposal r;
+  int64_t bytes = 0;
+  for (const auto& tx : req.txs) {
+    if (r.txs.size() >= impl_->opts.max_block_txs) break;
+    if (req.max_tx_bytes > 0 && bytes + static_cast<int64_t>(tx.size()) > req.max_tx_bytes) break;
+    if (!x::DecodeTx(tx).ok()) continue;  // never propose undecodable bytes
+    bytes += static_cast<int64_t>(tx.size());
+    r.txs.push_back(tx);
+  }
+  return r;
+}
+
+ResponseProcessProposal App::ProcessProposal(const RequestProcessProposal& req) {
+  ResponseProcessProposal r;
+  if (req.txs.size() > impl_->opts.max_block_txs) r.status = ProposalStatus::kReject;
+  for (const auto& tx : req.txs)
+    if (!x::DecodeTx(tx).ok()) r.status = ProposalStatus::kReject;
+  return r;
+}
+
+Result<ResponseFinalizeBlock> App::FinalizeBlock(const RequestFinalizeBlock& req) {
+  auto& I = *impl_;
+  if (I.chain_id.empty()) return Fault("FinalizeBlock before InitChain");
+  const int64_t expect = I.db->height() == 0 ? I.initial_height : I.db->height() + 1;
+  if (req.height != expect)
+    return Fault("FinalizeBlock at height " + std::to_string(req.height) + ", expected " + std::to_string(expect));
+  if (I.genesis_state) {
+    // Genesis writes are committed together with the first block.
+    I.block_state = std::make_unique<store::CacheStore>(I.genesis_state.get());
+  } else {
+    I.block_state = std::make_unique<store::CacheStore>(&I.db->committed());
+  }
+  x::BlockHeader header{I.chain_id, req.height, req.time_unix_ms, req.proposer_address, req.hash};
+  ResponseFinalizeBlock r;
+  auto pipeline = I.pipeline(sig_cache_);
+  r.tx_results.reserve(req.txs.size());
+  for (const auto& tx : req.txs) r.tx_results.push_back(pipeline.RunTx(ExecMode::kDeliver, tx, *I.block_state, header));
+  {
+    x::GasMeter gas = x::GasMeter::Infinite();
+    x::EventManager events;
+    x::Context ctx{I.block_state.get(), &gas, &events, &header, false};
+    for (auto* m : I.modules) m->end_block(ctx);
+    r.events = events.take();
+  }
+  if (I.genesis_state) {
+    // Flatten: the block store must hold genesis + block writes relative to committed state.
+    I.block_state->write_to(*I.genesis_state);
+    I.block_state = std::move(I.genesis_state);
+  }
+  for (auto* m : I.modules) {
+    auto st = m->check_block_invariants(*I.block_state, I.db->committed());
+    if (!st.ok()) return Fault("invariant broken at height " + std::to_string(req.height) + ": " + st.error().message);
+  }
+  r.app_hash = I.db->prepare(*I.block_state);
+  I.block_height = req.height;
+  return r;
+}
+
+Result<ResponseCommit> App::Commit() {
+  auto& I = *impl_;
+  if (!I.block_state) return Fault("Commit without FinalizeBlock");
+  DEPAI_TRY(I.db->commit(*I.block_state, I.block_height));
+  I.block_state.reset();
+  I.check_state = std::make_unique<store::CacheStore>(&I.db->committed());
+  return ResponseCommit{};
+}
+
+ResponseQuery App::Query(const RequestQuery& req) {
+  ResponseQuery r;
+  r.height = impl_->db->height();
+  for (auto* m : impl_->modules) {
+    auto res = m->query(impl_->db->committed(), req.path);
+    if (!res) continue;
+    if (!res->ok()) {
+      r.code = res->error().code;
+      r.codespace = res->error().codespace;
+      r.log = res->error().message;
+    } else {
+      r.value = res->value().dump();
+    }
+    return r;
+  }
+  r.code = x::kErrUnknownRequest;
+  r.codespace = x::kRootCodespace;
+  r.log = "unknown query path: " + req.path;
+  return r;
+}
+
+std::string App::ExportGenesis() const {
+  json app_state = json::object();
+  for (auto* m : impl_->modules) app_state[m->name()] = m->export_genesis(impl_->db->committed());
+  json g{{"chain_id", impl_->chain_id},
+         {"initial_height", impl_->db->height() + 1},
+         {"app_hash", HexEncode(impl_->db->app_hash(), true)},
+         {"app_state", app_state}};
+  return g.dump(2);
+}
+
+Status App::CheckInvariants() const {
+  for (auto* m : impl_->modules) {
+    auto st = m->check_invariants(impl_->db->committed());
+    if (!st.ok()) return Fault("invariant broken: " + st.error().message);
+  }
+  return {};
+}
+
+std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
+  auto tx = x::DecodeTx(txb);
+  if (!tx.ok()) return {};
+  const auto& si = tx->auth_info.signer_infos(0);
+  auto acc = impl_->auth.keeper().get_account(impl_->db->committed(), crypto::AddressOf(si.public_key()));
+  if (!acc) return {};
+  return {SigCheck{si.public_key(),
+                   x::SignBytes(tx->raw.body_bytes(), tx->raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
+                   tx->raw.signatures(0)}};
+}
+
+std::string App::TxToJson(std::string_view txb) const {
+  auto tx = x::DecodeTx(txb);
+  if (!tx.ok()) return json{{"error", tx.error().message}}.dump();
+  json msgs = json::array();
+  for (const auto& any : tx->body.messages()) {
+    auto it = impl_->routes.find(any.type_url());
+    if (it == impl_->routes.end()) {
+      msgs.push_back(json{{"@type", any.type_url()}});
+      continue;
+    }
+    auto m = it->second.make();
+    if (m->ParseFromString(any.value()))
+      msgs.push_back(it->second.to_json(*m));
+    else
+      msgs.push_back(json{{"@type", any.type_url()}, {"error", "undecodable"}});
+  }
+  const auto& si = tx->auth_info.signer_infos(0);
+  return json{{"body", {{"messages", msgs}, {"memo", tx->body.memo()}, {"timeout_height", std::to_string(tx->body.timeout_height())}}},
+              {"auth_info",
+               {{"signer", crypto::AddressToBech32(crypto::AddressOf(si.public_key()))},
+                {"public_key", crypto::Base64Encode(si.public_key())},
+                {"sequence", std::to_string(si.sequence())},
+                {"fee", {{"amount", x::bank::CoinsToJson(tx->fee)}, {"gas_limit", std::to_string(tx->auth_info.fee().gas_limit())}}}}},
+              {"signatures", json::array({crypto::Base64Encode(tx->raw.signatures(0))})}}
+      .dump();
+}
+
+}  // namespace depai::app
