@@ -8,36 +8,50 @@ namespace depai::crypto {
 namespace {
 constexpr const char* kCharset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
-uint32_t Polymod(const std::vector<uint8_t>& v) {
-  static constexpr uint32_t gen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3};
-  uint32_t chk = 1;
-  for (uint8_t x : v) {
-    uint8_t top = chk >> 25;
-    chk = ((chk & 0x1ffffff) << 5) ^ x;
-    for (int i = 0; i < 5; ++i)
-      if ((top >> i) & 1) chk ^= gen[i];
-  }
+constexpr uint32_t kGen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3};
+
+inline uint32_t PolymodStep(uint32_t chk, uint8_t x) {
+  uint8_t top = chk >> 25;
+  chk = ((chk & 0x1ffffff) << 5) ^ x;
+  for (int i = 0; i < 5; ++i)
+    if ((top >> i) & 1) chk ^= kGen[i];
   return chk;
 }
 
-std::vector<uint8_t> HrpExpand(std::string_view hrp) {
-  std::vector<uint8_t> r;
-  r.reserve(hrp.size() * 2 + 1);
-  for (char c : hrp) r.push_back(static_cast<uint8_t>(c) >> 5);
-  r.push_back(0);
-  for (char c : hrp) r.push_back(static_cast<uint8_t>(c) & 31);
-  return r;
+// Polymod over HRP-expand(hrp) || data, without building the concatenation.
+uint32_t Polymod(std::string_view hrp, const uint8_t* data, size_t n) {
+  uint32_t chk = 1;
+  for (char c : hrp) chk = PolymodStep(chk, static_cast<uint8_t>(c) >> 5);
+  chk = PolymodStep(chk, 0);
+  for (char c : hrp) chk = PolymodStep(chk, static_cast<uint8_t>(c) & 31);
+  for (size_t i = 0; i < n; ++i) chk = PolymodStep(chk, data[i]);
+  return chk;
 }
+
+// Reverse charset table: -1 for characters outside the bech32 alphabet (either case).
+struct Rev {
+  int8_t t[128];
+  constexpr Rev() : t() {
+    for (auto& x : t) x = -1;
+    for (int i = 0; i < 32; ++i) {
+      char c = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"[i];
+      t[static_cast<int>(c)] = static_cast<int8_t>(i);
+      if (c >= 'a' && c <= 'z') t[c - 'a' + 'A'] = static_cast<int8_t>(i);
+    }
+  }
+};
+constexpr Rev kRev;
 
 Error bad(const std::string& why) { return Error{"sdk", 7, "invalid bech32: " + why}; }
 }  // namespace
 
 std::string Bech32Encode(std::string_view hrp, const std::vector<uint8_t>& data5) {
-  std::vector<uint8_t> v = HrpExpand(hrp);
-  v.insert(v.end(), data5.begin(), data5.end());
-  v.insert(v.end(), 6, 0);
-  uint32_t mod = Polymod(v) ^ 1;
-  std::string out(hrp);
+  uint32_t chk = Polymod(hrp, data5.data(), data5.size());
+  for (int i = 0; i < 6; ++i) chk = PolymodStep(chk, 0);
+  uint32_t mod = chk ^ 1;
+  std::string out;
+  out.reserve(hrp.size() + 1 + data5.size() + 6);
+  out.append(hrp);
   out.push_back('1');
   for (uint8_t d : data5) out.push_back(kCharset[d]);
   for (int i = 0; i < 6; ++i) out.push_back(kCharset[(mod >> (5 * (5 - i))) & 31]);
@@ -56,20 +70,18 @@ Result<Bech32Data> Bech32Decode(std::string_view s) {
   if (lower && upper) return bad("mixed case");
   size_t pos = s.rfind('1');
   if (pos == std::string_view::npos || pos == 0 || pos + 7 > s.size()) return bad("missing separator, empty prefix or short checksum");
-  std::string hrp;
-  for (size_t i = 0; i < pos; ++i) hrp.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))));
-  std::vector<uint8_t> data;
+  Bech32Data out;
+  out.hrp.reserve(pos);
+  for (size_t i = 0; i < pos; ++i) out.hrp.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))));
+  out.data5.reserve(s.size() - pos - 1);
   for (size_t i = pos + 1; i < s.size(); ++i) {
-    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
-    const char* p = std::strchr(kCharset, c);
-    if (!p || c == '\0') return bad(std::string("invalid character '") + s[i] + "'");
-    data.push_back(static_cast<uint8_t>(p - kCharset));
+    int8_t v = kRev.t[static_cast<unsigned char>(s[i]) & 127];
+    if (v < 0) return bad(std::string("invalid character '") + s[i] + "'");
+    out.data5.push_back(static_cast<uint8_t>(v));
   }
-  std::vector<uint8_t> v = HrpExpand(hrp);
-  v.insert(v.end(), data.begin(), data.end());
-  if (Polymod(v) != 1) return bad("checksum mismatch");
-  data.resize(data.size() - 6);
-  return Bech32Data{hrp, data};
+  if (Polymod(out.hrp, out.data5.data(), out.data5.size()) != 1) return bad("checksum mismatch");
+  out.data5.resize(out.data5.size() - 6);
+  return out;
 }
 
 std::optional<std::vector<uint8_t>> ConvertBits(const std::vector<uint8_t>& in, int from, int to, bool pad) {

@@ -1,8 +1,10 @@
 #include "crypto/lthash.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <cstring>
+#include <memory>
 
 #include "crypto/hash.h"
 
@@ -18,9 +20,21 @@ void LtHash::expand(std::string_view key, std::string_view value, uint16_t* out)
   crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
   crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(value.data()), value.size());
   crypto_generichash_final(&st, seed, sizeof seed);
-  static const unsigned char nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
+  // Expand the 32-byte digest to 2048 bytes: AES-128-CTR keyed by the first half of the digest,
+  // IV = second half. AES-NI makes this ~4x cheaper than a ChaCha20 keystream here.
+  // The context is initialised with the cipher once per thread; each call only re-keys it.
+  struct Ctx {
+    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+    Ctx() { EVP_EncryptInit_ex(c, EVP_aes_128_ctr(), nullptr, nullptr, nullptr); }
+    ~Ctx() { EVP_CIPHER_CTX_free(c); }
+  };
+  thread_local Ctx holder;
+  EVP_CIPHER_CTX* ctx = holder.c;
+  static const unsigned char zeros[kLanes * 2] = {0};
   unsigned char buf[kLanes * 2];
-  crypto_stream_chacha20(buf, sizeof buf, nonce, seed);
+  int outl = 0;
+  EVP_EncryptInit_ex(ctx, nullptr, nullptr, seed, seed + 16);
+  EVP_EncryptUpdate(ctx, buf, &outl, zeros, sizeof zeros);
   for (size_t i = 0; i < kLanes; ++i) out[i] = static_cast<uint16_t>(buf[2 * i] | (buf[2 * i + 1] << 8));
 }
 

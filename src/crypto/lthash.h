@@ -1,7 +1,8 @@
 // LtHash16: a homomorphic (lattice-based) multiset hash used as the state commitment.
 //
 // The state is a vector of 1024 uint16 lanes (2048 bytes). Each (key, value) pair expands to a
-// lane vector via BLAKE2b-256(len(key)||key||value) used as a ChaCha20 key (keystream = lanes).
+// lane vector: d = BLAKE2b-256(len(key)||key||value); lanes = AES-128-CTR keystream with key
+// d[0..16) and counter block d[16..32) (OpenSSL, AES-NI).
 // Adding a pair adds lane-wise mod 2^16; removing subtracts. So the hash of a set is independent
 // of insertion order and can be updated in O(changed keys). See doc/architecture.md#app-hash.
 // Value type; not thread-safe for concurrent mutation.

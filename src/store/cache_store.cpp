@@ -19,7 +19,7 @@ std::optional<Bytes> CacheStore::get(std::string_view key) const {
   auto it = entries_.find(key);
   if (it != entries_.end()) return it->second.value;
   auto v = parent_->get(key);
-  entries_.emplace(std::string(key), Entry{v, false});
+  entries_.emplace(std::string(key), Entry{v, false, true, v});
   return v;
 }
 
@@ -99,6 +99,11 @@ void CacheStore::write_to(KVStore& dst) const {
 void CacheStore::for_each_write(const std::function<void(const std::string&, const std::optional<Bytes>&)>& fn) const {
   for (const auto& [k, e] : entries_)
     if (e.dirty) fn(k, e.value);
+}
+
+void CacheStore::for_each_write(const WriteWithOriginalFn& fn) const {
+  for (const auto& [k, e] : entries_)
+    if (e.dirty) fn(k, e.value, e.original_known ? &e.original : nullptr);
 }
 
 size_t CacheStore::pending_writes() const {

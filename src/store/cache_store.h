@@ -23,6 +23,11 @@ class CacheStore : public KVStore {
   void write_to(KVStore& dst) const;
   // Visits pending writes in key order: value is nullopt for a delete.
   void for_each_write(const std::function<void(const std::string&, const std::optional<Bytes>&)>& fn) const;
+  // Same, also passing the parent's value before this branch touched the key, when the branch
+  // read it first (nullptr when unknown: the caller must read the parent itself).
+  using WriteWithOriginalFn =
+      std::function<void(const std::string&, const std::optional<Bytes>&, const std::optional<Bytes>* original)>;
+  void for_each_write(const WriteWithOriginalFn& fn) const;
   size_t pending_writes() const;
   void reset();  // drop all writes and cached reads
   const KVReader* parent() const { return parent_; }
@@ -31,6 +36,8 @@ class CacheStore : public KVStore {
   struct Entry {
     std::optional<Bytes> value;
     bool dirty = false;
+    bool original_known = false;    // set when the first access was a read of the parent
+    std::optional<Bytes> original;  // the parent's value at that read (valid if original_known)
   };
   const KVReader* parent_;
   mutable std::map<std::string, Entry, std::less<>> entries_;

@@ -17,11 +17,30 @@ Error dbError(const rocksdb::Status& s) { return Error{"store", 1, "rocksdb: " +
 Bytes EmptyAppHash() { return crypto::LtHash().checksum(); }
 
 std::optional<Bytes> RocksReader::get(std::string_view key) const {
+  std::string k(key);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(k);
+    if (it != cache_.end()) return it->second;
+  }
   std::string v;
   auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) throw std::runtime_error("rocksdb get: " + s.ToString());  // node fault, not a tx result
-  return v;
+  std::optional<Bytes> out;
+  if (s.ok()) {
+    out = std::move(v);
+  } else if (!s.IsNotFound()) {
+    throw std::runtime_error("rocksdb get: " + s.ToString());  // node fault, not a tx result
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cache_.size() >= capacity_) cache_.clear();
+  cache_.emplace(std::move(k), out);
+  return out;
+}
+
+void RocksReader::update_cache(const std::string& key, const std::optional<Bytes>& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) it->second = value;
 }
 
 void RocksReader::iterate(std::string_view start, std::string_view end, const IterFn& fn) const {
@@ -89,8 +108,11 @@ std::optional<Bytes> StateDB::get_meta(std::string_view key) const {
 
 Bytes StateDB::prepare(const CacheStore& block) {
   crypto::LtHash h = lthash_;
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) {
-    auto old = reader_->get(k);
+  // Originals recorded by the block branch are the committed values only when its parent is
+  // the committed state itself.
+  const bool use_originals = block.parent() == reader_.get();
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
+    auto old = use_originals && orig ? *orig : reader_->get(k);
     if (old == v) return;  // a no-op write leaves the commitment unchanged
     if (old) h.remove(k, *old);
     if (v) h.add(k, *v);
@@ -116,6 +138,7 @@ Status StateDB::commit(const CacheStore& block, int64_t height) {
   wo.sync = mem_env_ == nullptr;
   auto s = db_->Write(wo, &batch);
   if (!s.ok()) return dbError(s);
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) { reader_->update_cache(k, v); });
   staged_meta_.clear();
   height_ = height;
   app_hash_ = app_hash;

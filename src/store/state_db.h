@@ -11,6 +11,8 @@
 #include <rocksdb/db.h>
 
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 
 #include "crypto/lthash.h"
@@ -19,14 +21,21 @@
 
 namespace depai::store {
 
+// Reads committed state from RocksDB through a bounded point-read cache (hits and misses),
+// kept write-through by StateDB::commit. get() is thread-safe; the cache is cleared wholesale
+// when it exceeds its capacity.
 class RocksReader : public KVReader {
  public:
-  explicit RocksReader(rocksdb::DB* db) : db_(db) {}
+  explicit RocksReader(rocksdb::DB* db, size_t cache_entries = 262144) : db_(db), capacity_(cache_entries) {}
   std::optional<Bytes> get(std::string_view key) const override;
   void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override;
+  void update_cache(const std::string& key, const std::optional<Bytes>& value);
 
  private:
   rocksdb::DB* db_;
+  size_t capacity_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, std::optional<Bytes>> cache_;  // point reads only, never iterated
 };
 
 class StateDB {

@@ -201,17 +201,22 @@ Status Keeper::check_supply_full(const store::KVReader& s) const {
 Status Keeper::check_supply_block(const store::CacheStore& block, const store::KVReader& committed) const {
   // Signed deltas per denom, in 128 bits so they cannot overflow.
   std::map<std::string, __int128> bal_delta, supply_delta;
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) {
+  const bool use_originals = block.parent() == &committed;
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
     std::string_view key(k);
+    std::map<std::string, __int128>* deltas = nullptr;
+    std::string denom;
     if (key.substr(0, kBalPrefix.size()) == kBalPrefix) {
-      auto old = committed.get(k);
-      bal_delta[std::string(key.substr(kBalPrefix.size() + 20))] +=
-          static_cast<__int128>(v ? GetU64BE(*v) : 0) - static_cast<__int128>(old ? GetU64BE(*old) : 0);
+      deltas = &bal_delta;
+      denom = std::string(key.substr(kBalPrefix.size() + 20));
     } else if (key.substr(0, kSupplyPrefix.size()) == kSupplyPrefix) {
-      auto old = committed.get(k);
-      supply_delta[std::string(key.substr(kSupplyPrefix.size()))] +=
-          static_cast<__int128>(v ? GetU64BE(*v) : 0) - static_cast<__int128>(old ? GetU64BE(*old) : 0);
+      deltas = &supply_delta;
+      denom = std::string(key.substr(kSupplyPrefix.size()));
+    } else {
+      return;
     }
+    auto old = use_originals && orig ? *orig : committed.get(k);
+    (*deltas)[denom] += static_cast<__int128>(v ? GetU64BE(*v) : 0) - static_cast<__int128>(old ? GetU64BE(*old) : 0);
   });
   for (const auto& [d, delta] : bal_delta) {
     auto it = supply_delta.find(d);
