@@ -23,7 +23,7 @@ constexpr const char* kMetaInitialHeight = "initial_height";
 class BankAccountAdapter : public x::bank::AccountKeeper {
  public:
   explicit BankAccountAdapter(const x::auth::Keeper* k) : k_(k) {}
-  bool has_account(const store::KVReader& s, std::string_view addr) const override { return k_->get_account(s, addr).has_value(); }
+  bool has_account(const store::KVReader& s, std::string_view addr) const override { return k_->has_account(s, addr); }
   void create_account(store::KVStore& s, std::string_view addr) const override { k_->new_account(s, addr); }
 
  private:

@@ -1,6 +1,6 @@
 #include "crypto/hash.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 
 namespace depai::crypto {
@@ -8,8 +8,10 @@ namespace depai::crypto {
 bool InitCrypto() { return sodium_init() >= 0; }
 
 Bytes Sha256(std::string_view data) {
+  // Fetch the implementation once: OpenSSL 3's one-shot SHA256() looks it up on every call.
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   Bytes out(32, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), reinterpret_cast<unsigned char*>(out.data()));
+  EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), nullptr, md, nullptr);
   return out;
 }
 

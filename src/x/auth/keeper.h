@@ -27,6 +27,7 @@ class Keeper {
   void set_params(store::KVStore& s, const Params& p) const;
   std::optional<Account> get_account(const store::KVReader& s, std::string_view addr) const;
   void set_account(store::KVStore& s, const Account& acc) const;
+  bool has_account(const store::KVReader& s, std::string_view addr) const;
   // Creates an account with the next account number (does not check existence).
   Account new_account(store::KVStore& s, std::string_view addr) const;
   Account get_or_create(store::KVStore& s, std::string_view addr) const;

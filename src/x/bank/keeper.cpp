@@ -63,8 +63,12 @@ Coins Keeper::total_supply(const store::KVReader& s) const {
 std::optional<DenomMetadata> Keeper::denom(const store::KVReader& s, std::string_view denom) const {
   auto v = s.get(std::string(kDenomPrefix) + std::string(denom));
   if (!v) return std::nullopt;
+  auto it = parsed_denoms_.find(*v);
+  if (it != parsed_denoms_.end()) return it->second;
   DenomMetadata m;
   m.ParseFromString(*v);
+  if (parsed_denoms_.size() > 1024) parsed_denoms_.clear();
+  parsed_denoms_.emplace(*v, m);
   return m;
 }
 

@@ -8,6 +8,7 @@
 // 2^63-1 or a denom's max_supply fail. Not thread-safe.
 #pragma once
 
+#include <map>
 #include <optional>
 
 #include "depai/bank/v1/bank.pb.h"
@@ -63,6 +64,9 @@ class Keeper {
   void ensure_account(store::KVStore& s, std::string_view addr) const;
 
  private:
+  // Parsed denom metadata keyed by its stored bytes: a pure memo of the protobuf parse, so it
+  // can never disagree with state.
+  mutable std::map<std::string, DenomMetadata, std::less<>> parsed_denoms_;
   const AccountKeeper* accounts_;
 };
 
