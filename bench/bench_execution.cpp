@@ -18,10 +18,7 @@
 #include "client/tx_builder.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
-#if __has_include("devnet/sig_verifier.h")
 #include "devnet/sig_verifier.h"
-#define HAVE_SV 1
-#endif
 
 using namespace depai;
 
@@ -100,12 +97,8 @@ std::unique_ptr<Chain> MakeChain() {
 void RunBlocks(benchmark::State& state, bool parallel) {
   double verify_rate = MeasureVerifyRate();
   auto chain = MakeChain();
-#ifdef HAVE_SV
   std::unique_ptr<devnet::SigVerifier> verifier;
   if (parallel) verifier = std::make_unique<devnet::SigVerifier>(std::thread::hardware_concurrency());
-#else
-  std::unique_ptr<int> verifier;
-#endif
   size_t b = 0, txs = 0;
   for (auto _ : state) {
     if (b == chain->blocks.size()) {
@@ -116,12 +109,10 @@ void RunBlocks(benchmark::State& state, bool parallel) {
     req.height = chain->app->last_height() + 1;
     req.time_unix_ms = 1'700'000'000'000 + req.height * 1000;
     req.txs = chain->blocks[b++];
-#ifdef HAVE_SV
     if (verifier) {
       verifier->prepare(*chain->app, req.txs);
       chain->app->set_sig_cache(verifier.get());
     }
-#endif
     auto r = chain->app->FinalizeBlock(req);
     if (!r.ok()) std::abort();
     for (const auto& res : r->tx_results)
