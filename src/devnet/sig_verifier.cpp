@@ -11,7 +11,8 @@ SigVerifier::SigVerifier(unsigned threads) {
 
 SigVerifier::~SigVerifier() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return !active_ || finished_ == txs_.size(); });
     stop_ = true;
   }
   cv_.notify_all();
@@ -21,9 +22,10 @@ SigVerifier::~SigVerifier() {
 void SigVerifier::prepare(const app::App& app, const std::vector<Bytes>& txs) {
   std::unique_lock<std::mutex> lock(mu_);
   // Let a previous batch drain first (its txs vector may be gone after this call).
-  done_cv_.wait(lock, [&] { return txs_ == nullptr || finished_ == txs_->size(); });
+  done_cv_.wait(lock, [&] { return !active_ || finished_ == txs_.size(); });
   app_ = &app;
-  txs_ = &txs;
+  txs_ = txs;
+  active_ = true;
   next_ = finished_ = 0;
   ++generation_;
   results_.clear();
@@ -34,10 +36,10 @@ void SigVerifier::prepare(const app::App& app, const std::vector<Bytes>& txs) {
 void SigVerifier::work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || (txs_ && next_ < txs_->size()); });
+    cv_.wait(lock, [&] { return stop_ || (active_ && next_ < txs_.size()); });
     if (stop_) return;
     size_t i = next_++;
-    const Bytes& tx = (*txs_)[i];
+    const Bytes tx = txs_[i];
     const app::App* app = app_;
     lock.unlock();
     auto checks = app->SigChecksFor(tx);
@@ -58,7 +60,7 @@ bool SigVerifier::verified(std::string_view pubkey, std::string_view sign_bytes,
   for (;;) {
     auto it = results_.find(sig);
     if (it != results_.end()) return it->second.ok && it->second.pubkey == pubkey && it->second.sign_bytes == sign_bytes;
-    if (txs_ == nullptr || finished_ == txs_->size()) return false;
+    if (!active_ || finished_ == txs_.size()) return false;
     done_cv_.wait(lock);
   }
 }

@@ -39,7 +39,8 @@ class SigVerifier : public app::SigCache {
   mutable std::condition_variable done_cv_;  // readers: a job finished
   std::vector<std::thread> workers_;
   const app::App* app_ = nullptr;
-  const std::vector<Bytes>* txs_ = nullptr;
+  std::vector<Bytes> txs_;  // copied: the caller's vector may go away before workers finish
+  bool active_ = false;
   size_t next_ = 0, finished_ = 0, generation_ = 0;
   bool stop_ = false;
   std::map<std::string, Result, std::less<>> results_;  // by signature bytes
