@@ -157,7 +157,9 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
     r.codespace = msg_status.error().codespace;
     r.log = msg_status.error().message;
   }
-  ante_branch.write_to(state);
+  // In a block the fee and sequence stick even when a message fails (the tx is on chain). In
+  // CheckTx a failing tx is rejected and never enters the mempool, so it must leave no trace.
+  if (mode == ExecMode::kDeliver || msg_status.ok()) ante_branch.write_to(state);
   r.events = events.take();
   return r;
 }

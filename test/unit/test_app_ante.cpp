@@ -74,9 +74,21 @@ TEST(Ante, ReplayedSequenceRejected) {
                  x::kErrInvalidSequence);                                           // future sequence
 }
 
+TEST(Ante, InsufficientFundsRejectedByCheckTx) {
+  TestLedger L;
+  // The balance covers the fee but not fee + amount: CheckTx rejects it, nothing changes.
+  auto r = L.app->CheckTx({L.Send(0, L.accounts[1].bech32, std::to_string(kStart) + "udpai", "10udpai")});
+  EXPECT_EQ(r.code, x::kErrInsufficientFunds) << r.log;
+  // The check state is untouched: the same sequence still works for an affordable tx.
+  EXPECT_EQ(L.app->CheckTx({L.Send(0, L.accounts[1].bech32, "5udpai")}).code, 0u);
+  EXPECT_EQ(L.Balance(L.accounts[0].bech32), kStart);
+}
+
 TEST(Ante, InsufficientFundsForMessageChargesFeeOnly) {
   TestLedger L;
   auto tx = L.Send(0, L.accounts[1].bech32, std::to_string(kStart) + "udpai", "10udpai");
+  // A proposer may still include it (CheckTx is not consensus); executed in a block, the
+  // message fails and only the fee is charged.
   auto res = L.Block({tx});
   EXPECT_EQ(res[0].code, x::kErrInsufficientFunds) << res[0].log;
   // The message failed: funds stay, but the fee is paid and the sequence used (as in Cosmos).
@@ -284,4 +296,15 @@ TEST(App, RestartKeepsHeightHashAndBalances) {
     EXPECT_EQ(L.AppHash(), hash);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(Ante, RejectedCheckTxLeavesCheckStateUntouched) {
+  TestLedger L;
+  // A tx whose message fails its stateful check (unknown denom) is rejected by CheckTx...
+  auto bad = L.Send(0, L.accounts[1].bech32, "5ufoo");
+  EXPECT_EQ(L.app->CheckTx({bad}).code, x::bank::kErrUnknownDenom);
+  // ...and must not consume the sequence: the next tx with the same sequence is accepted.
+  auto good = L.Send(0, L.accounts[1].bech32, "5udpai");
+  auto r = L.app->CheckTx({good});
+  EXPECT_EQ(r.code, 0u) << r.log;
 }

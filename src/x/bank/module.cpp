@@ -49,6 +49,17 @@ Result<Bytes> Addr(const std::string& s, const char* field) {
   return a;
 }
 
+// Checks that `from` can pay `coins` now (CheckTx rejects overdrafts before they reach a block).
+Status CheckFunds(const Keeper& k, const store::KVReader& s, std::string_view from, const Coins& coins) {
+  for (const auto& c : coins.list()) {
+    Amount have = k.balance(s, from, c.denom);
+    if (have < c.amount)
+      return RootErr(kErrInsufficientFunds,
+                     "insufficient funds: spendable balance " + have.str() + c.denom + " is smaller than " + c.str());
+  }
+  return {};
+}
+
 // Checks that each denom is registered and (for user transfers) transferable.
 Status CheckDenoms(const Keeper& k, const store::KVReader& s, const Coins& coins) {
   for (const auto& c : coins.list()) {
@@ -81,7 +92,9 @@ std::vector<MsgRoute> Module::routes() {
   send.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSend&>(pm);
     DEPAI_ASSIGN_OR_RETURN(auto amount, ValidAmount(m.amount()));
-    return CheckDenoms(keeper_, *ctx.store, amount);
+    DEPAI_TRY(CheckDenoms(keeper_, *ctx.store, amount));
+    DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.from_address(), "from_address"));
+    return CheckFunds(keeper_, *ctx.store, from, amount);
   };
   send.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSend&>(pm);
@@ -121,11 +134,16 @@ std::vector<MsgRoute> Module::routes() {
   multi.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgMultiSend&>(pm).from_address(), "from_address"); };
   multi.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgMultiSend&>(pm);
+    Coins total;
     for (const auto& o : m.outputs()) {
       DEPAI_ASSIGN_OR_RETURN(auto c, ValidAmount(o.coins()));
       DEPAI_TRY(CheckDenoms(keeper_, *ctx.store, c));
+      auto t = total.add(c);
+      if (!t.ok()) return RootErr(kErrOverflow, "multi-send total overflows");
+      total = t.value();
     }
-    return {};
+    DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.from_address(), "from_address"));
+    return CheckFunds(keeper_, *ctx.store, from, total);
   };
   multi.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgMultiSend&>(pm);
