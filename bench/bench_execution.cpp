@@ -85,9 +85,9 @@ std::unique_ptr<Chain> MakeChain() {
     for (int t = 0; t < kTxsPerBlock; ++t, sender = (sender + 1) % kAccounts) {
       int to = (sender * 7 + 13) % kAccounts;
       client::SignerData sd{"bench-1", static_cast<uint64_t>(sender), seq[sender]++};
-      txs.push_back(client::BuildSignedTx(c->keys[sender], sd,
-                                          {client::PackMsgSend(c->addrs[sender], c->addrs[to], Coins::Parse("1udpai").value())},
-                                          opts));
+      txs.push_back(client::BuildSignedTx(
+          c->keys[sender], sd, {client::PackMsgSend(c->addrs[sender], c->addrs[to], Coins::Parse("1udpai").value())},
+          opts));
     }
     c->blocks.push_back(std::move(txs));
   }

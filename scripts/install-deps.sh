@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 COMETBFT_VERSION=v0.38.25
 GOGOPROTO_VERSION=v1.7.0
-PKGS=(build-essential cmake ninja-build ccache clang libclang-rt-14-dev pkg-config
+PKGS=(build-essential cmake ninja-build ccache clang clang-format libclang-rt-14-dev pkg-config
       librocksdb-dev libsodium-dev libssl-dev libprotobuf-dev protobuf-compiler
       libboost-dev libboost-system-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
       libtomlplusplus-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev

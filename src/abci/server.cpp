@@ -178,8 +178,9 @@ Status Server::Start() {
       std::filesystem::remove(I.socket_path);
       I.unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(
           I.io, asio::local::stream_protocol::endpoint(I.socket_path));
-      I.accept_thread = std::thread(
-          [&I] { I.AcceptLoop<asio::local::stream_protocol::acceptor, asio::local::stream_protocol::socket>(*I.unix_acceptor); });
+      I.accept_thread = std::thread([&I] {
+        I.AcceptLoop<asio::local::stream_protocol::acceptor, asio::local::stream_protocol::socket>(*I.unix_acceptor);
+      });
     } else if (addr_.rfind("tcp://", 0) == 0) {
       std::string hp = addr_.substr(6);
       auto colon = hp.rfind(':');
@@ -187,7 +188,8 @@ Status Server::Start() {
       auto ep = asio::ip::tcp::endpoint(asio::ip::make_address(hp.substr(0, colon)),
                                         static_cast<uint16_t>(std::stoi(hp.substr(colon + 1))));
       I.tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(I.io, ep);
-      I.accept_thread = std::thread([&I] { I.AcceptLoop<asio::ip::tcp::acceptor, asio::ip::tcp::socket>(*I.tcp_acceptor); });
+      I.accept_thread =
+          std::thread([&I] { I.AcceptLoop<asio::ip::tcp::acceptor, asio::ip::tcp::socket>(*I.tcp_acceptor); });
     } else {
       return Error{"abci", 3, "ABCI address must start with unix:// or tcp://, got '" + addr_ + "'"};
     }
@@ -215,7 +217,8 @@ void Server::Stop() {
     for (auto& s : I.sockets) {
       // shutdown unblocks read_some in the connection thread
       if (I.unix_acceptor)
-        std::static_pointer_cast<asio::local::stream_protocol::socket>(s)->shutdown(asio::socket_base::shutdown_both, ec);
+        std::static_pointer_cast<asio::local::stream_protocol::socket>(s)->shutdown(asio::socket_base::shutdown_both,
+                                                                                    ec);
       else
         std::static_pointer_cast<asio::ip::tcp::socket>(s)->shutdown(asio::socket_base::shutdown_both, ec);
     }

@@ -114,7 +114,7 @@ void ToProto(const app::ResponsePrepareProposal& in, pb::ResponsePrepareProposal
 
 void ToProto(const app::ResponseProcessProposal& in, pb::ResponseProcessProposal* out) {
   out->set_status(in.status == app::ProposalStatus::kAccept ? pb::ResponseProcessProposal::ACCEPT
-                                                             : pb::ResponseProcessProposal::REJECT);
+                                                            : pb::ResponseProcessProposal::REJECT);
 }
 
 void ToProto(const app::ResponseFinalizeBlock& in, pb::ResponseFinalizeBlock* out) {

@@ -10,7 +10,8 @@ Result<TxRequest> ParseTxRequest(std::string_view body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded()) return Error{"api", 2, "request body is not valid JSON"};
   if (!j.is_object()) return Error{"api", 2, "request body must be a JSON object"};
-  if (!j.contains("tx_bytes") || !j["tx_bytes"].is_string()) return Error{"api", 3, "missing string field 'tx_bytes' (base64 TxRaw)"};
+  if (!j.contains("tx_bytes") || !j["tx_bytes"].is_string())
+    return Error{"api", 3, "missing string field 'tx_bytes' (base64 TxRaw)"};
   TxRequest r;
   auto tx = crypto::Base64Decode(j["tx_bytes"].get<std::string>());
   if (!tx) return Error{"api", 4, "'tx_bytes' is not valid base64"};

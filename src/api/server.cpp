@@ -55,8 +55,12 @@ json BlockJson(const devnet::StoredBlock& b) {
   json txs = json::array();
   for (size_t i = 0; i < b.txs.size(); ++i) {
     const auto& r = b.results[i];
-    txs.push_back({{"hash", x::TxHash(b.txs[i])}, {"code", r.code}, {"codespace", r.codespace}, {"log", r.log},
-                   {"gas_wanted", std::to_string(r.gas_wanted)}, {"gas_used", std::to_string(r.gas_used)}});
+    txs.push_back({{"hash", x::TxHash(b.txs[i])},
+                   {"code", r.code},
+                   {"codespace", r.codespace},
+                   {"log", r.log},
+                   {"gas_wanted", std::to_string(r.gas_wanted)},
+                   {"gas_used", std::to_string(r.gas_used)}});
   }
   return json{{"height", std::to_string(b.height)},
               {"time", TimeIso(b.time_unix_ms)},
@@ -104,11 +108,17 @@ std::pair<int, std::string> Route(devnet::Node& node, const std::string& method,
     if (req->mode == BroadcastMode::kSync)
       return {200, json{{"hash", hash}, {"code", 0}, {"codespace", ""}, {"log", ""}}.dump()};
     auto loc = node.WaitForTx(hash, kCommitTimeoutMs);
-    if (!loc) return Err(504, 6, "api", "tx " + hash + " was accepted but not committed within 30s; query GET /txs/" + hash);
+    if (!loc)
+      return Err(504, 6, "api", "tx " + hash + " was accepted but not committed within 30s; query GET /txs/" + hash);
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
-    return {200, json{{"hash", hash}, {"height", std::to_string(loc->height)}, {"code", r.code}, {"codespace", r.codespace},
-                      {"log", r.log}, {"gas_wanted", std::to_string(r.gas_wanted)}, {"gas_used", std::to_string(r.gas_used)},
+    return {200, json{{"hash", hash},
+                      {"height", std::to_string(loc->height)},
+                      {"code", r.code},
+                      {"codespace", r.codespace},
+                      {"log", r.log},
+                      {"gas_wanted", std::to_string(r.gas_wanted)},
+                      {"gas_used", std::to_string(r.gas_used)},
                       {"events", EventsJson(r.events)}}
                      .dump()};
   }
@@ -150,9 +160,16 @@ std::pair<int, std::string> Route(devnet::Node& node, const std::string& method,
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
     json tx = json::parse(node.TxJson(b->txs[loc->index]), nullptr, false);
-    return {200, json{{"hash", hash}, {"height", std::to_string(loc->height)}, {"index", loc->index}, {"code", r.code},
-                      {"codespace", r.codespace}, {"log", r.log}, {"gas_wanted", std::to_string(r.gas_wanted)},
-                      {"gas_used", std::to_string(r.gas_used)}, {"events", EventsJson(r.events)}, {"tx", tx},
+    return {200, json{{"hash", hash},
+                      {"height", std::to_string(loc->height)},
+                      {"index", loc->index},
+                      {"code", r.code},
+                      {"codespace", r.codespace},
+                      {"log", r.log},
+                      {"gas_wanted", std::to_string(r.gas_wanted)},
+                      {"gas_used", std::to_string(r.gas_used)},
+                      {"events", EventsJson(r.events)},
+                      {"tx", tx},
                       {"timestamp", TimeIso(b->time_unix_ms)}}
                      .dump()};
   }

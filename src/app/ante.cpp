@@ -20,7 +20,8 @@ ExecTxResult FromError(const Error& e, uint64_t gas_wanted, uint64_t gas_used) {
 
 Status GasCheck(const x::GasMeter& gas, const char* where) {
   if (gas.exhausted())
-    return RootErr(x::kErrOutOfGas, std::string("out of gas in ") + where + "; gas wanted: " + std::to_string(gas.limit()));
+    return RootErr(x::kErrOutOfGas,
+                   std::string("out of gas in ") + where + "; gas wanted: " + std::to_string(gas.limit()));
   return {};
 }
 }  // namespace
@@ -40,8 +41,8 @@ Result<std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>>>
   return out;
 }
 
-ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::CacheStore& state, const x::BlockHeader& header,
-                               Bytes* sender_out, uint64_t* seq_out) const {
+ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::CacheStore& state,
+                               const x::BlockHeader& header, Bytes* sender_out, uint64_t* seq_out) const {
   const auto params = auth->params(state);
   // ---- phase 1: stateless ----------------------------------------------------------------
   if (txb.size() > params.tx_size_limit())
@@ -58,9 +59,11 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
                                                     std::to_string(params.max_gas_per_tx())),
                 0);
   if (tx.body.memo().size() > params.max_memo_characters())
-    return fail(RootErr(x::kErrMemoTooLarge, "memo longer than " + std::to_string(params.max_memo_characters()) + " bytes"), 0);
+    return fail(
+        RootErr(x::kErrMemoTooLarge, "memo longer than " + std::to_string(params.max_memo_characters()) + " bytes"), 0);
   if (tx.body.timeout_height() != 0 && static_cast<uint64_t>(header.height) > tx.body.timeout_height())
-    return fail(RootErr(x::kErrTxTimeoutHeight, "tx timed out at height " + std::to_string(tx.body.timeout_height())), 0);
+    return fail(RootErr(x::kErrTxTimeoutHeight, "tx timed out at height " + std::to_string(tx.body.timeout_height())),
+                0);
   auto msgs = DecodeMsgs(tx);
   if (!msgs.ok()) return fail(msgs.error(), 0);
   const auto& signer_info = tx.auth_info.signer_infos(0);
@@ -75,16 +78,18 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   }
   for (const auto& c : tx.fee.list())
     if (c.denom != params.fee_denom())
-      return fail(RootErr(x::kErrInsufficientFee, "fees must be paid in " + params.fee_denom() + ", got " + c.denom), 0);
+      return fail(RootErr(x::kErrInsufficientFee, "fees must be paid in " + params.fee_denom() + ", got " + c.denom),
+                  0);
   {
     unsigned __int128 need128 =
         (static_cast<unsigned __int128>(gas_limit) * params.min_gas_price_micro() + 999'999) / 1'000'000;
     Amount paid = tx.fee.amount_of(params.fee_denom());
     if (need128 > paid.raw())
-      return fail(RootErr(x::kErrInsufficientFee, "insufficient fee; got " + paid.str() + params.fee_denom() +
-                                                      ", required " + std::to_string(static_cast<uint64_t>(need128)) +
-                                                      params.fee_denom() + " for gas limit " + std::to_string(gas_limit)),
-                  0);
+      return fail(
+          RootErr(x::kErrInsufficientFee, "insufficient fee; got " + paid.str() + params.fee_denom() + ", required " +
+                                              std::to_string(static_cast<uint64_t>(need128)) + params.fee_denom() +
+                                              " for gas limit " + std::to_string(gas_limit)),
+          0);
   }
   if (sender_out) *sender_out = signer;
   if (seq_out) *seq_out = signer_info.sequence();
@@ -95,7 +100,8 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   x::GasKVStore ante_store(&ante_branch, &gas);
   x::EventManager events;
   x::Context ctx{&ante_store, &gas, &events, &header, mode == ExecMode::kCheck};
-  if (auto st = gas.consume(params.tx_size_cost_per_byte() * txb.size(), "txSize"); !st.ok()) return fail(st.error(), gas.consumed());
+  if (auto st = gas.consume(params.tx_size_cost_per_byte() * txb.size(), "txSize"); !st.ok())
+    return fail(st.error(), gas.consumed());
   auto acc = auth->get_account(ante_store, signer);
   if (!acc)
     return fail(RootErr(x::kErrUnknownAddress, "account " + crypto::AddressToBech32(signer) +
@@ -104,19 +110,22 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   if (!acc->pub_key().empty() && acc->pub_key() != signer_info.public_key())
     return fail(RootErr(x::kErrInvalidPubKey, "public key does not match the account's"), gas.consumed());
   if (signer_info.sequence() != acc->sequence())
-    return fail(RootErr(x::kErrInvalidSequence, "account sequence mismatch, expected " + std::to_string(acc->sequence()) +
-                                                    ", got " + std::to_string(signer_info.sequence())),
-                gas.consumed());
+    return fail(
+        RootErr(x::kErrInvalidSequence, "account sequence mismatch, expected " + std::to_string(acc->sequence()) +
+                                            ", got " + std::to_string(signer_info.sequence())),
+        gas.consumed());
   if (auto st = gas.consume(params.sig_verify_cost(), "sigVerify"); !st.ok()) return fail(st.error(), gas.consumed());
-  const Bytes sign_bytes = x::SignBytes(tx.raw.body_bytes(), tx.raw.auth_info_bytes(), header.chain_id, acc->account_number());
+  const Bytes sign_bytes =
+      x::SignBytes(tx.raw.body_bytes(), tx.raw.auth_info_bytes(), header.chain_id, acc->account_number());
   const auto& sig = tx.raw.signatures(0);
   bool ok = sig_cache && sig_cache->verified(signer_info.public_key(), sign_bytes, sig);
   if (!ok) ok = crypto::Verify(signer_info.public_key(), sign_bytes, sig);
   if (!ok)
-    return fail(RootErr(x::kErrUnauthorized, "signature verification failed; please verify account number (" +
-                                                 std::to_string(acc->account_number()) + "), sequence (" +
-                                                 std::to_string(acc->sequence()) + ") and chain-id (" + header.chain_id + ")"),
-                gas.consumed());
+    return fail(
+        RootErr(x::kErrUnauthorized, "signature verification failed; please verify account number (" +
+                                         std::to_string(acc->account_number()) + "), sequence (" +
+                                         std::to_string(acc->sequence()) + ") and chain-id (" + header.chain_id + ")"),
+        gas.consumed());
   if (!tx.fee.empty()) {
     auto st = bank->send(ctx, signer, x::bank::FeeCollectorAddress(), tx.fee, false);
     if (!st.ok()) {

@@ -31,7 +31,8 @@ struct TxPipeline {
                      Bytes* sender = nullptr, uint64_t* sequence = nullptr) const;
 
   // Decodes every message of a decoded tx with its route (validate_basic included).
-  Result<std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>>> DecodeMsgs(const x::DecodedTx& tx) const;
+  Result<std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>>> DecodeMsgs(
+      const x::DecodedTx& tx) const;
 };
 
 }  // namespace depai::app

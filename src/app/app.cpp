@@ -50,10 +50,10 @@ class App::Impl {
   std::unique_ptr<store::CacheStore> block_state;    // FinalizeBlock output, persisted by Commit
   int64_t block_height = 0;
 
-  TxPipeline pipeline(const SigCache* cache) const { return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache}; }
-  x::BlockHeader check_header() const {
-    return x::BlockHeader{chain_id, db->height() + 1, 0, {}, {}};
+  TxPipeline pipeline(const SigCache* cache) const {
+    return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache};
   }
+  x::BlockHeader check_header() const { return x::BlockHeader{chain_id, db->height() + 1, 0, {}, {}}; }
 };
 
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -100,7 +100,8 @@ Result<ResponseInitChain> App::InitChain(const RequestInitChain& req) {
   x::BlockHeader header{req.chain_id, req.initial_height, req.time_unix_ms, {}, {}};
   x::Context ctx{gen.get(), &gas, &events, &header, false};
   for (auto* m : I.modules) {
-    if (!app_state.contains(m->name())) return x::RootErr(x::kErrInvalidGenesis, "app_state has no '" + m->name() + "' section");
+    if (!app_state.contains(m->name()))
+      return x::RootErr(x::kErrInvalidGenesis, "app_state has no '" + m->name() + "' section");
     DEPAI_TRY(m->init_genesis(ctx, app_state[m->name()]));
   }
   for (auto* m : I.modules) DEPAI_TRY(m->check_invariants(*gen));
@@ -249,9 +250,10 @@ std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
   const auto& si = tx->auth_info.signer_infos(0);
   auto acc = impl_->auth.keeper().get_account(impl_->db->committed(), crypto::AddressOf(si.public_key()));
   if (!acc) return {};
-  return {SigCheck{si.public_key(),
-                   x::SignBytes(tx->raw.body_bytes(), tx->raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
-                   tx->raw.signatures(0)}};
+  return {
+      SigCheck{si.public_key(),
+               x::SignBytes(tx->raw.body_bytes(), tx->raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
+               tx->raw.signatures(0)}};
 }
 
 std::string App::TxToJson(std::string_view txb) const {
@@ -271,13 +273,16 @@ std::string App::TxToJson(std::string_view txb) const {
       msgs.push_back(json{{"@type", any.type_url()}, {"error", "undecodable"}});
   }
   const auto& si = tx->auth_info.signer_infos(0);
-  return json{{"body", {{"messages", msgs}, {"memo", tx->body.memo()}, {"timeout_height", std::to_string(tx->body.timeout_height())}}},
-              {"auth_info",
-               {{"signer", crypto::AddressToBech32(crypto::AddressOf(si.public_key()))},
-                {"public_key", crypto::Base64Encode(si.public_key())},
-                {"sequence", std::to_string(si.sequence())},
-                {"fee", {{"amount", x::bank::CoinsToJson(tx->fee)}, {"gas_limit", std::to_string(tx->auth_info.fee().gas_limit())}}}}},
-              {"signatures", json::array({crypto::Base64Encode(tx->raw.signatures(0))})}}
+  return json{
+      {"body",
+       {{"messages", msgs}, {"memo", tx->body.memo()}, {"timeout_height", std::to_string(tx->body.timeout_height())}}},
+      {"auth_info",
+       {{"signer", crypto::AddressToBech32(crypto::AddressOf(si.public_key()))},
+        {"public_key", crypto::Base64Encode(si.public_key())},
+        {"sequence", std::to_string(si.sequence())},
+        {"fee",
+         {{"amount", x::bank::CoinsToJson(tx->fee)}, {"gas_limit", std::to_string(tx->auth_info.fee().gas_limit())}}}}},
+      {"signatures", json::array({crypto::Base64Encode(tx->raw.signatures(0))})}}
       .dump();
 }
 

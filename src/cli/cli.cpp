@@ -23,7 +23,9 @@ int Run(int argc, char** argv) {
   g.home = DefaultHome();
   app.add_option("--home", g.home, "Node and keyring home directory")->capture_default_str();
   app.add_option("--node", g.node, "depai API URL")->capture_default_str();
-  app.add_option("-o,--output", g.output, "Output format")->check(CLI::IsMember({"json", "text"}))->capture_default_str();
+  app.add_option("-o,--output", g.output, "Output format")
+      ->check(CLI::IsMember({"json", "text"}))
+      ->capture_default_str();
   app.add_option("--keyring-backend", g.keyring_backend, "Keyring backend")
       ->check(CLI::IsMember({"test", "file"}))
       ->capture_default_str();

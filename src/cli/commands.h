@@ -9,11 +9,11 @@
 namespace depai::cli {
 
 struct GlobalOptions {
-  std::string home;                    // --home, default ~/.depai
+  std::string home;                            // --home, default ~/.depai
   std::string node = "http://127.0.0.1:1317";  // --node
-  std::string output = "text";         // --output json|text
-  std::string keyring_backend = "test";  // --keyring-backend test|file
-  bool yes = false;                    // --yes: skip confirmation
+  std::string output = "text";                 // --output json|text
+  std::string keyring_backend = "test";        // --keyring-backend test|file
+  bool yes = false;                            // --yes: skip confirmation
 };
 
 // Thrown by command callbacks; main prints it and exits with `exit_code`.
@@ -24,10 +24,10 @@ struct CommandError {
 
 std::string DefaultHome();  // $HOME/.depai
 
-void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);     // src/cli/keys_cmd.cpp
-void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);   // src/cli/devnet_cmd.cpp
-void RegisterTxCommands(CLI::App& app, GlobalOptions& g);       // src/cli/tx_cmd.cpp
-void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);    // src/cli/query_cmd.cpp (query, status, export)
+void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);    // src/cli/keys_cmd.cpp
+void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/devnet_cmd.cpp
+void RegisterTxCommands(CLI::App& app, GlobalOptions& g);      // src/cli/tx_cmd.cpp
+void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);   // src/cli/query_cmd.cpp (query, status, export)
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

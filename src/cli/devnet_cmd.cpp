@@ -1,6 +1,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <toml++/toml.h>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -8,7 +9,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "api/server.h"
 #include "cli/commands.h"
@@ -58,8 +58,8 @@ constexpr const char* kDevBalance = "1000000000000";  // 1,000,000 DPAI
 void Init(GlobalOptions& g, const DevnetArgs& a) {
   std::string genesis = g.home + "/config/genesis.json";
   if (fs::exists(genesis) && !a.force)
-    throw CommandError{"a genesis already exists at " + genesis + "; use --force to overwrite it (this also deletes " + g.home +
-                       "/data)"};
+    throw CommandError{"a genesis already exists at " + genesis + "; use --force to overwrite it (this also deletes " +
+                       g.home + "/data)"};
   if (a.accounts < 1 || a.accounts > 10) throw CommandError{"--accounts must be between 1 and 10"};
   if (a.chain_id.empty() || a.chain_id.size() > 50) throw CommandError{"--chain-id must be 1..50 characters"};
   if (a.force) fs::remove_all(g.home + "/data");
@@ -74,8 +74,9 @@ void Init(GlobalOptions& g, const DevnetArgs& a) {
     if (!info.ok()) info = kr.add(name);
     if (!info.ok()) throw CommandError{info.error().message};
     accounts.push_back({{"address", info->address}, {"account_number", std::to_string(i)}, {"sequence", "0"}});
-    balances.push_back({{"address", info->address},
-                        {"coins", {{{"denom", "ucredit"}, {"amount", "1000000000"}}, {{"denom", "udpai"}, {"amount", kDevBalance}}}}});
+    balances.push_back(
+        {{"address", info->address},
+         {"coins", {{{"denom", "ucredit"}, {"amount", "1000000000"}}, {{"denom", "udpai"}, {"amount", kDevBalance}}}}});
     names.push_back({{"name", name}, {"address", info->address}});
   }
   json g_json{{"chain_id", a.chain_id},
@@ -85,19 +86,30 @@ void Init(GlobalOptions& g, const DevnetArgs& a) {
                {{"auth", {{"params", x::auth::ParamsToJson(x::auth::DefaultParams())}, {"accounts", accounts}}},
                 {"bank",
                  {{"denom_metadata",
-                   {{{"denom", "ucredit"}, {"display", "CREDIT"}, {"exponent", 6}, {"transferable", false}, {"max_supply", "9223372036854775807"}},
-                    {{"denom", "udpai"}, {"display", "DPAI"}, {"exponent", 6}, {"transferable", true}, {"max_supply", "1000000000000000000"}}}},
+                   {{{"denom", "ucredit"},
+                     {"display", "CREDIT"},
+                     {"exponent", 6},
+                     {"transferable", false},
+                     {"max_supply", "9223372036854775807"}},
+                    {{"denom", "udpai"},
+                     {"display", "DPAI"},
+                     {"exponent", 6},
+                     {"transferable", true},
+                     {"max_supply", "1000000000000000000"}}}},
                   {"balances", balances}}}}}};
   std::ofstream(genesis) << g_json.dump(2) << "\n";
   std::string cfg = g.home + "/config/devnet.toml";
   if (!fs::exists(cfg) || a.force)
-    std::ofstream(cfg) << "# depai devnet settings (flags override them)\nblock_time = \"1s\"\napi_addr = \"127.0.0.1:1317\"\n";
+    std::ofstream(cfg)
+        << "# depai devnet settings (flags override them)\nblock_time = \"1s\"\napi_addr = \"127.0.0.1:1317\"\n";
   if (g.output == "json") {
-    std::cout << json{{"chain_id", a.chain_id}, {"home", g.home}, {"genesis", genesis}, {"accounts", names}}.dump() << "\n";
+    std::cout << json{{"chain_id", a.chain_id}, {"home", g.home}, {"genesis", genesis}, {"accounts", names}}.dump()
+              << "\n";
   } else {
     std::cout << "Initialised devnet '" << a.chain_id << "' in " << g.home << "\n";
     std::cout << "Funded dev accounts (keys in the TEST keyring, unencrypted; each has 1,000,000 DPAI):\n";
-    for (const auto& n : names) std::cout << "  " << n["name"].get<std::string>() << "  " << n["address"].get<std::string>() << "\n";
+    for (const auto& n : names)
+      std::cout << "  " << n["name"].get<std::string>() << "  " << n["address"].get<std::string>() << "\n";
   }
 }
 
@@ -164,7 +176,8 @@ void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g) {
   auto a = std::make_shared<DevnetArgs>();
   auto* dn = app.add_subcommand("devnet", "Single-process devnet: `depai devnet` = init (if needed) + start");
   dn->require_subcommand(0, 1);
-  dn->add_option("--block-time", a->block_time, "Block interval, e.g. 1s or 200ms (default from config/devnet.toml: 1s)");
+  dn->add_option("--block-time", a->block_time,
+                 "Block interval, e.g. 1s or 200ms (default from config/devnet.toml: 1s)");
   dn->add_option("--api-addr", a->api_addr, "HTTP API address (default 127.0.0.1:1317)");
 
   auto* init = dn->add_subcommand("init", "Write a genesis with funded dev accounts (keys in the test keyring)");

@@ -48,7 +48,8 @@ void PrintInfo(const GlobalOptions& g, const client::KeyInfo& k) {
   if (g.output == "json")
     std::cout << InfoJson(k).dump() << "\n";
   else
-    std::cout << "- name: " << k.name << "\n  address: " << k.address << "\n  pubkey: " << crypto::Base64Encode(k.pubkey) << "\n";
+    std::cout << "- name: " << k.name << "\n  address: " << k.address
+              << "\n  pubkey: " << crypto::Base64Encode(k.pubkey) << "\n";
 }
 
 std::string ReadAll(std::istream& in) {

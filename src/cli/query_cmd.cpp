@@ -50,14 +50,16 @@ void RegisterQueryCommands(CLI::App& app, GlobalOptions& g) {
     Print(g, j, [](const json& j) {
       std::cout << "address: " << j["address"].get<std::string>() << "\nbalances:\n";
       if (j["balances"].empty()) std::cout << "  (none)\n";
-      for (const auto& c : j["balances"]) std::cout << "  " << c["amount"].get<std::string>() << c["denom"].get<std::string>() << "\n";
+      for (const auto& c : j["balances"])
+        std::cout << "  " << c["amount"].get<std::string>() << c["denom"].get<std::string>() << "\n";
     });
   });
   auto* supply = bank->add_subcommand("total", "Total supply per denom");
   supply->callback([&g] {
     auto j = GetJsonOrThrow(g, "/supply");
     Print(g, j, [](const json& j) {
-      for (const auto& c : j["supply"]) std::cout << c["amount"].get<std::string>() << c["denom"].get<std::string>() << "\n";
+      for (const auto& c : j["supply"])
+        std::cout << c["amount"].get<std::string>() << c["denom"].get<std::string>() << "\n";
     });
   });
 
@@ -66,7 +68,8 @@ void RegisterQueryCommands(CLI::App& app, GlobalOptions& g) {
   acc->callback([&g, a] {
     auto j = GetJsonOrThrow(g, "/accounts/" + AddressOrKeyOrThrow(g, a->who));
     Print(g, j, [](const json& j) {
-      std::cout << "address: " << j["address"].get<std::string>() << "\naccount_number: " << j["account_number"].get<std::string>()
+      std::cout << "address: " << j["address"].get<std::string>()
+                << "\naccount_number: " << j["account_number"].get<std::string>()
                 << "\nsequence: " << j["sequence"].get<std::string>() << "\n";
     });
   });
@@ -79,8 +82,8 @@ void RegisterQueryCommands(CLI::App& app, GlobalOptions& g) {
       std::cout << "hash: " << j["hash"].get<std::string>() << "\nheight: " << j["height"].get<std::string>()
                 << "\ncode: " << j["code"] << "\n";
       if (!j["log"].get<std::string>().empty()) std::cout << "log: " << j["log"].get<std::string>() << "\n";
-      std::cout << "gas: " << j["gas_used"].get<std::string>() << "/" << j["gas_wanted"].get<std::string>() << "\ntx: " << j["tx"].dump(2)
-                << "\n";
+      std::cout << "gas: " << j["gas_used"].get<std::string>() << "/" << j["gas_wanted"].get<std::string>()
+                << "\ntx: " << j["tx"].dump(2) << "\n";
     });
   });
 
@@ -95,9 +98,11 @@ void RegisterQueryCommands(CLI::App& app, GlobalOptions& g) {
   status->callback([&g] {
     auto j = GetJsonOrThrow(g, "/status");
     Print(g, j, [](const json& j) {
-      std::cout << "chain_id: " << j["chain_id"].get<std::string>() << "\nheight: " << j["latest_block_height"].get<std::string>()
-                << "\napp_hash: " << j["latest_app_hash"].get<std::string>() << "\nblock_time: " << j["latest_block_time"].get<std::string>()
-                << "\nmempool: " << j["mempool_size"] << "\n";
+      std::cout << "chain_id: " << j["chain_id"].get<std::string>()
+                << "\nheight: " << j["latest_block_height"].get<std::string>()
+                << "\napp_hash: " << j["latest_app_hash"].get<std::string>()
+                << "\nblock_time: " << j["latest_block_time"].get<std::string>() << "\nmempool: " << j["mempool_size"]
+                << "\n";
     });
   });
 

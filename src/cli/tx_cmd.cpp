@@ -57,8 +57,8 @@ void SignAndBroadcast(const GlobalOptions& g, const TxArgs& a, const crypto::Key
   client::TxOptions opts{fee, a.gas, a.memo, 0};
   Bytes tx = client::BuildSignedTx(key, sd, msgs, opts);
   if (!g.yes) {
-    std::cerr << summary << "\nfee " << fee.str() << ", gas " << a.gas << ", chain " << chain_id << "\nSign and broadcast? [y/N] "
-              << std::flush;
+    std::cerr << summary << "\nfee " << fee.str() << ", gas " << a.gas << ", chain " << chain_id
+              << "\nSign and broadcast? [y/N] " << std::flush;
     std::string line;
     std::getline(std::cin, line);
     if (line != "y" && line != "Y" && line != "yes") throw CommandError{"aborted: nothing was sent"};
@@ -78,8 +78,9 @@ void SignAndBroadcast(const GlobalOptions& g, const TxArgs& a, const crypto::Key
     if (!body.value("log", "").empty()) std::cout << "log: " << body["log"].get<std::string>() << "\n";
   }
   if (body.value("code", 0u) != 0)
-    throw CommandError{"transaction failed in block " + body.value("height", std::string("?")) + ": " + body.value("log", "") +
-                       " (codespace " + body.value("codespace", "") + ", code " + std::to_string(body.value("code", 0u)) + ")"};
+    throw CommandError{"transaction failed in block " + body.value("height", std::string("?")) + ": " +
+                       body.value("log", "") + " (codespace " + body.value("codespace", "") + ", code " +
+                       std::to_string(body.value("code", 0u)) + ")"};
 }
 
 }  // namespace
@@ -108,7 +109,8 @@ void RegisterTxCommands(CLI::App& app, GlobalOptions& g) {
                      "send " + amount.str() + " from " + from + " to " + a->to);
   });
 
-  auto* multi = bank->add_subcommand("multi-send", "Send the same amount to several addresses: FROM_KEY TO1,TO2,... AMOUNT");
+  auto* multi =
+      bank->add_subcommand("multi-send", "Send the same amount to several addresses: FROM_KEY TO1,TO2,... AMOUNT");
   multi->add_option("from", a->from, "Key name (or address)")->required();
   multi->add_option("to", a->to, "Comma-separated recipient addresses")->required();
   multi->add_option("amount", a->amount, "Amount for each recipient")->required();

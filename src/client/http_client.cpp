@@ -13,7 +13,8 @@ namespace http = beast::http;
 Result<HttpResponse> HttpRequest(const std::string& base_url, const std::string& method, const std::string& path,
                                  const std::string& body, int timeout_ms) {
   std::string rest = base_url;
-  if (rest.rfind("http://", 0) != 0) return Error{"client", 1, "node URL must start with http://, got '" + base_url + "'"};
+  if (rest.rfind("http://", 0) != 0)
+    return Error{"client", 1, "node URL must start with http://, got '" + base_url + "'"};
   rest = rest.substr(7);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   auto colon = rest.rfind(':');

@@ -73,7 +73,9 @@ std::string ReadLine(bool echo_off) {
 
 bool ValidKeyName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }) &&
+  return std::all_of(
+             name.begin(), name.end(),
+             [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }) &&
          name != "." && name != "..";
 }
 
@@ -91,7 +93,8 @@ PassphraseFn DefaultPassphraseFn() {
   };
 }
 
-Result<Keyring> Keyring::Open(const std::string& home, KeyringBackend backend, PassphraseFn passphrase, crypto::KdfParams kdf) {
+Result<Keyring> Keyring::Open(const std::string& home, KeyringBackend backend, PassphraseFn passphrase,
+                              crypto::KdfParams kdf) {
   std::string dir = home + (backend == KeyringBackend::kTest ? "/keyring-test" : "/keyring-file");
   return Keyring(dir, backend, std::move(passphrase), kdf);
 }
@@ -182,7 +185,8 @@ Result<crypto::KeyPair> Keyring::load(const std::string& name_or_address) const 
     DEPAI_ASSIGN_OR_RETURN(seed, crypto::Decrypt(j["keystore"].dump(), p.value(), Assoc(info.name, info.address)));
   }
   auto k = crypto::KeyFromSeed(seed);
-  if (!k || k->pubkey != info.pubkey) return KeysErr(6, "key file " + path(info.name) + " does not match its public key");
+  if (!k || k->pubkey != info.pubkey)
+    return KeysErr(6, "key file " + path(info.name) + " does not match its public key");
   return *k;
 }
 
@@ -190,12 +194,14 @@ Result<std::string> Keyring::export_armor(const std::string& name, const std::st
   if (export_passphrase.size() < 8) return KeysErr(4, "the export passphrase must have at least 8 characters");
   DEPAI_ASSIGN_OR_RETURN(auto key, load(name));
   std::string addr = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
-  json j{{"type", "depai-exported-key"}, {"address", addr},
+  json j{{"type", "depai-exported-key"},
+         {"address", addr},
          {"keystore", json::parse(crypto::Encrypt(key.seed, export_passphrase, "depai-export:" + addr, kdf_))}};
   return j.dump(2);
 }
 
-Result<KeyInfo> Keyring::import_armor(const std::string& name, const std::string& armor, const std::string& passphrase) {
+Result<KeyInfo> Keyring::import_armor(const std::string& name, const std::string& armor,
+                                      const std::string& passphrase) {
   if (!ValidKeyName(name)) return KeysErr(5, "invalid key name '" + name + "'");
   if (fs::exists(path(name))) return KeysErr(3, "key '" + name + "' already exists in " + dir_);
   json j = json::parse(armor, nullptr, false);
@@ -204,7 +210,8 @@ Result<KeyInfo> Keyring::import_armor(const std::string& name, const std::string
   std::string addr = j.value("address", "");
   DEPAI_ASSIGN_OR_RETURN(auto seed, crypto::Decrypt(j["keystore"].dump(), passphrase, "depai-export:" + addr));
   auto k = crypto::KeyFromSeed(seed);
-  if (!k || crypto::AddressToBech32(crypto::AddressOf(k->pubkey)) != addr) return KeysErr(6, "exported key does not match its address");
+  if (!k || crypto::AddressToBech32(crypto::AddressOf(k->pubkey)) != addr)
+    return KeysErr(6, "exported key does not match its address");
   return store(name, *k, nullptr);
 }
 

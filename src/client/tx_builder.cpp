@@ -18,8 +18,8 @@ google::protobuf::Any PackMsgSend(const std::string& from, const std::string& to
   return any;
 }
 
-Bytes BuildSignedTx(const crypto::KeyPair& key, const SignerData& signer, const std::vector<google::protobuf::Any>& msgs,
-                    const TxOptions& opts) {
+Bytes BuildSignedTx(const crypto::KeyPair& key, const SignerData& signer,
+                    const std::vector<google::protobuf::Any>& msgs, const TxOptions& opts) {
   depai::tx::v1::TxBody body;
   for (const auto& m : msgs) *body.add_messages() = m;
   body.set_memo(opts.memo);
@@ -33,8 +33,8 @@ Bytes BuildSignedTx(const crypto::KeyPair& key, const SignerData& signer, const 
   depai::tx::v1::TxRaw raw;
   raw.set_body_bytes(x::DeterministicSerialize(body));
   raw.set_auth_info_bytes(x::DeterministicSerialize(auth));
-  raw.add_signatures(crypto::Sign(key, x::SignBytes(raw.body_bytes(), raw.auth_info_bytes(), signer.chain_id,
-                                                    signer.account_number)));
+  raw.add_signatures(
+      crypto::Sign(key, x::SignBytes(raw.body_bytes(), raw.auth_info_bytes(), signer.chain_id, signer.account_number)));
   return x::DeterministicSerialize(raw);
 }
 

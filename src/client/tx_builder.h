@@ -29,7 +29,7 @@ struct TxOptions {
 google::protobuf::Any PackMsgSend(const std::string& from, const std::string& to, const Coins& amount);
 
 // Builds TxRaw bytes signed by `key` over the SignDoc for `signer`.
-Bytes BuildSignedTx(const crypto::KeyPair& key, const SignerData& signer, const std::vector<google::protobuf::Any>& msgs,
-                    const TxOptions& opts);
+Bytes BuildSignedTx(const crypto::KeyPair& key, const SignerData& signer,
+                    const std::vector<google::protobuf::Any>& msgs, const TxOptions& opts);
 
 }  // namespace depai::client

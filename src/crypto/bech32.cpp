@@ -69,7 +69,8 @@ Result<Bech32Data> Bech32Decode(std::string_view s) {
   }
   if (lower && upper) return bad("mixed case");
   size_t pos = s.rfind('1');
-  if (pos == std::string_view::npos || pos == 0 || pos + 7 > s.size()) return bad("missing separator, empty prefix or short checksum");
+  if (pos == std::string_view::npos || pos == 0 || pos + 7 > s.size())
+    return bad("missing separator, empty prefix or short checksum");
   Bech32Data out;
   out.hrp.reserve(pos);
   for (size_t i = 0; i < pos; ++i) out.hrp.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))));
@@ -116,7 +117,8 @@ Result<Bytes> AddressFromBech32(std::string_view s) {
   auto d = Bech32Decode(s);
   if (!d.ok()) return Error{"sdk", 7, "invalid address '" + std::string(s) + "': " + d.error().message};
   if (d->hrp != kAddressHrp)
-    return Error{"sdk", 7, "invalid address '" + std::string(s) + "': prefix is '" + d->hrp + "', want '" + kAddressHrp + "'"};
+    return Error{"sdk", 7,
+                 "invalid address '" + std::string(s) + "': prefix is '" + d->hrp + "', want '" + kAddressHrp + "'"};
   auto bytes = ConvertBits(d->data5, 5, 8, false);
   if (!bytes || bytes->size() != kAddressSize)
     return Error{"sdk", 7, "invalid address '" + std::string(s) + "': want a 20-byte payload"};

@@ -18,7 +18,7 @@ struct KeyPair {
   Bytes pubkey;  // 32 bytes
 };
 
-KeyPair GenerateKey();                                   // from the OS CSPRNG
+KeyPair GenerateKey();                                      // from the OS CSPRNG
 std::optional<KeyPair> KeyFromSeed(std::string_view seed);  // nullopt unless 32 bytes
 Bytes Sign(const KeyPair& key, std::string_view msg);
 bool Verify(std::string_view pubkey, std::string_view msg, std::string_view sig);

@@ -17,8 +17,8 @@ Bytes Sha256(std::string_view data) {
 
 Bytes Blake2b256(std::string_view data) {
   Bytes out(32, '\0');
-  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), 32, reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size(), nullptr, 0);
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), 32,
+                     reinterpret_cast<const unsigned char*>(data.data()), data.size(), nullptr, 0);
   return out;
 }
 

@@ -9,8 +9,8 @@
 
 namespace depai::crypto {
 
-Bytes Sha256(std::string_view data);                  // 32 bytes
-Bytes Blake2b256(std::string_view data);              // 32 bytes
+Bytes Sha256(std::string_view data);                       // 32 bytes
+Bytes Blake2b256(std::string_view data);                   // 32 bytes
 Bytes Blake2b256(std::string_view a, std::string_view b);  // H(a || b), no allocation of the concat
 
 std::string Base64Encode(std::string_view data);

@@ -29,10 +29,9 @@ std::string Encrypt(std::string_view secret, std::string_view passphrase, std::s
   randombytes_buf(nonce, sizeof nonce);
   std::string ct(secret.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
   unsigned long long ctlen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(reinterpret_cast<unsigned char*>(ct.data()), &ctlen,
-                                             reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
-                                             reinterpret_cast<const unsigned char*>(associated.data()), associated.size(),
-                                             nullptr, nonce, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      reinterpret_cast<unsigned char*>(ct.data()), &ctlen, reinterpret_cast<const unsigned char*>(secret.data()),
+      secret.size(), reinterpret_cast<const unsigned char*>(associated.data()), associated.size(), nullptr, nonce, key);
   sodium_memzero(key, sizeof key);
   ct.resize(ctlen);
   json j{{"version", 1},
@@ -62,12 +61,14 @@ Result<Bytes> Decrypt(std::string_view armor, std::string_view passphrase, std::
   auto salt = Base64Decode(j.value("salt", ""));
   auto nonce = Base64Decode(j.value("nonce", ""));
   auto ct = Base64Decode(j.value("ciphertext", ""));
-  if (!salt || salt->size() != crypto_pwhash_SALTBYTES || !nonce || nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
-      !ct || ct->size() < crypto_aead_xchacha20poly1305_ietf_ABYTES)
+  if (!salt || salt->size() != crypto_pwhash_SALTBYTES || !nonce ||
+      nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES || !ct ||
+      ct->size() < crypto_aead_xchacha20poly1305_ietf_ABYTES)
     return Corrupt("bad salt, nonce or ciphertext");
   unsigned char key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-  if (crypto_pwhash(key, sizeof key, passphrase.data(), passphrase.size(), reinterpret_cast<const unsigned char*>(salt->data()),
-                    ops, static_cast<size_t>(mem), crypto_pwhash_ALG_ARGON2ID13) != 0)
+  if (crypto_pwhash(key, sizeof key, passphrase.data(), passphrase.size(),
+                    reinterpret_cast<const unsigned char*>(salt->data()), ops, static_cast<size_t>(mem),
+                    crypto_pwhash_ALG_ARGON2ID13) != 0)
     return Corrupt("argon2id failed");
   Bytes pt(ct->size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
   unsigned long long ptlen = 0;

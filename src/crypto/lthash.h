@@ -22,8 +22,8 @@ class LtHash {
   LtHash() { lanes_.fill(0); }
   void add(std::string_view key, std::string_view value);
   void remove(std::string_view key, std::string_view value);
-  Bytes checksum() const;  // 32-byte SHA-256 of the lanes (little-endian): the public commitment
-  Bytes serialize() const;  // 2048 bytes
+  Bytes checksum() const;                         // 32-byte SHA-256 of the lanes (little-endian): the public commitment
+  Bytes serialize() const;                        // 2048 bytes
   static LtHash Deserialize(std::string_view b);  // zero hash if size is wrong
   bool operator==(const LtHash&) const = default;
 

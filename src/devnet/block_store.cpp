@@ -30,7 +30,8 @@ std::vector<app::Event> EventsFrom(const json& a) {
   for (const auto& e : a) {
     app::Event ev;
     ev.type = e.value("type", "");
-    for (const auto& at : e["attributes"]) ev.attributes.push_back({at.value("key", ""), at.value("value", ""), at.value("index", true)});
+    for (const auto& at : e["attributes"])
+      ev.attributes.push_back({at.value("key", ""), at.value("value", ""), at.value("index", true)});
     out.push_back(std::move(ev));
   }
   return out;
@@ -58,11 +59,21 @@ Status BlockStore::save(const StoredBlock& b) {
   json txs = json::array(), results = json::array();
   for (const auto& t : b.txs) txs.push_back(crypto::Base64Encode(t));
   for (const auto& r : b.results)
-    results.push_back({{"code", r.code}, {"codespace", r.codespace}, {"log", r.log}, {"gas_wanted", r.gas_wanted},
-                       {"gas_used", r.gas_used}, {"events", EventsJson(r.events)}});
-  json j{{"height", b.height},       {"time_unix_ms", b.time_unix_ms},     {"hash", HexEncode(b.hash, true)},
-         {"prev_hash", HexEncode(b.prev_hash, true)}, {"proposer", HexEncode(b.proposer, true)},
-         {"app_hash", HexEncode(b.app_hash, true)},   {"txs", txs}, {"results", results}, {"events", EventsJson(b.events)}};
+    results.push_back({{"code", r.code},
+                       {"codespace", r.codespace},
+                       {"log", r.log},
+                       {"gas_wanted", r.gas_wanted},
+                       {"gas_used", r.gas_used},
+                       {"events", EventsJson(r.events)}});
+  json j{{"height", b.height},
+         {"time_unix_ms", b.time_unix_ms},
+         {"hash", HexEncode(b.hash, true)},
+         {"prev_hash", HexEncode(b.prev_hash, true)},
+         {"proposer", HexEncode(b.proposer, true)},
+         {"app_hash", HexEncode(b.app_hash, true)},
+         {"txs", txs},
+         {"results", results},
+         {"events", EventsJson(b.events)}};
   rocksdb::WriteBatch batch;
   batch.Put(BlockKey(b.height), j.dump());
   for (size_t i = 0; i < b.txs.size(); ++i)

@@ -19,10 +19,12 @@ using nlohmann::json;
 
 namespace {
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
-Bytes BlockHash(int64_t height, int64_t time_ms, const Bytes& prev, const std::vector<Bytes>& txs, const Bytes& proposer) {
+Bytes BlockHash(int64_t height, int64_t time_ms, const Bytes& prev, const std::vector<Bytes>& txs,
+                const Bytes& proposer) {
   std::string pre = U64BE(static_cast<uint64_t>(height)) + U64BE(static_cast<uint64_t>(time_ms)) + prev + proposer;
   for (const auto& t : txs) pre += crypto::Sha256(t);
   return crypto::Sha256(pre);
@@ -67,7 +69,8 @@ Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& cfg) {
   auto bs = BlockStore::Open(cfg.home + "/data/blocks");
   if (!bs.ok()) return bs.error();
   n->blocks_ = std::move(bs).value();
-  n->verifier_ = std::make_unique<SigVerifier>(cfg.sig_threads ? cfg.sig_threads : std::max(1u, std::thread::hardware_concurrency()));
+  n->verifier_ = std::make_unique<SigVerifier>(cfg.sig_threads ? cfg.sig_threads
+                                                               : std::max(1u, std::thread::hardware_concurrency()));
 
   int64_t app_h = n->app_->last_height();
   int64_t store_h = n->blocks_->height();
@@ -77,8 +80,9 @@ Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& cfg) {
     if (!r.ok()) return Error{"devnet", 4, "genesis rejected: " + r.error().message};
     spdlog::info("InitChain chain_id={} app_hash={}", req.chain_id, HexEncode(r->app_hash, true));
     if (store_h > 0 && store_h != 1)
-      return Error{"devnet", 5, "block store is at height " + std::to_string(store_h) + " but the state is empty; remove " +
-                                    cfg.home + "/data to start over"};
+      return Error{"devnet", 5,
+                   "block store is at height " + std::to_string(store_h) + " but the state is empty; remove " +
+                       cfg.home + "/data to start over"};
   }
   if (store_h == app_h + 1) {
     auto b = n->blocks_->get(store_h);
@@ -86,8 +90,9 @@ Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& cfg) {
     spdlog::warn("replaying block {} saved before the last shutdown", store_h);
     DEPAI_TRY(n->Replay(*b));
   } else if (store_h > app_h + 1 || store_h < app_h) {
-    return Error{"devnet", 5, "block store height " + std::to_string(store_h) + " and state height " + std::to_string(app_h) +
-                                  " cannot be reconciled"};
+    return Error{"devnet", 5,
+                 "block store height " + std::to_string(store_h) + " and state height " + std::to_string(app_h) +
+                     " cannot be reconciled"};
   }
   if (n->app_->last_height() > 0) {
     auto last = n->blocks_->get(n->app_->last_height());
@@ -113,8 +118,9 @@ depai::Status Node::Replay(const StoredBlock& b) {
   auto r = app_->FinalizeBlock(req);
   if (!r.ok()) return r.error();
   if (r->app_hash != b.app_hash)
-    return Error{"devnet", 6, "replayed block " + std::to_string(b.height) + " gives app hash " + HexEncode(r->app_hash, true) +
-                                  ", the block store recorded " + HexEncode(b.app_hash, true)};
+    return Error{"devnet", 6,
+                 "replayed block " + std::to_string(b.height) + " gives app hash " + HexEncode(r->app_hash, true) +
+                     ", the block store recorded " + HexEncode(b.app_hash, true)};
   auto c = app_->Commit();
   if (!c.ok()) return c.error();
   return {};

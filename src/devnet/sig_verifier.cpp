@@ -59,7 +59,8 @@ bool SigVerifier::verified(std::string_view pubkey, std::string_view sign_bytes,
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     auto it = results_.find(sig);
-    if (it != results_.end()) return it->second.ok && it->second.pubkey == pubkey && it->second.sign_bytes == sign_bytes;
+    if (it != results_.end())
+      return it->second.ok && it->second.pubkey == pubkey && it->second.sign_bytes == sign_bytes;
     if (!active_ || finished_ == txs_.size()) return false;
     done_cv_.wait(lock);
   }

@@ -1,8 +1,8 @@
 #include "store/state_db.h"
 
 #include <rocksdb/env.h>
-#include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 namespace depai::store {

@@ -12,8 +12,8 @@
 
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 
 #include "crypto/lthash.h"
 #include "store/cache_store.h"

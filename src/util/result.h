@@ -34,8 +34,8 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T v) : v_(std::move(v)) {}          // NOLINT(google-explicit-constructor)
-  Result(Error e) : v_(std::move(e)) {}      // NOLINT(google-explicit-constructor)
+  Result(T v) : v_(std::move(v)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error e) : v_(std::move(e)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   const T& value() const& { return std::get<0>(v_); }
   T& value() & { return std::get<0>(v_); }
@@ -53,10 +53,10 @@ class Result {
 }  // namespace depai
 
 // Propagate an error out of the enclosing function.
-#define DEPAI_TRY(expr)                          \
-  do {                                           \
-    auto _st = (expr);                           \
-    if (!_st.ok()) return _st.error();           \
+#define DEPAI_TRY(expr)                \
+  do {                                 \
+    auto _st = (expr);                 \
+    if (!_st.ok()) return _st.error(); \
   } while (0)
 
 #define DEPAI_CONCAT_INNER(a, b) a##b
@@ -65,5 +65,4 @@ class Result {
   auto tmp = (expr);                                \
   if (!tmp.ok()) return tmp.error();                \
   lhs = std::move(tmp).value()
-#define DEPAI_ASSIGN_OR_RETURN(lhs, expr) \
-  DEPAI_ASSIGN_OR_RETURN_IMPL(DEPAI_CONCAT(_res_, __LINE__), lhs, expr)
+#define DEPAI_ASSIGN_OR_RETURN(lhs, expr) DEPAI_ASSIGN_OR_RETURN_IMPL(DEPAI_CONCAT(_res_, __LINE__), lhs, expr)

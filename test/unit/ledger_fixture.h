@@ -58,13 +58,18 @@ class TestLedger {
     for (const auto& a : accounts) {
       accs.push_back({{"address", a.bech32}, {"account_number", std::to_string(a.number)}});
       bals.push_back({{"address", a.bech32},
-                      {"coins", {{{"denom", "udpai"}, {"amount", std::to_string(kInitialBalance)}},
-                                 {{"denom", "ucredit"}, {"amount", "500"}}}}});
+                      {"coins",
+                       {{{"denom", "udpai"}, {"amount", std::to_string(kInitialBalance)}},
+                        {{"denom", "ucredit"}, {"amount", "500"}}}}});
     }
     return {{"auth", {{"accounts", accs}}},
             {"bank",
              {{"denom_metadata",
-               {{{"denom", "udpai"}, {"display", "DPAI"}, {"exponent", 6}, {"transferable", true}, {"max_supply", "1000000000000000000"}},
+               {{{"denom", "udpai"},
+                 {"display", "DPAI"},
+                 {"exponent", 6},
+                 {"transferable", true},
+                 {"max_supply", "1000000000000000000"}},
                 {{"denom", "ucredit"}, {"display", "CREDIT"}, {"exponent", 6}, {"transferable", false}}}},
               {"balances", bals}}}};
   }

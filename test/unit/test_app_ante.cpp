@@ -67,11 +67,11 @@ TEST(Ante, ReplayedSequenceRejected) {
   TestLedger L;
   auto tx = L.Send(0, L.accounts[1].bech32, "1udpai");
   ASSERT_EQ(L.Block({tx})[0].code, 0u);
-  ExpectRejected(L, tx, x::kErrInvalidSequence);                                     // exact replay
+  ExpectRejected(L, tx, x::kErrInvalidSequence);  // exact replay
   ExpectRejected(L, L.Send(0, L.accounts[1].bech32, "2udpai", "10udpai", TestLedger::kChainId, 0),
-                 x::kErrInvalidSequence);                                           // old sequence, new tx
+                 x::kErrInvalidSequence);  // old sequence, new tx
   ExpectRejected(L, L.Send(0, L.accounts[1].bech32, "2udpai", "10udpai", TestLedger::kChainId, 5),
-                 x::kErrInvalidSequence);                                           // future sequence
+                 x::kErrInvalidSequence);  // future sequence
 }
 
 TEST(Ante, InsufficientFundsRejectedByCheckTx) {
@@ -167,8 +167,9 @@ TEST(Ante, GasLimitsEnforced) {
   TestLedger L;
   ExpectRejected(L, L.Send(0, L.accounts[1].bech32, "1udpai", "10udpai", TestLedger::kChainId, std::nullopt, 0),
                  x::kErrInvalidGasLimit);
-  ExpectRejected(L, L.Send(0, L.accounts[1].bech32, "1udpai", "10000udpai", TestLedger::kChainId, std::nullopt, 100'000'000),
-                 x::kErrInvalidGasLimit);
+  ExpectRejected(
+      L, L.Send(0, L.accounts[1].bech32, "1udpai", "10000udpai", TestLedger::kChainId, std::nullopt, 100'000'000),
+      x::kErrInvalidGasLimit);
   // Enough fee, too little gas: out of gas in the ante.
   ExpectRejected(L, L.Send(0, L.accounts[1].bech32, "1udpai", "10udpai", TestLedger::kChainId, std::nullopt, 2000),
                  x::kErrOutOfGas);
@@ -197,7 +198,8 @@ TEST(Ante, NewRecipientGetsAnAccountAndCanSpend) {
   client::SignerData sd{TestLedger::kChainId, std::stoull(acc["account_number"].get<std::string>()), 0};
   client::TxOptions o;
   o.fee = Coins::Parse("10udpai").value();
-  auto tx = client::BuildSignedTx(fresh, sd, {client::PackMsgSend(fresh_b32, L.accounts[0].bech32, Coins::Parse("5udpai").value())}, o);
+  auto tx = client::BuildSignedTx(
+      fresh, sd, {client::PackMsgSend(fresh_b32, L.accounts[0].bech32, Coins::Parse("5udpai").value())}, o);
   auto res = L.Block({tx});
   EXPECT_EQ(res[0].code, 0u) << res[0].log;
   EXPECT_EQ(L.Balance(fresh_b32), 1000u - 15);

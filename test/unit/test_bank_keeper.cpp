@@ -9,9 +9,13 @@
 #include "x/types/errors.h"
 
 using namespace depai;
-using depai::x::Context; using depai::x::EventManager; using depai::x::GasMeter; using depai::x::BlockHeader;
+using depai::x::BlockHeader;
+using depai::x::Context;
+using depai::x::EventManager;
+using depai::x::GasMeter;
 namespace xbank = depai::x::bank;
-using depai::x::kErrInsufficientFunds; using depai::x::kErrOutOfGas;
+using depai::x::kErrInsufficientFunds;
+using depai::x::kErrOutOfGas;
 
 namespace {
 struct BankFixture : ::testing::Test {

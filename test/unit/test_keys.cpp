@@ -46,15 +46,16 @@ TEST(Bech32, Bip173InvalidVectors) {
       std::string("\x20") + "1nwldj5",  // HRP character out of range
       std::string("\x7f") + "1axkwrx",  // HRP character out of range
       std::string("\x80") + "1eym55h",  // HRP character out of range
-      "an84characterslonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1569pvx",  // overall max length exceeded
-      "pzry9x0s0muk",  // no separator character
-      "1pzry9x0s0muk",  // empty HRP
-      "x1b4n0q5v",      // invalid data character
-      "li1dgmt3",       // too short checksum
+      "an84characterslonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1569pvx",  // overall max
+                                                                                                      // length exceeded
+      "pzry9x0s0muk",                    // no separator character
+      "1pzry9x0s0muk",                   // empty HRP
+      "x1b4n0q5v",                       // invalid data character
+      "li1dgmt3",                        // too short checksum
       std::string("de1lg7wt") + "\xff",  // invalid character in checksum
-      "A1G7SGD8",       // checksum calculated with uppercase form of HRP
-      "10a06t8",        // empty HRP
-      "1qzzfhee",       // empty HRP
+      "A1G7SGD8",                        // checksum calculated with uppercase form of HRP
+      "10a06t8",                         // empty HRP
+      "1qzzfhee",                        // empty HRP
   };
   for (const auto& v : invalid) EXPECT_FALSE(crypto::Bech32Decode(v).ok()) << v;
   EXPECT_FALSE(crypto::Bech32Decode("A12uEL5L").ok());  // mixed case
@@ -109,8 +110,9 @@ TEST(Keystore, TamperedCiphertextRejected) {
 
 namespace {
 struct TempHome {
-  std::filesystem::path p = std::filesystem::temp_directory_path() / ("depai-keys-" + std::to_string(::getpid()) + "-" +
-                                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::path p =
+      std::filesystem::temp_directory_path() / ("depai-keys-" + std::to_string(::getpid()) + "-" +
+                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
   TempHome() { std::filesystem::remove_all(p); }
   ~TempHome() { std::filesystem::remove_all(p); }
 };
@@ -164,7 +166,9 @@ TEST(Keyring, FileBackendEncryptsAtRest) {
   auto r = wrong.load("carol");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, 4u);
-  auto weak = client::Keyring::Open(h.p.string(), client::KeyringBackend::kFile, Fixed("short"), crypto::FastKdfParams()).value();
+  auto weak =
+      client::Keyring::Open(h.p.string(), client::KeyringBackend::kFile, Fixed("short"), crypto::FastKdfParams())
+          .value();
   EXPECT_FALSE(weak.add("dave").ok());
   EXPECT_FALSE(std::filesystem::exists(h.p / "keyring-file" / "dave.json"));
 }
@@ -172,7 +176,8 @@ TEST(Keyring, FileBackendEncryptsAtRest) {
 TEST(Keyring, ExportImport) {
   crypto::InitCrypto();
   TempHome h;
-  auto kr = client::Keyring::Open(h.p.string(), client::KeyringBackend::kTest, Fixed(""), crypto::FastKdfParams()).value();
+  auto kr =
+      client::Keyring::Open(h.p.string(), client::KeyringBackend::kTest, Fixed(""), crypto::FastKdfParams()).value();
   auto info = kr.add("alice").value();
   auto armor = kr.export_armor("alice", "export pass 1").value();
   EXPECT_FALSE(kr.export_armor("alice", "short").ok());

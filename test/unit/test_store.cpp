@@ -14,7 +14,8 @@ using namespace depai;
 using namespace depai::store;
 
 namespace {
-std::vector<std::pair<std::string, std::string>> Dump(const KVReader& s, std::string_view start = "", std::string_view end = "") {
+std::vector<std::pair<std::string, std::string>> Dump(const KVReader& s, std::string_view start = "",
+                                                      std::string_view end = "") {
   std::vector<std::pair<std::string, std::string>> out;
   s.iterate(start, end, [&](std::string_view k, std::string_view v) {
     out.emplace_back(k, v);

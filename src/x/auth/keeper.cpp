@@ -43,7 +43,9 @@ std::optional<Account> Keeper::get_account(const store::KVReader& s, std::string
 
 bool Keeper::has_account(const store::KVReader& s, std::string_view addr) const { return s.has(AccKey(addr)); }
 
-void Keeper::set_account(store::KVStore& s, const Account& acc) const { s.set(AccKey(acc.address()), DeterministicSerialize(acc)); }
+void Keeper::set_account(store::KVStore& s, const Account& acc) const {
+  s.set(AccKey(acc.address()), DeterministicSerialize(acc));
+}
 
 Account Keeper::new_account(store::KVStore& s, std::string_view addr) const {
   auto n = s.get(kNextNum);

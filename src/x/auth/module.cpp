@@ -59,10 +59,12 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     p.set_tx_size_cost_per_byte(perb);
     p.set_min_gas_price_micro(mgp);
     if (jp.contains("fee_denom")) {
-      if (!jp["fee_denom"].is_string() || !depai::ValidDenom(jp["fee_denom"].get<std::string>())) return genesisErr("bad fee_denom");
+      if (!jp["fee_denom"].is_string() || !depai::ValidDenom(jp["fee_denom"].get<std::string>()))
+        return genesisErr("bad fee_denom");
       p.set_fee_denom(jp["fee_denom"].get<std::string>());
     }
-    if (p.tx_size_limit() == 0 || p.max_gas_per_tx() == 0) return genesisErr("tx_size_limit and max_gas_per_tx must be > 0");
+    if (p.tx_size_limit() == 0 || p.max_gas_per_tx() == 0)
+      return genesisErr("tx_size_limit and max_gas_per_tx must be > 0");
   }
   keeper_.set_params(*ctx.store, p);
   uint64_t next = 0;
@@ -70,10 +72,12 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     if (!g["accounts"].is_array()) return genesisErr("accounts must be an array");
     std::vector<Account> accs;
     for (const auto& ja : g["accounts"]) {
-      if (!ja.is_object() || !ja.contains("address") || !ja["address"].is_string()) return genesisErr("account needs an address");
+      if (!ja.is_object() || !ja.contains("address") || !ja["address"].is_string())
+        return genesisErr("account needs an address");
       auto addr = crypto::AddressFromBech32(ja["address"].get<std::string>());
       if (!addr.ok()) return genesisErr(addr.error().message);
-      if (keeper_.get_account(*ctx.store, *addr)) return genesisErr("duplicate account " + ja["address"].get<std::string>());
+      if (keeper_.get_account(*ctx.store, *addr))
+        return genesisErr("duplicate account " + ja["address"].get<std::string>());
       Account a;
       a.set_address(*addr);
       if (ja.contains("pub_key") && ja["pub_key"].is_string()) {
@@ -109,7 +113,8 @@ std::optional<Result<json>> Module::query(const store::KVReader& state, std::str
   auto addr = crypto::AddressFromBech32(path.substr(kAcc.size()));
   if (!addr.ok()) return Result<json>(addr.error());
   auto acc = keeper_.get_account(state, *addr);
-  if (!acc) return Result<json>(RootErr(kErrUnknownAddress, "account " + std::string(path.substr(kAcc.size())) + " not found"));
+  if (!acc)
+    return Result<json>(RootErr(kErrUnknownAddress, "account " + std::string(path.substr(kAcc.size())) + " not found"));
   return Result<json>(AccountToJson(*acc));
 }
 

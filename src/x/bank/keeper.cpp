@@ -102,18 +102,21 @@ void Keeper::ensure_account(store::KVStore& s, std::string_view addr) const {
   if (accounts_ && !accounts_->has_account(s, addr)) accounts_->create_account(s, addr);
 }
 
-Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins, bool user_transfer) const {
+Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins,
+                    bool user_transfer) const {
   auto& s = *ctx.store;
   // Validate everything before writing anything, so an error leaves the store unchanged.
   std::vector<std::pair<Amount, Amount>> next;  // (new from balance, new to balance)
   for (const auto& c : coins.list()) {
     auto meta = denom(s, c.denom);
     if (!meta) return BankErr(kErrUnknownDenom, "unknown denom '" + c.denom + "'");
-    if (user_transfer && !meta->transferable()) return BankErr(kErrNotTransferable, "denom '" + c.denom + "' is not transferable");
+    if (user_transfer && !meta->transferable())
+      return BankErr(kErrNotTransferable, "denom '" + c.denom + "' is not transferable");
     Amount fb = balance(s, from, c.denom);
     auto nf = fb.sub(c.amount);
     if (!nf.ok())
-      return RootErr(kErrInsufficientFunds, "insufficient funds: spendable balance " + fb.str() + c.denom + " is smaller than " + c.str());
+      return RootErr(kErrInsufficientFunds,
+                     "insufficient funds: spendable balance " + fb.str() + c.denom + " is smaller than " + c.str());
     Amount tb = from == to ? nf.value() : balance(s, to, c.denom);
     auto nt = tb.add(c.amount);
     if (!nt.ok()) return RootErr(kErrOverflow, "balance overflow for " + c.denom);
@@ -191,7 +194,8 @@ Status Keeper::check_supply_full(const store::KVReader& s) const {
                                               supply.amount_of(d).str());
   for (const auto& c : supply.list()) {
     if (!sums.count(c.denom) && !c.amount.is_zero())
-      return BankErr(kErrSupplyInvariant, "supply invariant broken for " + c.denom + ": no balances but supply " + c.amount.str());
+      return BankErr(kErrSupplyInvariant,
+                     "supply invariant broken for " + c.denom + ": no balances but supply " + c.amount.str());
     auto meta = denom(s, c.denom);
     if (meta) {
       auto max = Amount::Parse(meta->max_supply());
@@ -228,7 +232,8 @@ Status Keeper::check_supply_block(const store::CacheStore& block, const store::K
     if (sd != delta) return BankErr(kErrSupplyInvariant, "supply invariant broken in block for " + d);
   }
   for (const auto& [d, sd] : supply_delta) {
-    if (sd != 0 && !bal_delta.count(d)) return BankErr(kErrSupplyInvariant, "supply of " + d + " changed without balances");
+    if (sd != 0 && !bal_delta.count(d))
+      return BankErr(kErrSupplyInvariant, "supply of " + d + " changed without balances");
     auto meta = denom(block, d);
     auto max = meta ? Amount::Parse(meta->max_supply()) : Result<Amount>(Error{});
     if (max.ok() && supply(block, d) > max.value())

@@ -5,9 +5,9 @@
 
 namespace depai::x::bank {
 
-using nlohmann::json;
 using depai::bank::v1::MsgMultiSend;
 using depai::bank::v1::MsgSend;
+using nlohmann::json;
 
 namespace {
 Error genesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "bank genesis: " + m); }
@@ -18,9 +18,9 @@ Result<Coins> CoinsFromJson(const json& j) {
   for (const auto& c : j) {
     if (!c.is_object() || !c.contains("denom") || !c.contains("amount") || !c["denom"].is_string())
       return RootErr(kErrInvalidCoins, "coin needs denom and amount");
-    std::string amt = c["amount"].is_string() ? c["amount"].get<std::string>()
+    std::string amt = c["amount"].is_string()            ? c["amount"].get<std::string>()
                       : c["amount"].is_number_unsigned() ? std::to_string(c["amount"].get<uint64_t>())
-                                                          : std::string("?");
+                                                         : std::string("?");
     auto a = Amount::Parse(amt);
     if (!a.ok()) return a.error();
     v.push_back(Coin{c["denom"].get<std::string>(), a.value()});
@@ -39,7 +39,8 @@ Result<Coins> ValidAmount(const RC& rc) {
     return RootErr(kErrInvalidCoins, c.error().message);
   }
   if (c->empty()) return RootErr(kErrInvalidCoins, "amount must be positive");
-  if (static_cast<size_t>(rc.size()) != c->list().size()) return RootErr(kErrInvalidCoins, "zero amounts are not allowed");
+  if (static_cast<size_t>(rc.size()) != c->list().size())
+    return RootErr(kErrInvalidCoins, "zero amounts are not allowed");
   return c;
 }
 
@@ -131,7 +132,9 @@ std::vector<MsgRoute> Module::routes() {
     }
     return {};
   };
-  multi.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgMultiSend&>(pm).from_address(), "from_address"); };
+  multi.signer = [](const ProtoMsg& pm) {
+    return Addr(static_cast<const MsgMultiSend&>(pm).from_address(), "from_address");
+  };
   multi.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgMultiSend&>(pm);
     Coins total;
@@ -172,14 +175,17 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   if (!g.contains("denom_metadata") || !g["denom_metadata"].is_array() || g["denom_metadata"].empty())
     return genesisErr("denom_metadata must list at least one denom");
   for (const auto& jm : g["denom_metadata"]) {
-    if (!jm.is_object() || !jm.contains("denom") || !jm["denom"].is_string()) return genesisErr("denom metadata needs a denom");
+    if (!jm.is_object() || !jm.contains("denom") || !jm["denom"].is_string())
+      return genesisErr("denom metadata needs a denom");
     DenomMetadata m;
     m.set_denom(jm["denom"].get<std::string>());
     if (!ValidDenom(m.denom())) return genesisErr("invalid denom '" + m.denom() + "'");
     m.set_display(jm.value("display", m.denom()));
     m.set_exponent(jm.value("exponent", 0u));
     m.set_transferable(jm.value("transferable", true));
-    std::string max = jm.contains("max_supply") ? (jm["max_supply"].is_string() ? jm["max_supply"].get<std::string>() : jm["max_supply"].dump()) : std::to_string(Amount::kMax);
+    std::string max = jm.contains("max_supply") ? (jm["max_supply"].is_string() ? jm["max_supply"].get<std::string>()
+                                                                                : jm["max_supply"].dump())
+                                                : std::to_string(Amount::kMax);
     auto a = Amount::Parse(max);
     if (!a.ok()) return genesisErr("max_supply of " + m.denom() + ": " + a.error().message);
     m.set_max_supply(a->str());
@@ -196,7 +202,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
       if (!addr.ok()) return genesisErr(addr.error().message);
       auto coins = CoinsFromJson(jb["coins"]);
       if (!coins.ok()) return genesisErr(coins.error().message);
-      if (!keeper_.balances(*ctx.store, *addr).empty()) return genesisErr("duplicate balance for " + jb["address"].get<std::string>());
+      if (!keeper_.balances(*ctx.store, *addr).empty())
+        return genesisErr("duplicate balance for " + jb["address"].get<std::string>());
       keeper_.ensure_account(*ctx.store, *addr);
       for (const auto& c : coins->list()) {
         if (!keeper_.denom(*ctx.store, c.denom)) return genesisErr("balance in unknown denom " + c.denom);
@@ -212,7 +219,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     auto want = CoinsFromJson(g["supply"]);
     if (!want.ok()) return genesisErr("supply: " + want.error().message);
     if (!(want.value() == keeper_.total_supply(*ctx.store)))
-      return genesisErr("declared supply " + want->str() + " does not equal the sum of balances " + keeper_.total_supply(*ctx.store).str());
+      return genesisErr("declared supply " + want->str() + " does not equal the sum of balances " +
+                        keeper_.total_supply(*ctx.store).str());
   }
   return keeper_.check_supply_full(*ctx.store);
 }
@@ -220,8 +228,11 @@ Status Module::init_genesis(Context& ctx, const json& g) {
 json Module::export_genesis(const store::KVReader& state) const {
   json metas = json::array();
   for (const auto& m : keeper_.denoms(state))
-    metas.push_back(json{{"denom", m.denom()}, {"display", m.display()}, {"exponent", m.exponent()},
-                         {"transferable", m.transferable()}, {"max_supply", m.max_supply()}});
+    metas.push_back(json{{"denom", m.denom()},
+                         {"display", m.display()},
+                         {"exponent", m.exponent()},
+                         {"transferable", m.transferable()},
+                         {"max_supply", m.max_supply()}});
   // Balances grouped by address, in address order.
   json bals = json::array();
   std::string cur;

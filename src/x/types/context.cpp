@@ -6,7 +6,8 @@ Status GasMeter::consume(uint64_t amount, const char* what) {
   if (amount > limit_ - std::min(consumed_, limit_) || consumed_ > limit_) {
     consumed_ = limit_;
     out_of_gas_ = true;
-    return RootErr(kErrOutOfGas, std::string("out of gas in location: ") + what + "; gasWanted: " + std::to_string(limit_));
+    return RootErr(kErrOutOfGas,
+                   std::string("out of gas in location: ") + what + "; gasWanted: " + std::to_string(limit_));
   }
   consumed_ += amount;
   return {};

@@ -29,7 +29,9 @@ struct Event {
 class EventManager {
  public:
   void emit(Event e) { events_.push_back(std::move(e)); }
-  void emit(std::string type, std::vector<EventAttribute> attrs) { events_.push_back(Event{std::move(type), std::move(attrs)}); }
+  void emit(std::string type, std::vector<EventAttribute> attrs) {
+    events_.push_back(Event{std::move(type), std::move(attrs)});
+  }
   const std::vector<Event>& events() const { return events_; }
   std::vector<Event> take() { return std::move(events_); }
   void append(std::vector<Event> evs) {

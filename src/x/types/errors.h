@@ -17,9 +17,9 @@ enum RootCode : uint32_t {
   kErrInternal = 1,
   kErrTxDecode = 2,
   kErrInvalidSequence = 3,
-  kErrUnauthorized = 4,       // bad signature, wrong chain-id or account number
+  kErrUnauthorized = 4,  // bad signature, wrong chain-id or account number
   kErrInsufficientFunds = 5,
-  kErrUnknownRequest = 6,     // unknown message type or query path
+  kErrUnknownRequest = 6,  // unknown message type or query path
   kErrInvalidAddress = 7,
   kErrInvalidPubKey = 8,
   kErrUnknownAddress = 9,

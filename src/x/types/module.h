@@ -21,7 +21,7 @@ namespace depai::x {
 using ProtoMsg = google::protobuf::Message;
 
 struct MsgRoute {
-  std::string type_url;  // "/depai.bank.v1.MsgSend"
+  std::string type_url;                             // "/depai.bank.v1.MsgSend"
   std::function<std::unique_ptr<ProtoMsg>()> make;  // empty message to parse into
   std::function<Status(const ProtoMsg&)> validate_basic;
   std::function<Result<Bytes>(const ProtoMsg&)> signer;  // 20-byte address that must sign

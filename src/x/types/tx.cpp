@@ -50,19 +50,24 @@ Result<DecodedTx> DecodeTx(std::string_view bytes) {
   // non-minimal varints), so one transaction has exactly one hash.
   if (DeterministicSerialize(tx.raw) != bytes) return RootErr(kErrTxDecode, "tx parse error: non-canonical encoding");
   if (!tx.body.ParseFromString(tx.raw.body_bytes())) return RootErr(kErrTxDecode, "tx parse error: bad body");
-  if (!tx.auth_info.ParseFromString(tx.raw.auth_info_bytes())) return RootErr(kErrTxDecode, "tx parse error: bad auth info");
+  if (!tx.auth_info.ParseFromString(tx.raw.auth_info_bytes()))
+    return RootErr(kErrTxDecode, "tx parse error: bad auth info");
   if (EnvelopeHasUnknownFields(tx)) return RootErr(kErrTxDecode, "tx parse error: unknown fields");
   if (tx.body.messages().empty()) return RootErr(kErrInvalidRequest, "tx must contain at least one message");
   if (static_cast<size_t>(tx.body.messages().size()) > kMaxMsgsPerTx)
     return RootErr(kErrInvalidRequest, "tx has more than " + std::to_string(kMaxMsgsPerTx) + " messages");
-  if (tx.auth_info.signer_infos().empty() || tx.raw.signatures().empty()) return RootErr(kErrNoSignatures, "tx has no signatures");
+  if (tx.auth_info.signer_infos().empty() || tx.raw.signatures().empty())
+    return RootErr(kErrNoSignatures, "tx has no signatures");
   if (tx.auth_info.signer_infos().size() != 1 || tx.raw.signatures().size() != 1)
     return RootErr(kErrTooManySignatures, "tx must have exactly one signer and one signature");
   if (tx.auth_info.signer_infos(0).public_key().size() != crypto::kPubKeySize)
     return RootErr(kErrInvalidPubKey, "public key must be 32 bytes (ed25519)");
-  if (tx.raw.signatures(0).size() != crypto::kSignatureSize) return RootErr(kErrUnauthorized, "signature must be 64 bytes");
+  if (tx.raw.signatures(0).size() != crypto::kSignatureSize)
+    return RootErr(kErrUnauthorized, "signature must be 64 bytes");
   auto fee = CoinsFromProto(tx.auth_info.fee().amount());
-  if (!fee.ok()) return RootErr(fee.error().code == depai::kErrOverflow ? x::kErrOverflow : kErrInvalidCoins, "fee: " + fee.error().message);
+  if (!fee.ok())
+    return RootErr(fee.error().code == depai::kErrOverflow ? x::kErrOverflow : kErrInvalidCoins,
+                   "fee: " + fee.error().message);
   tx.fee = fee.value();
   return tx;
 }
