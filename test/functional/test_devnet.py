@@ -71,6 +71,19 @@ def main():
         r = d.cli("keys", "show", "mallory", check=False)
         assert r.returncode != 0 and "not found" in r.stderr
 
+        # An encrypted (file backend) key: the right passphrase signs, a wrong one is refused.
+        os.environ["DEPAI_KEYRING_PASSPHRASE"] = "correct horse battery"
+        vault = d.cli_json("keys", "add", "vault", "--keyring-backend", "file")["address"]
+        d.cli_json("tx", "bank", "send", "alice", vault, "50000udpai", "--yes")
+        os.environ["DEPAI_KEYRING_PASSPHRASE"] = "wrong horse battery"
+        expect_fail(d, ["tx", "bank", "send", "vault", bob, "5udpai", "--keyring-backend", "file", "--yes"],
+                    "wrong passphrase", [vault, bob])
+        os.environ["DEPAI_KEYRING_PASSPHRASE"] = "correct horse battery"
+        out = d.cli_json("tx", "bank", "send", "vault", bob, "5udpai", "--keyring-backend", "file", "--yes")
+        assert out["code"] == 0 and d.balance(vault) == 50000 - 5 - FEE
+        del os.environ["DEPAI_KEYRING_PASSPHRASE"]
+        print("ok: encrypted keyring: wrong passphrase refused, right one signs")
+
         # Malformed API requests: 4xx JSON errors.
         for raw, code in [(b"{not json", 400), (b'{"tx_bytes": "!!!"}', 400), (b'{"tx_bytes": "AAAA"}', 400),
                           (b'{"mode": "sync"}', 400), (b'{"tx_bytes": "AAAA", "mode": "later"}', 400)]:
