@@ -35,6 +35,7 @@ int Run(int argc, char** argv) {
   RegisterDevnetCommands(app, g);
   RegisterTxCommands(app, g);
   RegisterQueryCommands(app, g);
+  RegisterNodeCommands(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -28,6 +28,7 @@ void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);    // src/cli/keys_c
 void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/devnet_cmd.cpp
 void RegisterTxCommands(CLI::App& app, GlobalOptions& g);      // src/cli/tx_cmd.cpp
 void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);   // src/cli/query_cmd.cpp (query, status, export)
+void RegisterNodeCommands(CLI::App& app, GlobalOptions& g);    // src/cli/node_cmd.cpp (ABCI server for CometBFT)
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

@@ -1,0 +1,60 @@
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include "abci/server.h"
+#include "app/app.h"
+#include "cli/commands.h"
+
+namespace depai::cli {
+
+namespace {
+struct NodeArgs {
+  std::string abci = "tcp://127.0.0.1:26658";
+};
+
+void StartNode(GlobalOptions& g, const NodeArgs& a) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::filesystem::create_directories(g.home + "/data");
+  app::AppOptions o;
+  o.db_path = g.home + "/data/state";
+  auto app = app::App::Open(o);
+  if (!app.ok()) throw CommandError{app.error().message};
+  std::mutex mu;
+  abci::Server server(*app.value(), mu, a.abci);
+  std::atomic<bool> fault{false};
+  server.set_on_fault([&](const std::string&) { fault = true; });
+  auto st = server.Start();
+  if (!st.ok()) throw CommandError{st.error().message};
+  spdlog::info("depai node: ABCI on {} (height {}), waiting for CometBFT", a.abci, app.value()->last_height());
+  for (;;) {
+    timespec ts{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&sigs, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (fault) break;
+  }
+  server.Stop();
+  if (fault) throw CommandError{"node fault: see the log above"};
+  spdlog::info("depai node stopped cleanly at height {}", app.value()->last_height());
+}
+}  // namespace
+
+void RegisterNodeCommands(CLI::App& app, GlobalOptions& g) {
+  auto a = std::make_shared<NodeArgs>();
+  auto* node = app.add_subcommand("node", "Run the App as an ABCI 2.0 server for CometBFT");
+  node->require_subcommand(1);
+  auto* start = node->add_subcommand("start", "Serve ABCI on --abci (unix:///path.sock or tcp://host:port)");
+  start->add_option("--abci", a->abci, "ABCI listen address")->capture_default_str();
+  start->callback([&g, a] { StartNode(g, *a); });
+}
+
+}  // namespace depai::cli
