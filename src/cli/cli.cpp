@@ -36,6 +36,7 @@ int Run(int argc, char** argv) {
   RegisterTxCommands(app, g);
   RegisterQueryCommands(app, g);
   RegisterNodeCommands(app, g);
+  RegisterLocalnetCommands(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,11 +24,12 @@ struct CommandError {
 
 std::string DefaultHome();  // $HOME/.depai
 
-void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);    // src/cli/keys_cmd.cpp
-void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/devnet_cmd.cpp
-void RegisterTxCommands(CLI::App& app, GlobalOptions& g);      // src/cli/tx_cmd.cpp
-void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);   // src/cli/query_cmd.cpp (query, status, export)
-void RegisterNodeCommands(CLI::App& app, GlobalOptions& g);    // src/cli/node_cmd.cpp (ABCI server for CometBFT)
+void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);      // src/cli/keys_cmd.cpp
+void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);    // src/cli/devnet_cmd.cpp
+void RegisterTxCommands(CLI::App& app, GlobalOptions& g);        // src/cli/tx_cmd.cpp
+void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);     // src/cli/query_cmd.cpp (query, status, export)
+void RegisterNodeCommands(CLI::App& app, GlobalOptions& g);      // src/cli/node_cmd.cpp (ABCI server for CometBFT)
+void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/localnet_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 
