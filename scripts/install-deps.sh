@@ -39,4 +39,13 @@ fi
 if [ ! -f "$modcache/github.com/cosmos/gogoproto@${GOGOPROTO_VERSION}/gogoproto/gogo.proto" ]; then
   (cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download "github.com/cosmos/gogoproto@${GOGOPROTO_VERSION}")
 fi
-echo "== deps ready"
+gobin="$(go env GOPATH)/bin"
+if ! "$gobin/cometbft" version 2>/dev/null | grep -qx "${COMETBFT_VERSION#v}"; then
+  echo "== go install cometbft@${COMETBFT_VERSION} (a few minutes the first time)"
+  GOFLAGS=-mod=mod go install "github.com/cometbft/cometbft/cmd/cometbft@${COMETBFT_VERSION}"
+fi
+if [ ! -x "$gobin/abci-cli" ]; then
+  echo "== go install abci-cli@${COMETBFT_VERSION}"
+  GOFLAGS=-mod=mod go install "github.com/cometbft/cometbft/abci/cmd/abci-cli@${COMETBFT_VERSION}"
+fi
+echo "== deps ready (cometbft $("$gobin/cometbft" version))"

@@ -4,7 +4,7 @@
 # every libFuzzer target. Fails if any step fails or if ctest finds no tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CCACHE_DIR=${CCACHE_DIR:-$PWD/.ccache}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/depai-ccache}
 jobs=$(nproc)
 
 section() { printf '\n==================== %s ====================\n' "$*"; }
