@@ -99,7 +99,7 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   store::CacheStore ante_branch(&state);
   x::GasKVStore ante_store(&ante_branch, &gas);
   x::EventManager events;
-  x::Context ctx{&ante_store, &gas, &events, &header, mode == ExecMode::kCheck};
+  x::Context ctx{&ante_store, &gas, &events, &header, mode != ExecMode::kDeliver};
   if (auto st = gas.consume(params.tx_size_cost_per_byte() * txb.size(), "txSize"); !st.ok())
     return fail(st.error(), gas.consumed());
   auto acc = auth->get_account(ante_store, signer);
@@ -118,7 +118,7 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   const Bytes sign_bytes =
       x::SignBytes(tx.raw.body_bytes(), tx.raw.auth_info_bytes(), header.chain_id, acc->account_number());
   const auto& sig = tx.raw.signatures(0);
-  bool ok = sig_cache && sig_cache->verified(signer_info.public_key(), sign_bytes, sig);
+  bool ok = mode == ExecMode::kRecheck || (sig_cache && sig_cache->verified(signer_info.public_key(), sign_bytes, sig));
   if (!ok) ok = crypto::Verify(signer_info.public_key(), sign_bytes, sig);
   if (!ok)
     return fail(
@@ -146,7 +146,7 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   store::CacheStore msg_branch(&ante_branch);
   x::GasKVStore msg_store(&msg_branch, &gas);
   x::EventManager msg_events;
-  x::Context mctx{&msg_store, &gas, &msg_events, &header, mode == ExecMode::kCheck};
+  x::Context mctx{&msg_store, &gas, &msg_events, &header, mode != ExecMode::kDeliver};
   Status msg_status;
   for (const auto& [route, msg] : msgs.value()) {
     msg_status = route->check(mctx, *msg);

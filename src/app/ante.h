@@ -18,7 +18,10 @@
 
 namespace depai::app {
 
-enum class ExecMode { kCheck, kDeliver };
+// kRecheck: CheckTx of a tx already admitted to the mempool, re-run after a block. Its signature
+// was verified on admission and its sign bytes (chain-id, account number, body) cannot have
+// changed, so the signature check is skipped (as the Cosmos SDK does); everything else runs.
+enum class ExecMode { kCheck, kRecheck, kDeliver };
 
 struct TxPipeline {
   const x::auth::Keeper* auth = nullptr;

@@ -127,7 +127,8 @@ ResponseCheckTx App::CheckTx(const RequestCheckTx& req) {
     return r;
   }
   auto header = I.check_header();
-  auto res = I.pipeline(sig_cache_).RunTx(ExecMode::kCheck, req.tx, *I.check_state, header, &r.sender, &r.sequence);
+  auto mode = req.type == CheckTxType::kRecheck ? ExecMode::kRecheck : ExecMode::kCheck;
+  auto res = I.pipeline(sig_cache_).RunTx(mode, req.tx, *I.check_state, header, &r.sender, &r.sequence);
   r.code = res.code;
   r.codespace = res.codespace;
   r.log = res.log;

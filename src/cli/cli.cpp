@@ -37,6 +37,7 @@ int Run(int argc, char** argv) {
   RegisterQueryCommands(app, g);
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
+  RegisterLoadgenCommands(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

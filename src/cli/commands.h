@@ -30,6 +30,7 @@ void RegisterTxCommands(CLI::App& app, GlobalOptions& g);        // src/cli/tx_c
 void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);     // src/cli/query_cmd.cpp (query, status, export)
 void RegisterNodeCommands(CLI::App& app, GlobalOptions& g);      // src/cli/node_cmd.cpp (ABCI server for CometBFT)
 void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/localnet_cmd.cpp
+void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);   // src/cli/loadgen_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

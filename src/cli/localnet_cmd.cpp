@@ -35,6 +35,7 @@ struct LocalnetArgs {
   std::string timeout_commit = "500ms";
   int mempool_size = 20000;
   std::string cometbft;
+  std::string app = "depai";  // or "kvstore": CometBFT's own example app, for comparisons
 };
 
 std::string Slurp(const std::string& p) {
@@ -198,8 +199,14 @@ pid_t ReadPid(const std::string& p) {
 void StartNode(const LocalnetArgs& a, const std::string& self, const std::string& cmt, int i) {
   std::string d = NodeDir(a, i);
   if (!Alive(ReadPid(d + "/app.pid"))) {
-    pid_t p =
-        Spawn({self, "node", "start", "--home", d + "/app", "--abci", "unix://" + d + "/abci.sock"}, d + "/app.log");
+    std::vector<std::string> argv = {
+        self, "node", "start", "--home", d + "/app", "--abci", "unix://" + d + "/abci.sock"};
+    if (a.app == "kvstore") {
+      auto cmt_path = fs::path(cmt);
+      std::string abci_cli = cmt_path.has_parent_path() ? (cmt_path.parent_path() / "abci-cli").string() : "abci-cli";
+      argv = {abci_cli, "kvstore", "--address", "unix://" + d + "/abci.sock"};
+    }
+    pid_t p = Spawn(argv, d + "/app.log");
     std::ofstream(d + "/app.pid") << p;
     for (int t = 0; t < 100 && !fs::exists(d + "/abci.sock"); ++t)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -284,6 +291,9 @@ void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g) {
   auto* start = ln->add_subcommand("start", "Start every validator (or --node i) and its app in the background");
   start->add_option("--dir", a->dir, "Localnet directory")->capture_default_str();
   start->add_option("--node", *only, "Only this node index");
+  start->add_option("--app", a->app, "depai, or kvstore (CometBFT's abci-cli kvstore, for benchmarks)")
+      ->check(CLI::IsMember({"depai", "kvstore"}))
+      ->capture_default_str();
   start->callback([a, only] { Start(*a, *only); });
   auto* stop = ln->add_subcommand("stop", "Stop every validator (or --node i); --kill sends SIGKILL");
   stop->add_option("--dir", a->dir, "Localnet directory")->capture_default_str();
