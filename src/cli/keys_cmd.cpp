@@ -28,7 +28,7 @@ crypto::KeyPair LoadKeyOrThrow(const GlobalOptions& g, const std::string& name_o
 }
 
 std::string AddressOrKeyOrThrow(const GlobalOptions& g, const std::string& s) {
-  if (s.rfind("depai1", 0) == 0 || s.find('1') != std::string::npos && s.size() > 30) {
+  if (s.rfind("depai1", 0) == 0) {  // key names never start with the address prefix
     auto a = crypto::AddressFromBech32(s);
     if (!a.ok()) throw CommandError{a.error().message};
     return s;
