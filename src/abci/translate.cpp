@@ -46,33 +46,34 @@ app::RequestCheckTx FromProto(const pb::RequestCheckTx& r) {
   return out;
 }
 
-app::RequestPrepareProposal FromProto(const pb::RequestPrepareProposal& r) {
-  app::RequestPrepareProposal out;
-  out.max_tx_bytes = r.max_tx_bytes();
+namespace {
+// The fields every block-carrying request shares.
+template <typename Out, typename In>
+Out BlockRequest(const In& r) {
+  Out out;
   out.txs.assign(r.txs().begin(), r.txs().end());
   out.height = r.height();
   out.time_unix_ms = Ms(r.time());
   out.proposer_address = r.proposer_address();
+  return out;
+}
+}  // namespace
+
+app::RequestPrepareProposal FromProto(const pb::RequestPrepareProposal& r) {
+  auto out = BlockRequest<app::RequestPrepareProposal>(r);
+  out.max_tx_bytes = r.max_tx_bytes();
   return out;
 }
 
 app::RequestProcessProposal FromProto(const pb::RequestProcessProposal& r) {
-  app::RequestProcessProposal out;
-  out.txs.assign(r.txs().begin(), r.txs().end());
+  auto out = BlockRequest<app::RequestProcessProposal>(r);
   out.hash = r.hash();
-  out.height = r.height();
-  out.time_unix_ms = Ms(r.time());
-  out.proposer_address = r.proposer_address();
   return out;
 }
 
 app::RequestFinalizeBlock FromProto(const pb::RequestFinalizeBlock& r) {
-  app::RequestFinalizeBlock out;
-  out.txs.assign(r.txs().begin(), r.txs().end());
+  auto out = BlockRequest<app::RequestFinalizeBlock>(r);
   out.hash = r.hash();
-  out.height = r.height();
-  out.time_unix_ms = Ms(r.time());
-  out.proposer_address = r.proposer_address();
   return out;
 }
 
