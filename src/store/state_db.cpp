@@ -78,6 +78,8 @@ Result<std::unique_ptr<StateDB>> StateDB::Open(const std::string& path) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(opts, p, cfs, &handles, &raw);
+  if (!s.ok() && s.ToString().find("lock") != std::string::npos)
+    return Error{"store", 2, "the state at " + p + " is in use by another depai process (stop it first)"};
   if (!s.ok()) return dbError(s);
   sdb->db_.reset(raw);
   delete handles[0];  // default CF handle is owned by the DB via DefaultColumnFamily()
