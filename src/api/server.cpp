@@ -91,6 +91,71 @@ std::string Upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
+// Value of `key` in the query string of `target` ("" when absent). No percent-decoding: the
+// parameters used here are numbers and event type names.
+std::string QueryParam(const std::string& target, const std::string& key) {
+  auto q = target.find('?');
+  if (q == std::string::npos) return "";
+  std::string qs = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= qs.size()) {
+    size_t amp = qs.find('&', pos);
+    std::string kv = qs.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    auto eq = kv.find('=');
+    if (kv.substr(0, eq) == key) return eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  return "";
+}
+
+bool ParseHeight(const std::string& s, int64_t* out) {
+  if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), ::isdigit)) return false;
+  *out = std::stoll(s);
+  return true;
+}
+
+// GET /events?from_height=H[&to_height=H2][&type=T]: the events of committed blocks H..H2 (at most
+// kMaxEventBlocks blocks per call), block-level events and those of successful transactions, in
+// block order. Clients follow the chain by asking again from next_height.
+constexpr int64_t kMaxEventBlocks = 100;
+std::pair<int, std::string> EventsRoute(devnet::Node& node, const std::string& target) {
+  int64_t latest = node.Status().height, from = 1, to = 0;
+  std::string f = QueryParam(target, "from_height"), t = QueryParam(target, "to_height");
+  std::string type = QueryParam(target, "type");
+  if (!f.empty() && !ParseHeight(f, &from))
+    return Err(400, 7, "api", "from_height must be a non-negative integer, got '" + f + "'");
+  if (!t.empty() && !ParseHeight(t, &to))
+    return Err(400, 7, "api", "to_height must be a non-negative integer, got '" + t + "'");
+  if (from < 1) from = 1;
+  if (t.empty() || to > latest) to = latest;
+  if (to > from + kMaxEventBlocks - 1) to = from + kMaxEventBlocks - 1;
+  json evs = json::array();
+  for (int64_t h = from; h <= to; ++h) {
+    auto b = node.Block(h);
+    if (!b) continue;
+    auto add = [&](const app::Event& e, const std::string& tx_hash) {
+      if (!type.empty() && e.type != type) return;
+      json attrs = json::object();
+      for (const auto& at : e.attributes) attrs[at.key] = at.value;
+      json j{{"height", std::to_string(h)}, {"type", e.type}, {"attributes", attrs}};
+      if (!tx_hash.empty()) j["tx_hash"] = tx_hash;
+      evs.push_back(std::move(j));
+    };
+    for (size_t i = 0; i < b->txs.size() && i < b->results.size(); ++i) {
+      if (b->results[i].code != 0) continue;
+      std::string hash = x::TxHash(b->txs[i]);
+      for (const auto& e : b->results[i].events) add(e, hash);
+    }
+    for (const auto& e : b->events) add(e, "");
+  }
+  return {200, json{{"from_height", std::to_string(from)},
+                    {"to_height", std::to_string(to < from ? from - 1 : to)},
+                    {"latest_height", std::to_string(latest)},
+                    {"next_height", std::to_string(to < from ? from : to + 1)},
+                    {"events", evs}}
+                   .dump()};
+}
 }  // namespace
 
 std::pair<int, std::string> Route(devnet::Node& node, const std::string& method, const std::string& target,
@@ -132,6 +197,12 @@ std::pair<int, std::string> Route(devnet::Node& node, const std::string& method,
                       {"latest_block_time", s.block_time_unix_ms ? TimeIso(s.block_time_unix_ms) : ""},
                       {"mempool_size", s.mempool_size}}
                      .dump()};
+  }
+  if (path == "/events") return EventsRoute(node, target);
+  if (starts("/q/")) {
+    // Generic module query: GET /q/market/orders/7 -> App query path "/market/orders/7" (the query
+    // string is passed through: /q/market/orders?state=open).
+    return FromQuery(node.Query(target.substr(2)));
   }
   if (starts("/accounts/")) return FromQuery(node.Query("/auth/account/" + path.substr(10)));
   if (starts("/balances/")) return FromQuery(node.Query("/bank/balances/" + path.substr(10)));

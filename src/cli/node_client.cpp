@@ -67,6 +67,7 @@ json CometTranslate(const GlobalOptions& g, const std::string& path) {
                 {"latest_block_time", r["sync_info"]["latest_block_time"]},
                 {"mempool_size", 0}};
   }
+  if (starts("/q/")) return CometQuery(g, path.substr(2));
   if (starts("/accounts/")) return CometQuery(g, "/auth/account/" + path.substr(10));
   if (starts("/balances/")) return CometQuery(g, "/bank/balances/" + path.substr(10));
   if (path == "/supply") return CometQuery(g, "/bank/supply");
@@ -134,7 +135,8 @@ std::pair<int, json> PostJson(const GlobalOptions& g, const std::string& path, c
                       {"codespace", res.value("codespace", "")},
                       {"log", res.value("log", "")},
                       {"gas_wanted", res.value("gas_wanted", "0")},
-                      {"gas_used", res.value("gas_used", "0")}}};
+                      {"gas_used", res.value("gas_used", "0")},
+                      {"events", res.value("events", json::array())}}};
   }
   auto r = client::HttpRequest(g.node, "POST", path, body.dump());
   if (!r.ok()) throw CommandError{r.error().message};

@@ -1,0 +1,73 @@
+#include "cli/tx_util.h"
+
+#include <iostream>
+
+#include "cli/node_client.h"
+#include "client/tx_builder.h"
+#include "crypto/hash.h"
+
+namespace depai::cli {
+
+using nlohmann::json;
+
+Coins ParseCoinsOrThrow(const std::string& s, const char* what) {
+  auto c = Coins::Parse(s);
+  if (!c.ok()) throw CommandError{std::string(what) + ": " + c.error().message};
+  return c.value();
+}
+
+void AddTxFlags(CLI::App* cmd, TxArgs& a) {
+  cmd->add_option("--fees", a.fees, "Fee, e.g. 10udpai (minimum: gas * 50 / 10^6)")->capture_default_str();
+  cmd->add_option("--gas", a.gas, "Gas limit")->capture_default_str();
+  cmd->add_option("--memo", a.memo, "Memo");
+  cmd->add_option("--broadcast-mode,-b", a.mode, "sync (return after CheckTx) or commit (wait for the block)")
+      ->check(CLI::IsMember({"sync", "commit"}))
+      ->capture_default_str();
+  cmd->add_option("--chain-id", a.chain_id, "Chain id (default: asked from the node)");
+}
+
+nlohmann::json SignAndBroadcast(const GlobalOptions& g, const TxArgs& a, const crypto::KeyPair& key,
+                                const std::string& from_addr, const std::vector<google::protobuf::Any>& msgs,
+                                const std::string& summary) {
+  auto fee = ParseCoinsOrThrow(a.fees, "--fees");
+  std::string chain_id = a.chain_id;
+  if (chain_id.empty()) chain_id = GetJsonOrThrow(g, "/status").value("chain_id", "");
+  json acc;
+  try {
+    acc = GetJsonOrThrow(g, "/accounts/" + from_addr);
+  } catch (const CommandError& e) {
+    throw CommandError{"cannot send from " + from_addr + ": " + e.message};
+  }
+  client::SignerData sd{chain_id, std::stoull(acc["account_number"].get<std::string>()),
+                        std::stoull(acc["sequence"].get<std::string>())};
+  client::TxOptions opts{fee, a.gas, a.memo, 0};
+  Bytes tx = client::BuildSignedTx(key, sd, msgs, opts);
+  if (!g.yes) {
+    std::cerr << summary << "\nfee " << fee.str() << ", gas " << a.gas << ", chain " << chain_id
+              << "\nSign and broadcast? [y/N] " << std::flush;
+    std::string line;
+    std::getline(std::cin, line);
+    if (line != "y" && line != "Y" && line != "yes") throw CommandError{"aborted: nothing was sent"};
+  }
+  auto [status, body] = PostJson(g, "/txs", json{{"tx_bytes", crypto::Base64Encode(tx)}, {"mode", a.mode}});
+  if (status != 200) {
+    if (g.output == "json") std::cout << body.dump() << "\n";
+    throw CommandError{"transaction rejected: " + ApiErrorMessage(body, status)};
+  }
+  if (g.output == "json") {
+    std::cout << body.dump() << "\n";
+  } else {
+    std::cout << "txhash: " << body.value("hash", "") << "\n";
+    if (body.contains("height")) std::cout << "height: " << body["height"].get<std::string>() << "\n";
+    std::cout << "code: " << body.value("code", 0u) << "\n";
+    if (body.contains("gas_used")) std::cout << "gas used: " << body["gas_used"].get<std::string>() << "\n";
+    if (!body.value("log", "").empty()) std::cout << "log: " << body["log"].get<std::string>() << "\n";
+  }
+  if (body.value("code", 0u) != 0)
+    throw CommandError{"transaction failed in block " + body.value("height", std::string("?")) + ": " +
+                       body.value("log", "") + " (codespace " + body.value("codespace", "") + ", code " +
+                       std::to_string(body.value("code", 0u)) + ")"};
+  return body;
+}
+
+}  // namespace depai::cli

@@ -1,0 +1,33 @@
+// Shared by every `depai tx ...` command: common flags, and signing + broadcasting a tx with a
+// key from the keyring. Errors throw CommandError (nothing is sent).
+#pragma once
+
+#include <google/protobuf/any.pb.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "crypto/ed25519.h"
+#include "util/amount.h"
+
+namespace depai::cli {
+
+struct TxArgs {
+  std::string from, to, amount, fees = "10udpai", memo, mode = "commit", chain_id;
+  uint64_t gas = 200000;
+};
+
+Coins ParseCoinsOrThrow(const std::string& s, const char* what);
+// --fees, --gas, --memo, --broadcast-mode/-b, --chain-id.
+void AddTxFlags(CLI::App* cmd, TxArgs& a);
+// Signs `msgs` with `key` (account number and sequence asked from the node), asks for
+// confirmation unless --yes, broadcasts, prints the result (text or JSON) and returns the node's
+// answer ({hash, height, code, codespace, log, events...}). Throws CommandError when the tx is
+// rejected by CheckTx or fails in its block.
+nlohmann::json SignAndBroadcast(const GlobalOptions& g, const TxArgs& a, const crypto::KeyPair& key,
+                                const std::string& from_addr, const std::vector<google::protobuf::Any>& msgs,
+                                const std::string& summary);
+
+}  // namespace depai::cli
