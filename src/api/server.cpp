@@ -119,7 +119,7 @@ bool ParseHeight(const std::string& s, int64_t* out) {
 // kMaxEventBlocks blocks per call), block-level events and those of successful transactions, in
 // block order. Clients follow the chain by asking again from next_height.
 constexpr int64_t kMaxEventBlocks = 100;
-std::pair<int, std::string> EventsRoute(devnet::Node& node, const std::string& target) {
+std::pair<int, std::string> EventsRoute(Backend& node, const std::string& target) {
   int64_t latest = node.Status().height, from = 1, to = 0;
   std::string f = QueryParam(target, "from_height"), t = QueryParam(target, "to_height");
   std::string type = QueryParam(target, "type");
@@ -158,7 +158,7 @@ std::pair<int, std::string> EventsRoute(devnet::Node& node, const std::string& t
 }
 }  // namespace
 
-std::pair<int, std::string> Route(devnet::Node& node, const std::string& method, const std::string& target,
+std::pair<int, std::string> Route(Backend& node, const std::string& method, const std::string& target,
                                   const std::string& body) {
   std::string path = target.substr(0, target.find('?'));
   auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
@@ -249,8 +249,8 @@ std::pair<int, std::string> Route(devnet::Node& node, const std::string& method,
 
 class Server::Impl {
  public:
-  Impl(devnet::Node& n, std::string a) : node(n), addr(std::move(a)) {}
-  devnet::Node& node;
+  Impl(Backend& n, std::string a) : node(n), addr(std::move(a)) {}
+  Backend& node;
   std::string addr;
   asio::io_context io;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
@@ -317,7 +317,7 @@ class Server::Impl {
   }
 };
 
-Server::Server(devnet::Node& node, std::string addr) : impl_(std::make_unique<Impl>(node, std::move(addr))) {}
+Server::Server(Backend& node, std::string addr) : impl_(std::make_unique<Impl>(node, std::move(addr))) {}
 Server::~Server() { Stop(); }
 
 Status Server::Start() {

@@ -141,7 +141,8 @@ void Start(GlobalOptions& g, const DevnetArgs& a) {
 
   auto node = devnet::Node::Open(nc);
   if (!node.ok()) throw CommandError{node.error().message};
-  api::Server api(*node.value(), api_addr);
+  api::DevnetBackend backend(*node.value());
+  api::Server api(backend, api_addr);
   auto st = api.Start();
   if (!st.ok()) throw CommandError{st.error().message};
   node.value()->Start();

@@ -187,6 +187,9 @@ json Meta(const LocalnetArgs& a) {
   return json::parse(Slurp(a.dir + "/localnet.json"));
 }
 
+// Node i's depai API: 127.0.0.1:(1317 + i).
+std::string ApiAddr(int i) { return "127.0.0.1:" + std::to_string(1317 + i); }
+
 bool Alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
 pid_t ReadPid(const std::string& p) {
@@ -199,8 +202,17 @@ pid_t ReadPid(const std::string& p) {
 void StartNode(const LocalnetArgs& a, const std::string& self, const std::string& cmt, int i) {
   std::string d = NodeDir(a, i);
   if (!Alive(ReadPid(d + "/app.pid"))) {
-    std::vector<std::string> argv = {
-        self, "node", "start", "--home", d + "/app", "--abci", "unix://" + d + "/abci.sock"};
+    std::vector<std::string> argv = {self,
+                                     "node",
+                                     "start",
+                                     "--home",
+                                     d + "/app",
+                                     "--abci",
+                                     "unix://" + d + "/abci.sock",
+                                     "--api-addr",
+                                     ApiAddr(i),
+                                     "--rpc",
+                                     "http://" + Ip(i) + ":26657"};
     if (a.app == "kvstore") {
       auto cmt_path = fs::path(cmt);
       std::string abci_cli = cmt_path.has_parent_path() ? (cmt_path.parent_path() / "abci-cli").string() : "abci-cli";
@@ -246,7 +258,7 @@ void Status(const GlobalOptions& g, const LocalnetArgs& a) {
   auto meta = Meta(a);
   json out = json::array();
   for (int i = 0; i < meta["validators"].get<int>(); ++i) {
-    json n{{"node", i}, {"rpc", "http://" + Ip(i) + ":26657"}};
+    json n{{"node", i}, {"rpc", "http://" + Ip(i) + ":26657"}, {"api", "http://" + ApiAddr(i)}};
     auto r = client::HttpRequest("http://" + Ip(i) + ":26657", "GET", "/status", "", 3000);
     if (r.ok()) {
       auto j = json::parse(r->body, nullptr, false);
@@ -265,7 +277,8 @@ void Status(const GlobalOptions& g, const LocalnetArgs& a) {
     return;
   }
   for (const auto& n : out)
-    std::cout << "node" << n["node"] << " " << n["rpc"].get<std::string>() << " "
+    std::cout << "node" << n["node"] << " " << n["rpc"].get<std::string>() << " api " << n["api"].get<std::string>()
+              << " "
               << (n.contains("height")
                       ? "height " + n["height"].get<std::string>() + " app_hash " + n["app_hash"].get<std::string>()
                       : std::string("down"))

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "abci/server.h"
+#include "api/server.h"
 #include "app/app.h"
 #include "cli/commands.h"
 
@@ -16,6 +17,8 @@ namespace depai::cli {
 namespace {
 struct NodeArgs {
   std::string abci = "tcp://127.0.0.1:26658";
+  std::string api_addr;                        // empty: no HTTP API
+  std::string rpc = "http://127.0.0.1:26657";  // this node's CometBFT RPC, for the API
 };
 
 void StartNode(GlobalOptions& g, const NodeArgs& a) {
@@ -35,6 +38,19 @@ void StartNode(GlobalOptions& g, const NodeArgs& a) {
   server.set_on_fault([&](const std::string&) { fault = true; });
   auto st = server.Start();
   if (!st.ok()) throw CommandError{st.error().message};
+  // The node's own depai API: queries from this App's committed state, txs/blocks via CometBFT.
+  std::unique_ptr<api::CometBackend> backend;
+  std::unique_ptr<api::Server> api_server;
+  if (!a.api_addr.empty()) {
+    backend = std::make_unique<api::CometBackend>(*app.value(), mu, a.rpc);
+    api_server = std::make_unique<api::Server>(*backend, a.api_addr);
+    auto ast = api_server->Start();
+    if (!ast.ok()) {
+      server.Stop();
+      throw CommandError{ast.error().message};
+    }
+    spdlog::info("depai node: API on http://{} (CometBFT RPC {})", a.api_addr, a.rpc);
+  }
   spdlog::info("depai node: ABCI on {} (height {}), waiting for CometBFT", a.abci, app.value()->last_height());
   for (;;) {
     timespec ts{0, 200 * 1000 * 1000};
@@ -42,6 +58,7 @@ void StartNode(GlobalOptions& g, const NodeArgs& a) {
     if (sig == SIGINT || sig == SIGTERM) break;
     if (fault) break;
   }
+  if (api_server) api_server->Stop();
   server.Stop();
   if (fault) throw CommandError{"node fault: see the log above"};
   spdlog::info("depai node stopped cleanly at height {}", app.value()->last_height());
@@ -54,6 +71,8 @@ void RegisterNodeCommands(CLI::App& app, GlobalOptions& g) {
   node->require_subcommand(1);
   auto* start = node->add_subcommand("start", "Serve ABCI on --abci (unix:///path.sock or tcp://host:port)");
   start->add_option("--abci", a->abci, "ABCI listen address")->capture_default_str();
+  start->add_option("--api-addr", a->api_addr, "Serve the depai HTTP API on host:port (default: off)");
+  start->add_option("--rpc", a->rpc, "This node's CometBFT RPC URL (used by the API)")->capture_default_str();
   start->callback([&g, a] { StartNode(g, *a); });
 }
 

@@ -35,6 +35,12 @@ def wait(pred, what, timeout=60):
     raise AssertionError("timed out waiting for " + what)
 
 
+def api(i, path):
+    """GET on node i's depai API (127.0.0.1:1317+i), served by its app from committed state."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{1317 + i}{path}", timeout=10) as r:
+        return json.loads(r.read())
+
+
 def app_hash_at(i, h):
     # The header of block h+1 carries the app hash after executing block h.
     return rpc(i, f"/block?height={h + 1}")["block"]["header"]["app_hash"]
@@ -78,6 +84,23 @@ def main():
         assert all(balance(bob, i) == b0 + 401 for i in range(4))
         print(f"ok: transfers through 4 nodes; same app hash at height {h} everywhere")
 
+        # Each node's own depai API: same balances, the block's app hash, and a tx found by hash
+        # on every node (sent through node 1's API with the CLI).
+        out = json.loads(depai("tx", "bank", "send", "carol", bob, "7udpai", "--home", net, "--node",
+                               "http://127.0.0.1:1318", "--yes", "--output", "json").stdout)
+        assert out["code"] == 0, out
+        th, txh = int(out["height"]), out["hash"]
+        wait(lambda: all(int(api(i, "/status")["latest_block_height"]) >= th + 1 for i in range(4)), "APIs at height")
+        for i in range(4):
+            bal = api(i, f"/balances/{bob}")["balances"]
+            assert sum(int(c["amount"]) for c in bal if c["denom"] == "udpai") == b0 + 408, (i, bal)
+            t = api(i, f"/txs/{txh}")
+            assert t["code"] == 0 and int(t["height"]) == th, (i, t)
+            assert t["tx"]["body"]["messages"][0]["@type"] == "/depai.bank.v1.MsgSend", t
+        assert len({api(i, f"/blocks/{th}")["app_hash"] for i in range(4)}) == 1
+        assert api(0, f"/blocks/{th}")["app_hash"] == app_hash_at(0, th)
+        print("ok: every node's depai API (1317+i) serves the same committed state and finds the tx by hash")
+
         # Stop validator 3 (node and app): 3 of 4 keep committing.
         depai("localnet", "stop", "--dir", net, "--node", "3")
         h1 = status(0)[0]
@@ -87,7 +110,8 @@ def main():
         target = status(0)[0]
         wait(lambda: (status(3) or (0,))[0] >= target, "node3 catching up")
         assert app_hash_at(3, target - 1) == app_hash_at(0, target - 1)
-        assert balance(bob, 3) == b0 + 406
+        assert balance(bob, 3) == b0 + 413
+        assert api(3, f"/balances/{bob}") == api(0, f"/balances/{bob}")
         print(f"ok: validator 3 stopped, chain went on, restarted and caught up to {target} with the same app hash")
 
         # kill -9 the app of node 2 while transactions flow; restart; no divergence.
