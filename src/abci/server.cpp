@@ -21,6 +21,14 @@ using ::tendermint::abci::Response;
 Response Handler::Handle(const Request& req, bool* fault) {
   Response resp;
   *fault = false;
+  if (sigs_ && req.value_case() == Request::kCheckTx && req.check_tx().type() == ::tendermint::abci::NEW) {
+    std::vector<app::App::SigCheck> checks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      checks = app_.SigChecksFor(req.check_tx().tx());  // decode + account number only
+    }
+    for (const auto& c : checks) sigs_->verify_and_record(c.pubkey, c.sign_bytes, c.sig);  // no lock held
+  }
   std::lock_guard<std::mutex> lock(mu_);
   switch (req.value_case()) {
     case Request::kEcho:
@@ -100,7 +108,10 @@ Response Handler::Handle(const Request& req, bool* fault) {
 
 class Server::Impl {
  public:
-  Impl(app::App& app, std::mutex& mu) : handler(app, mu) {}
+  Impl(app::App& a, std::mutex& mu) : app(a), handler(a, mu, &sigs) { app.set_sig_cache(&sigs); }
+  ~Impl() { app.set_sig_cache(nullptr); }
+  app::App& app;
+  VerifiedSigs sigs;
   Handler handler;
   asio::io_context io;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "abci/sig_cache.h"
 #include "app/app.h"
 #include "tendermint/abci/types.pb.h"
 #include "util/result.h"
@@ -23,13 +24,16 @@ namespace depai::abci {
 // Handles one request against the App (caller holds no lock; Handle takes app_mu).
 class Handler {
  public:
-  Handler(app::App& app, std::mutex& app_mu) : app_(app), mu_(app_mu) {}
+  // With `sigs`, a new tx's signature is verified outside the App mutex and remembered, so the
+  // App (CheckTx, then FinalizeBlock) finds it already checked; see abci/sig_cache.h.
+  Handler(app::App& app, std::mutex& app_mu, VerifiedSigs* sigs = nullptr) : app_(app), mu_(app_mu), sigs_(sigs) {}
   // Returns false in `ok` when the App reported a fault.
   ::tendermint::abci::Response Handle(const ::tendermint::abci::Request& req, bool* fault);
 
  private:
   app::App& app_;
   std::mutex& mu_;
+  VerifiedSigs* sigs_;
 };
 
 class Server {
