@@ -22,7 +22,8 @@ for app in kvstore depai; do
       sleep 0.2
     done
     mode=transfer; [ "$app" = kvstore ] && mode=kv
-    out=$("$D" loadgen --home "$DIR/net" --nodes "$NODES" --mode "$mode" --rate "$rate" --duration "$SECS" --output json)
+    out=$("$D" loadgen --home "$DIR/net" --nodes "$NODES" --mode "$mode" --rate "$rate" --duration "$SECS" \
+      --senders 32 --conns 8 --output json)
     echo "$app rate=$rate $out"
     RES[$app-$rate]=$out
     "$D" localnet stop --dir "$DIR/net" >/dev/null

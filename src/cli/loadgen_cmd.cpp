@@ -18,6 +18,7 @@
 #include "client/tx_builder.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
+#include "depai/bank/v1/bank.pb.h"
 #include "x/types/tx.h"
 
 namespace depai::cli {
@@ -34,6 +35,8 @@ struct LoadArgs {
   double duration_s = 10;
   std::string amount = "1udpai";
   std::string fees = "10udpai";
+  int senders = 0;  // > 0: that many fresh accounts, funded from the first --from key
+  int conns = 8;    // keep-alive connections (sender threads) per node
 };
 
 std::vector<std::string> Split(const std::string& s) {
@@ -68,6 +71,7 @@ void Run(const GlobalOptions& g, const LoadArgs& a) {
   if (a.rate <= 0 || a.duration_s <= 0) throw CommandError{"--rate and --duration must be positive"};
   const size_t total = static_cast<size_t>(a.rate * a.duration_s);
   std::vector<Pending> txs(total);
+  size_t sender_count = 0;
   // ---- pre-sign ------------------------------------------------------------------------
   if (a.mode == "transfer") {
     auto senders = Split(a.from);
@@ -78,32 +82,74 @@ void Run(const GlobalOptions& g, const LoadArgs& a) {
       uint64_t number, seq;
     };
     std::vector<Sender> ss;
+    auto account_of = [&](const std::string& addr) {
+      auto q = RpcGet(nodes[0], "/abci_query?path=%22/auth/account/" + addr + "%22")["response"];
+      return json::parse(crypto::Base64Decode(q.value("value", "")).value_or("{}"), nullptr, false);
+    };
     for (const auto& name : senders) {
       auto key = LoadKeyOrThrow(g, name);
       std::string addr = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
-      auto q = RpcGet(nodes[0], "/abci_query?path=%22/auth/account/" + addr + "%22")["response"];
-      auto acc = json::parse(crypto::Base64Decode(q.value("value", "")).value_or("{}"), nullptr, false);
+      auto acc = account_of(addr);
       if (!acc.is_object() || !acc.contains("sequence")) throw CommandError{"account " + name + " not found on chain"};
       ss.push_back({key, addr, std::stoull(acc["account_number"].get<std::string>()),
                     std::stoull(acc["sequence"].get<std::string>())});
     }
+    if (a.senders > 0) {
+      // Fresh accounts (keys derived from a per-run tag), funded by multi-sends from the first
+      // key, so that many sequences can be in flight at once.
+      auto amt = Coins::Parse(a.amount), fe = Coins::Parse(a.fees);
+      if (!amt.ok() || !fe.ok()) throw CommandError{"bad --amount or --fees"};
+      uint64_t per_tx = amt->amount_of("udpai").raw() + fe->amount_of("udpai").raw();
+      uint64_t need = per_tx * (total / a.senders + 2) + 1000;
+      auto tag = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+      std::vector<Sender> fresh;
+      for (int i = 0; i < a.senders; ++i) {
+        auto key = crypto::KeyFromSeed(crypto::Sha256("depai-loadgen/" + tag + "/" + std::to_string(i))).value();
+        fresh.push_back({key, crypto::AddressToBech32(crypto::AddressOf(key.pubkey)), 0, 0});
+      }
+      auto& funder = ss[0];
+      for (size_t off = 0; off < fresh.size(); off += 100) {
+        depai::bank::v1::MsgMultiSend ms;
+        ms.set_from_address(funder.addr);
+        for (size_t k = off; k < std::min(fresh.size(), off + 100); ++k) {
+          auto* o = ms.add_outputs();
+          o->set_address(fresh[k].addr);
+          auto* c = o->add_coins();
+          c->set_denom("udpai");
+          c->set_amount(std::to_string(need));
+        }
+        google::protobuf::Any any;
+        any.set_type_url("/depai.bank.v1.MsgMultiSend");
+        any.set_value(ms.SerializeAsString());
+        client::SignerData sd{chain_id, funder.number, funder.seq++};
+        auto fee = Coins::Parse("1000udpai").value();
+        auto tx = client::BuildSignedTx(funder.key, sd, {any}, client::TxOptions{fee, 4000000, "", 0});
+        auto r = RpcGet(nodes[0], "/broadcast_tx_commit?tx=0x" + HexEncode(tx));
+        if (r["check_tx"].value("code", 0u) != 0 || r["tx_result"].value("code", 0u) != 0)
+          throw CommandError{"funding the load senders failed: " + r.dump().substr(0, 400)};
+      }
+      for (auto& f : fresh) {
+        auto acc = account_of(f.addr);
+        if (!acc.is_object() || !acc.contains("account_number")) throw CommandError{"funded account not found"};
+        f.number = std::stoull(acc["account_number"].get<std::string>());
+      }
+      ss = std::move(fresh);
+    }
     auto amount = Coins::Parse(a.amount);
     auto fee = Coins::Parse(a.fees);
     if (!amount.ok() || !fee.ok()) throw CommandError{"bad --amount or --fees"};
+    sender_count = ss.size();
     for (size_t i = 0; i < total; ++i) {
       auto& s = ss[i % ss.size()];
       const auto& to = ss[(i + 1) % ss.size()].addr;
       client::SignerData sd{chain_id, s.number, s.seq++};
       client::TxOptions o{fee.value(), 200000, "", 0};
       txs[i].tx = client::BuildSignedTx(s.key, sd, {client::PackMsgSend(s.addr, to, amount.value())}, o);
-      // A sender's txs must reach one mempool in sequence order: pin each sender to one node.
-      txs[i].node = (i % ss.size()) % nodes.size();
     }
   } else if (a.mode == "kv") {
     auto tag = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
     for (size_t i = 0; i < total; ++i) {
       txs[i].tx = "lg" + tag + "-" + std::to_string(i) + "=v" + std::to_string(i);
-      txs[i].node = i % nodes.size();
     }
   } else {
     throw CommandError{"--mode must be transfer or kv"};
@@ -130,17 +176,27 @@ void Run(const GlobalOptions& g, const LoadArgs& a) {
     }
   });
 
-  // ---- send at the rate: one sender thread per node ----------------------------------------
+  // ---- send at the rate: `conns` keep-alive connections per node ----------------------------
+  // A sender's txs always go through the same connection, so they reach CheckTx in sequence order.
+  const size_t conns = static_cast<size_t>(std::max(1, a.conns));
+  const size_t n_senders = std::max<size_t>(1, sender_count);
+  std::vector<std::vector<size_t>> lanes(nodes.size() * conns);
+  for (size_t i = 0; i < total; ++i) {
+    size_t lane = a.mode == "transfer" ? (i % n_senders) % lanes.size() : i % lanes.size();
+    txs[i].node = lane % nodes.size();
+    lanes[lane].push_back(i);
+  }
   auto t0 = Clock::now();
   std::vector<std::thread> senders;
-  for (size_t n = 0; n < nodes.size(); ++n) {
-    senders.emplace_back([&, n] {
-      for (size_t i = 0; i < total; ++i) {
-        if (txs[i].node != n) continue;
+  for (size_t l = 0; l < lanes.size(); ++l) {
+    if (lanes[l].empty()) continue;
+    senders.emplace_back([&, l] {
+      client::HttpConnection conn(nodes[l % nodes.size()], 10000);
+      for (size_t i : lanes[l]) {
         auto due = t0 + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / a.rate));
         std::this_thread::sleep_until(due);
         txs[i].sent = Clock::now();
-        auto r = client::HttpRequest(nodes[n], "GET", "/broadcast_tx_sync?tx=0x" + HexEncode(txs[i].tx), "", 10000);
+        auto r = conn.Request("GET", "/broadcast_tx_sync?tx=0x" + HexEncode(txs[i].tx));
         if (!r.ok()) continue;
         auto j = json::parse(r->body, nullptr, false);
         txs[i].accepted = !j.is_discarded() && j.contains("result") && j["result"].value("code", 1u) == 0;
@@ -212,6 +268,9 @@ void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g) {
   lg->add_option("--duration", a->duration_s, "Seconds of sending")->capture_default_str();
   lg->add_option("--amount", a->amount, "Amount per transfer")->capture_default_str();
   lg->add_option("--fees", a->fees, "Fee per transfer")->capture_default_str();
+  lg->add_option("--senders", a->senders, "Fresh sender accounts funded from the first --from key (0: use --from)")
+      ->capture_default_str();
+  lg->add_option("--conns", a->conns, "Keep-alive connections (sender threads) per node")->capture_default_str();
   lg->callback([&g, a] { Run(g, *a); });
 }
 

@@ -2,6 +2,7 @@
 // with a timeout. Thread-safe (no shared state).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "util/result.h"
@@ -17,5 +18,22 @@ struct HttpResponse {
 // refused, timeout — with the URL in the message.
 Result<HttpResponse> HttpRequest(const std::string& base_url, const std::string& method, const std::string& path,
                                  const std::string& body = "", int timeout_ms = 40000);
+
+// A persistent HTTP/1.1 keep-alive connection to one server, reconnecting once when the server
+// closed it. For clients that send many requests (load generators, daemons). Not thread-safe:
+// one per thread.
+class HttpConnection {
+ public:
+  explicit HttpConnection(std::string base_url, int timeout_ms = 10000);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+  Result<HttpResponse> Request(const std::string& method, const std::string& path, const std::string& body = "");
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace depai::client
