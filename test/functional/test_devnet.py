@@ -57,6 +57,16 @@ def main():
         assert any(c["denom"] == "udpai" and int(c["amount"]) == b0 + 1000 for c in bal["balances"])
         print("ok: send, query tx/block/status/balances")
 
+        # Generic module queries and the event feed that daemons follow.
+        assert d.get("/q/bank/supply") == d.get("/supply")
+        ev = d.get("/events?from_height=1&type=transfer")
+        mine = [e for e in ev["events"] if e.get("tx_hash") == h and e["attributes"]["recipient"] == bob]
+        assert len(mine) == 1 and mine[0]["attributes"]["amount"] == "1000udpai", ev
+        assert int(ev["next_height"]) == int(ev["to_height"]) + 1 and all(e["type"] == "transfer" for e in ev["events"])
+        assert d.request("GET", "/events?from_height=abc")[0] == 400
+        assert d.request("GET", "/q/nosuchmodule/x")[0] == 404
+        print("ok: /q module queries and /events")
+
         # Bad input: a clear error, non-zero exit, nothing changes.
         base = ["tx", "bank", "send", "alice"]
         watch = [alice, bob]
