@@ -31,12 +31,14 @@ for app in kvstore depai; do
 done
 
 echo
-printf '%-6s | %-24s | %-24s | %s\n' rate "kvstore tx/s (p50 ms)" "depai tx/s (p50 ms)" "depai/kvstore"
+printf '%-6s | %-34s | %-34s | %s\n' rate "kvstore accepted/committed tx/s, p50/p95 ms" "depai accepted/committed tx/s, p50/p95 ms" "depai/kvstore (committed)"
 for rate in $RATES; do
   python3 - "$rate" "${RES[kvstore-$rate]}" "${RES[depai-$rate]}" <<'PY'
 import json, sys
 rate, k, d = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+def cell(r):
+    return f"{r['accepted_tx_per_s']:6.0f}/{r['committed_tx_per_s']:6.0f}, {r['latency_ms_p50']:5.0f}/{r['latency_ms_p95']:5.0f}"
 kt, dt = k["committed_tx_per_s"], d["committed_tx_per_s"]
-print(f"{rate:<6} | {kt:8.1f} ({k['latency_ms_p50']:7.0f})        | {dt:8.1f} ({d['latency_ms_p50']:7.0f})        | {dt / kt if kt else 0:.2f}")
+print(f"{rate:<6} | {cell(k):<34} | {cell(d):<34} | {dt / kt if kt else 0:.2f}")
 PY
 done
