@@ -83,6 +83,8 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   auto db = store::StateDB::Open(opts.db_path);
   if (!db.ok()) return db.error();
   impl->db = std::move(db).value();
+  // Module accounts whose balances other modules' invariants pin: no user transfers into them.
+  impl->bank.block_address(x::provider::BondAddress());
   for (auto* m : impl->modules)
     for (auto& r : m->routes()) impl->routes.emplace(r.type_url, std::move(r));
   impl->chain_id = impl->db->get_meta(kMetaChainId).value_or("");

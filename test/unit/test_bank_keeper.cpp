@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "crypto/bech32.h"
+#include "ledger_fixture.h"
 #include "store/cache_store.h"
 #include "store/mem_store.h"
 #include "x/bank/keeper.h"
+#include "x/provider/keeper.h"
 #include "x/types/errors.h"
 
 using namespace depai;
@@ -139,4 +141,38 @@ TEST(GasMeter, OutOfGas) {
   EXPECT_EQ(g.consumed(), 100u);
   GasMeter inf = GasMeter::Infinite();
   EXPECT_TRUE(inf.consume(UINT64_MAX - 1, "x").ok());
+}
+
+// Module accounts pinned by another module's invariant refuse user transfers, in CheckTx and in
+// a block, for send and multi-send; nothing moves. (Otherwise 1udpai sent to the provider bond
+// account would break x/provider's invariant and halt the chain.)
+TEST(BankBlockedAddress, UserTransfersToModuleAccountsAreRefused) {
+  test::TestLedger L;
+  std::string bond = crypto::AddressToBech32(x::provider::BondAddress());
+  uint64_t a0 = L.Balance(L.accounts[0].bech32), b0 = L.Balance(bond);
+  Bytes tx = L.Send(0, bond, "1udpai");
+  auto ck = L.app->CheckTx({tx, app::CheckTxType::kNew});
+  EXPECT_EQ(ck.codespace, "bank");
+  EXPECT_EQ(ck.code, xbank::kErrBlockedAddress);
+  EXPECT_NE(ck.log.find("module account"), std::string::npos) << ck.log;
+  auto res = L.Block({tx});
+  EXPECT_EQ(res[0].code, xbank::kErrBlockedAddress);
+  depai::bank::v1::MsgMultiSend ms;
+  ms.set_from_address(L.accounts[0].bech32);
+  for (const auto& to : {L.accounts[1].bech32, bond}) {
+    auto* o = ms.add_outputs();
+    o->set_address(to);
+    auto* c = o->add_coins();
+    c->set_denom("udpai");
+    c->set_amount("5");
+  }
+  google::protobuf::Any any;
+  any.set_type_url("/depai.bank.v1.MsgMultiSend");
+  any.set_value(ms.SerializeAsString());
+  Bytes multi = L.SignAny(0, {any});
+  EXPECT_EQ(L.app->CheckTx({multi, app::CheckTxType::kNew}).code, xbank::kErrBlockedAddress);
+  EXPECT_EQ(L.Block({multi})[0].code, xbank::kErrBlockedAddress);
+  EXPECT_EQ(L.Balance(bond), b0);
+  EXPECT_EQ(L.Balance(L.accounts[0].bech32), a0 - 20);  // only the two fees
+  EXPECT_TRUE(L.app->CheckInvariants().ok());
 }

@@ -105,6 +105,10 @@ void Keeper::ensure_account(store::KVStore& s, std::string_view addr) const {
 Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins,
                     bool user_transfer) const {
   auto& s = *ctx.store;
+  if (user_transfer && blocked(to))
+    return BankErr(
+        kErrBlockedAddress,
+        crypto::AddressToBech32(to) + " is a module account: it cannot receive transfers (use the module's messages)");
   // Validate everything before writing anything, so an error leaves the store unchanged.
   std::vector<std::pair<Amount, Amount>> next;  // (new from balance, new to balance)
   for (const auto& c : coins.list()) {

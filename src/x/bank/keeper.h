@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include "depai/bank/v1/bank.pb.h"
 #include "store/kv.h"
@@ -27,6 +28,7 @@ enum Code : uint32_t {
   kErrMaxSupply = 5,
   kErrTooManyOutputs = 6,
   kErrSupplyInvariant = 7,
+  kErrBlockedAddress = 8,  // a module account that only its module may pay into
 };
 inline Error BankErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
 
@@ -60,6 +62,12 @@ class Keeper {
   void set_balance(store::KVStore& s, std::string_view addr, std::string_view denom, Amount a) const;
   void set_supply(store::KVStore& s, std::string_view denom, Amount a) const;
 
+  // Module accounts whose balance another module's invariant pins (collateral, escrow): user
+  // transfers to them are refused, or anyone could break that invariant and halt the chain.
+  // Configured once by the App at start-up.
+  void block_address(std::string_view addr) { blocked_.emplace(addr); }
+  bool blocked(std::string_view addr) const { return blocked_.count(addr) > 0; }
+
   // Creates the auth account for `addr` if it has none (first receipt of funds).
   void ensure_account(store::KVStore& s, std::string_view addr) const;
 
@@ -68,6 +76,7 @@ class Keeper {
   // can never disagree with state.
   mutable std::map<std::string, DenomMetadata, std::less<>> parsed_denoms_;
   const AccountKeeper* accounts_;
+  std::set<std::string, std::less<>> blocked_;
 };
 
 }  // namespace depai::x::bank

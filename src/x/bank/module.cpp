@@ -61,6 +61,14 @@ Status CheckFunds(const Keeper& k, const store::KVReader& s, std::string_view fr
   return {};
 }
 
+Status CheckRecipient(const Keeper& k, std::string_view to) {
+  if (k.blocked(to))
+    return BankErr(
+        kErrBlockedAddress,
+        crypto::AddressToBech32(to) + " is a module account: it cannot receive transfers (use the module's messages)");
+  return {};
+}
+
 // Checks that each denom is registered and (for user transfers) transferable.
 Status CheckDenoms(const Keeper& k, const store::KVReader& s, const Coins& coins) {
   for (const auto& c : coins.list()) {
@@ -95,6 +103,8 @@ std::vector<MsgRoute> Module::routes() {
     DEPAI_ASSIGN_OR_RETURN(auto amount, ValidAmount(m.amount()));
     DEPAI_TRY(CheckDenoms(keeper_, *ctx.store, amount));
     DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.from_address(), "from_address"));
+    DEPAI_ASSIGN_OR_RETURN(auto to, Addr(m.to_address(), "to_address"));
+    DEPAI_TRY(CheckRecipient(keeper_, to));
     return CheckFunds(keeper_, *ctx.store, from, amount);
   };
   send.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
@@ -141,6 +151,8 @@ std::vector<MsgRoute> Module::routes() {
     for (const auto& o : m.outputs()) {
       DEPAI_ASSIGN_OR_RETURN(auto c, ValidAmount(o.coins()));
       DEPAI_TRY(CheckDenoms(keeper_, *ctx.store, c));
+      DEPAI_ASSIGN_OR_RETURN(auto to, Addr(o.address(), "outputs.address"));
+      DEPAI_TRY(CheckRecipient(keeper_, to));
       auto t = total.add(c);
       if (!t.ok()) return RootErr(kErrOverflow, "multi-send total overflows");
       total = t.value();

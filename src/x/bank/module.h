@@ -22,6 +22,7 @@ class Module : public x::Module {
   }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
   const Keeper& keeper() const { return keeper_; }
+  void block_address(std::string_view addr) { keeper_.block_address(addr); }
 
  private:
   Keeper keeper_;
