@@ -32,7 +32,6 @@ constexpr std::string_view kLeasePrefix = "market/lease/";
 constexpr std::string_view kEscrowPrefix = "market/escrow/";
 constexpr std::string_view kParamsKey = "market/params";
 constexpr std::string_view kSeqPrefix = "market/seq/";
-constexpr std::string_view kHeightKey = "market/height";
 constexpr std::string_view kOpenPrefix = "market/open/";
 constexpr std::string_view kWindowPrefix = "market/window/";
 constexpr std::string_view kSchedPrefix = "market/sched/";
@@ -60,7 +59,6 @@ Amount Amt(const std::string& s) {
   auto a = Amount::Parse(s);
   return a.ok() ? *a : Amount();
 }
-Amount AmtU(uint64_t v) { return Amount::Of(v & Amount::kMax).value(); }
 
 Bytes AddrOf(const std::string& bech32) {
   auto a = crypto::AddressFromBech32(bech32);
@@ -88,7 +86,6 @@ bool ProviderReason(CloseReason r) {
   }
 }
 
-Result<Amount> Total(const Escrow& e) { return Amt(e.balance()).add(Amt(e.withdrawable())); }
 unsigned __int128 Held(const Bid& b) {
   return (b.state() == BID_STATE_OPEN || b.state() == BID_STATE_WON) ? Amt(b.deposit()).raw() : 0;
 }
@@ -208,10 +205,6 @@ uint64_t Keeper::last_id(const store::KVReader& s, std::string_view seq) const {
 }
 void Keeper::set_last_id(store::KVStore& s, std::string_view seq, uint64_t id) const {
   s.set(Cat(kSeqPrefix, seq), U64BE(id));
-}
-int64_t Keeper::last_height(const store::KVReader& s) const {
-  auto v = s.get(kHeightKey);
-  return v ? static_cast<int64_t>(GetU64BE(*v)) : 0;
 }
 
 // ---- money helpers ------------------------------------------------------------------------
@@ -799,7 +792,6 @@ Status Keeper::auto_select(Context& ctx, uint64_t order_id, int64_t window_end) 
 Status Keeper::end_block(Context& ctx) const {
   auto& s = *ctx.store;
   const int64_t h = ctx.header->height;
-  s.set(kHeightKey, H64(h));
   const Bytes upto = H64(h + 1);
   // 1. Auto-selection for bid windows ending at (or, after an import, before) this height.
   std::vector<std::pair<int64_t, uint64_t>> windows;

@@ -7,7 +7,6 @@
 //   market/escrow/<order>              Escrow
 //   market/params                      Params
 //   market/seq/order, market/seq/lease last assigned id
-//   market/height                      last height end_block ran (settled views in queries)
 //   market/open/<order>                open orders
 //   market/window/<bid_window_end><order>        auto-select orders by window end
 //   market/sched/<height><kind><lease>           scheduled escrow events (kind: 1 low balance,
@@ -104,7 +103,6 @@ class Keeper {
   void set_escrow(store::KVStore& s, const Escrow& e) const;
   uint64_t last_id(const store::KVReader& s, std::string_view seq) const;  // "order" / "lease"
   void set_last_id(store::KVStore& s, std::string_view seq, uint64_t id) const;
-  int64_t last_height(const store::KVReader& s) const;
 
   // ---- message phases: check_* read state only; the actions re-check and then write ----
   Status check_create_order(const store::KVReader& s, const depai::market::v1::MsgCreateOrder& m) const;

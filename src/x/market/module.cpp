@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "crypto/bech32.h"
+#include "crypto/hash.h"
 #include "depai/tx/v1/tx.pb.h"
 #include "x/types/codec.h"
 
@@ -443,7 +444,7 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
   auto [path, q] = SplitQuery(full);
   auto fail = [](Error e) { return std::optional<Result<json>>(Result<json>(std::move(e))); };
   auto ok = [](json j) { return std::optional<Result<json>>(Result<json>(std::move(j))); };
-  const int64_t height = keeper_.last_height(s);
+  const int64_t height = committed_height_ ? committed_height_() : 0;
   auto lease_view = [&](const Lease& l) {
     json j{{"lease", ProtoToJson(l)}};
     if (auto e = keeper_.escrow(s, l.order_id())) {

@@ -2,6 +2,8 @@
 // invariant. See doc/modules/market.md.
 #pragma once
 
+#include <functional>
+
 #include "x/market/keeper.h"
 #include "x/types/module.h"
 
@@ -13,7 +15,9 @@ inline constexpr size_t kMaxPlacementAttributes = 32;
 
 class Module : public x::Module {
  public:
-  Module(const ProviderKeeper* providers, const BankKeeper* bank) : keeper_(providers, bank) {}
+  // committed_height: the height of the state queries read (settled views); may be empty (0).
+  Module(const ProviderKeeper* providers, const BankKeeper* bank, std::function<int64_t()> committed_height = nullptr)
+      : keeper_(providers, bank), committed_height_(std::move(committed_height)) {}
   std::string name() const override { return "market"; }
   std::vector<MsgRoute> routes() override;
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
@@ -27,6 +31,7 @@ class Module : public x::Module {
 
  private:
   Keeper keeper_;
+  std::function<int64_t()> committed_height_;
   mutable std::optional<Error> end_block_error_;
 };
 
