@@ -31,6 +31,8 @@ void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);     // src/cli/quer
 void RegisterNodeCommands(CLI::App& app, GlobalOptions& g);      // src/cli/node_cmd.cpp (ABCI server for CometBFT)
 void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/localnet_cmd.cpp
 void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);   // src/cli/loadgen_cmd.cpp
+// `tx provider ...` and `query provider ...`; call after RegisterTxCommands and RegisterQueryCommands.
+void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_cmd.cpp
 // Adds `tx market ...` and `query market ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market_cmd.cpp
 

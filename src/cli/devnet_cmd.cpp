@@ -17,6 +17,7 @@
 #include "x/auth/keeper.h"
 #include "x/auth/module.h"
 #include "x/market/module.h"
+#include "x/provider/module.h"
 
 namespace depai::cli {
 
@@ -97,7 +98,8 @@ void Init(GlobalOptions& g, const DevnetArgs& a) {
                      {"exponent", 6},
                      {"transferable", true},
                      {"max_supply", "1000000000000000000"}}}},
-                  {"balances", balances}}}}}};
+                  {"balances", balances}}},
+                {"provider", {{"params", x::provider::ProtoToJson(x::provider::DefaultParams())}}}}}};
   g_json["app_state"]["market"] = {{"params", x::market::ProtoToJson(x::market::DefaultParams())}};
   std::ofstream(genesis) << g_json.dump(2) << "\n";
   std::string cfg = g.home + "/config/devnet.toml";
