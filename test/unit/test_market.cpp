@@ -639,3 +639,18 @@ TEST(MarketApp, RandomTrafficKeepsInvariants) {
 
 }  // namespace
 }  // namespace depai::test
+
+namespace depai::test {
+namespace {
+
+TEST(MarketApp, FixtureGenesisUsesDefaultParams) {
+  TestLedger L;
+  EXPECT_EQ(L.Query("/market/params"), x::market::ProtoToJson(x::market::DefaultParams()));
+  EXPECT_TRUE(x::market::ValidateParams(x::market::DefaultParams()).ok());
+  EXPECT_EQ(L.Query("/market/nope")["codespace"], "sdk");
+  EXPECT_EQ(L.Query("/market/orders/abc")["codespace"], "sdk");
+  EXPECT_EQ(L.Query("/market/orders/9")["code"], x::market::kErrOrderNotFound);
+}
+
+}  // namespace
+}  // namespace depai::test
