@@ -9,6 +9,7 @@
 #include "crypto/hash.h"
 #include "x/auth/module.h"
 #include "x/bank/module.h"
+#include "x/market/module.h"
 #include "x/provider/module.h"
 #include "x/types/tx.h"
 
@@ -46,6 +47,44 @@ class ProviderBankAdapter : public x::provider::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
+// x/market's view of x/provider (records, audits, uptime, active-lease counter).
+class MarketProviderAdapter : public x::market::ProviderKeeper {
+ public:
+  explicit MarketProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
+  std::optional<depai::provider::v1::Provider> get(const store::KVReader& s, std::string_view addr) const override {
+    return k_->get(s, addr);
+  }
+  std::vector<depai::provider::v1::AuditedAttributes> audits(const store::KVReader& s,
+                                                             std::string_view provider) const override {
+    return k_->audits(s, provider);
+  }
+  uint32_t uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p, int64_t height) const override {
+    return k_->uptime_bps(s, p, height);
+  }
+  void add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const override {
+    k_->add_active_lease(s, addr, delta);
+  }
+
+ private:
+  const x::provider::Keeper* k_;
+};
+
+// x/market's view of the bank.
+class MarketBankAdapter : public x::market::BankKeeper {
+ public:
+  explicit MarketBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins,
+              bool user_transfer) const override {
+    return k_->send(ctx, from, to, coins, user_transfer);
+  }
+  Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
 Error Fault(const std::string& m) { return Error{"app", 1, m}; }
 }  // namespace
 
@@ -57,7 +96,10 @@ class App::Impl {
   x::bank::Module bank{&bank_accounts};
   ProviderBankAdapter provider_bank{&bank.keeper()};
   x::provider::Module provider{&provider_bank, [this] { return db ? db->height() : 0; }};
-  std::vector<x::Module*> modules{&auth, &bank, &provider};  // genesis and invariant order
+  MarketProviderAdapter market_providers{&provider.keeper()};
+  MarketBankAdapter market_bank{&bank.keeper()};
+  x::market::Module market{&market_providers, &market_bank, [this] { return db ? db->height() : 0; }};
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market};  // genesis and invariant order
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;

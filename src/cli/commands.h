@@ -33,6 +33,8 @@ void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/loca
 void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);   // src/cli/loadgen_cmd.cpp
 // `tx provider ...` and `query provider ...`; call after RegisterTxCommands and RegisterQueryCommands.
 void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_cmd.cpp
+// Adds `tx market ...` and `query market ...` (call after RegisterTxCommands/RegisterQueryCommands).
+void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

@@ -73,7 +73,21 @@ class TestLedger {
                 {{"denom", "ucredit"}, {"display", "CREDIT"}, {"exponent", 6}, {"transferable", false}}}},
               {"balances", bals}}},
             {"provider",
-             {{"params", {{"min_collateral", "1000000"}, {"unbonding_blocks", "100"}, {"heartbeat_window", "10"}}}}}};
+             {{"params", {{"min_collateral", "1000000"}, {"unbonding_blocks", "100"}, {"heartbeat_window", "10"}}}}},
+            // x/market defaults, spelled out (tests replace this section to change params).
+            {"market",
+             {{"params",
+               {{"bid_deposit", "100000"},
+                {"max_bids_per_order", 20},
+                {"take_fee_bps", 200},
+                {"low_balance_blocks", "50"},
+                {"grace_period_blocks", "20"},
+                {"min_bid_window", "1"},
+                {"max_bid_window", "1000"},
+                {"score_price_bps", 6000},
+                {"score_locality_bps", 2000},
+                {"score_reputation_bps", 2000},
+                {"min_deposit", "1000"}}}}}};
   }
 
   app::RequestInitChain InitRequest() const {
