@@ -127,6 +127,7 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   impl->db = std::move(db).value();
   // Module accounts whose balances other modules' invariants pin: no user transfers into them.
   impl->bank.block_address(x::provider::BondAddress());
+  impl->bank.block_address(x::market::EscrowModuleAddress());
   for (auto* m : impl->modules)
     for (auto& r : m->routes()) impl->routes.emplace(r.type_url, std::move(r));
   impl->chain_id = impl->db->get_meta(kMetaChainId).value_or("");

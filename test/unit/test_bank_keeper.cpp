@@ -7,6 +7,7 @@
 #include "store/cache_store.h"
 #include "store/mem_store.h"
 #include "x/bank/keeper.h"
+#include "x/market/keeper.h"
 #include "x/provider/keeper.h"
 #include "x/types/errors.h"
 
@@ -175,4 +176,6 @@ TEST(BankBlockedAddress, UserTransfersToModuleAccountsAreRefused) {
   EXPECT_EQ(L.Balance(bond), b0);
   EXPECT_EQ(L.Balance(L.accounts[0].bech32), a0 - 20);  // only the two fees
   EXPECT_TRUE(L.app->CheckInvariants().ok());
+  std::string escrow = crypto::AddressToBech32(x::market::EscrowModuleAddress());
+  EXPECT_EQ(L.app->CheckTx({L.Send(1, escrow, "1udpai"), app::CheckTxType::kNew}).code, xbank::kErrBlockedAddress);
 }
