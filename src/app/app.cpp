@@ -9,6 +9,8 @@
 #include "crypto/hash.h"
 #include "x/auth/module.h"
 #include "x/bank/module.h"
+#include "x/market/module.h"
+#include "x/provider/module.h"
 #include "x/types/tx.h"
 
 namespace depai::app {
@@ -30,6 +32,59 @@ class BankAccountAdapter : public x::bank::AccountKeeper {
   const x::auth::Keeper* k_;
 };
 
+// x/provider's view of the bank: balances and module transfers (never user transfers).
+class ProviderBankAdapter : public x::provider::BankKeeper {
+ public:
+  explicit ProviderBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins) const override {
+    return k_->send(ctx, from, to, coins, /*user_transfer=*/false);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
+// x/market's view of x/provider (records, audits, uptime, active-lease counter).
+class MarketProviderAdapter : public x::market::ProviderKeeper {
+ public:
+  explicit MarketProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
+  std::optional<depai::provider::v1::Provider> get(const store::KVReader& s, std::string_view addr) const override {
+    return k_->get(s, addr);
+  }
+  std::vector<depai::provider::v1::AuditedAttributes> audits(const store::KVReader& s,
+                                                             std::string_view provider) const override {
+    return k_->audits(s, provider);
+  }
+  uint32_t uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p, int64_t height) const override {
+    return k_->uptime_bps(s, p, height);
+  }
+  void add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const override {
+    k_->add_active_lease(s, addr, delta);
+  }
+
+ private:
+  const x::provider::Keeper* k_;
+};
+
+// x/market's view of the bank.
+class MarketBankAdapter : public x::market::BankKeeper {
+ public:
+  explicit MarketBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins,
+              bool user_transfer) const override {
+    return k_->send(ctx, from, to, coins, user_transfer);
+  }
+  Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
 Error Fault(const std::string& m) { return Error{"app", 1, m}; }
 }  // namespace
 
@@ -39,7 +94,12 @@ class App::Impl {
   x::auth::Module auth;
   BankAccountAdapter bank_accounts{&auth.keeper()};
   x::bank::Module bank{&bank_accounts};
-  std::vector<x::Module*> modules{&auth, &bank};  // genesis and invariant order
+  ProviderBankAdapter provider_bank{&bank.keeper()};
+  x::provider::Module provider{&provider_bank, [this] { return db ? db->height() : 0; }};
+  MarketProviderAdapter market_providers{&provider.keeper()};
+  MarketBankAdapter market_bank{&bank.keeper()};
+  x::market::Module market{&market_providers, &market_bank, [this] { return db ? db->height() : 0; }};
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market};  // genesis and invariant order
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -100,8 +160,13 @@ Result<ResponseInitChain> App::InitChain(const RequestInitChain& req) {
   x::BlockHeader header{req.chain_id, req.initial_height, req.time_unix_ms, {}, {}};
   x::Context ctx{gen.get(), &gas, &events, &header, false};
   for (auto* m : I.modules) {
-    if (!app_state.contains(m->name()))
-      return x::RootErr(x::kErrInvalidGenesis, "app_state has no '" + m->name() + "' section");
+    // auth and bank sections are required; later modules default to an empty section.
+    const bool required = m == &I.auth || m == &I.bank;
+    if (!app_state.contains(m->name())) {
+      if (required) return x::RootErr(x::kErrInvalidGenesis, "app_state has no '" + m->name() + "' section");
+      DEPAI_TRY(m->init_genesis(ctx, json::object()));
+      continue;
+    }
     DEPAI_TRY(m->init_genesis(ctx, app_state[m->name()]));
   }
   for (auto* m : I.modules) DEPAI_TRY(m->check_invariants(*gen));

@@ -1,0 +1,40 @@
+// What x/market needs from other modules. Implemented by adapters in src/app (or fakes in tests),
+// so market never includes another module's internals. Addresses are 20 raw bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "depai/provider/v1/provider.pb.h"
+#include "store/kv.h"
+#include "util/amount.h"
+#include "x/types/context.h"
+
+namespace depai::x::market {
+
+// Read view of x/provider plus the active-lease counter market maintains on each provider.
+class ProviderKeeper {
+ public:
+  virtual ~ProviderKeeper() = default;
+  virtual std::optional<depai::provider::v1::Provider> get(const store::KVReader& s, std::string_view addr) const = 0;
+  virtual std::vector<depai::provider::v1::AuditedAttributes> audits(const store::KVReader& s,
+                                                                     std::string_view provider) const = 0;
+  // Heartbeat uptime in basis points at `height` (0..10000).
+  virtual uint32_t uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p,
+                              int64_t height) const = 0;
+  // +1 when a lease opens, -1 when it closes.
+  virtual void add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const = 0;
+};
+
+class BankKeeper {
+ public:
+  virtual ~BankKeeper() = default;
+  // Market always passes user_transfer = false (module-driven movements).
+  virtual Status send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins,
+                      bool user_transfer) const = 0;
+  virtual Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const = 0;
+};
+
+}  // namespace depai::x::market
