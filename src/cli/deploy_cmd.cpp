@@ -141,7 +141,7 @@ HttpOut Request(const std::string& endpoint, http::verb verb, const std::string&
     http::write(stream, req);
     beast::flat_buffer buf;
     http::response_parser<http::buffer_body> p;
-    p.body_limit(boost::none);
+    p.body_limit(std::uint64_t{1} << 32);
     http::read_header(stream, buf, p);
     HttpOut out;
     out.status = static_cast<int>(p.get().result_int());
