@@ -35,6 +35,7 @@ int Run(int argc, char** argv) {
   RegisterDevnetCommands(app, g);
   RegisterTxCommands(app, g);
   RegisterQueryCommands(app, g);
+  RegisterProviderCommands(app, g);
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
   RegisterLoadgenCommands(app, g);

@@ -33,6 +33,8 @@ void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);     // src/cli/l
 void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);      // src/cli/loadgen_cmd.cpp
 void RegisterProviderRunCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_run_cmd.cpp
 void RegisterDeployCommands(CLI::App& app, GlobalOptions& g);       // src/cli/deploy_cmd.cpp
+// `tx provider ...` and `query provider ...`; call after RegisterTxCommands and RegisterQueryCommands.
+void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

@@ -16,6 +16,7 @@
 #include "devnet/node.h"
 #include "x/auth/keeper.h"
 #include "x/auth/module.h"
+#include "x/provider/module.h"
 
 namespace depai::cli {
 
@@ -96,7 +97,8 @@ void Init(GlobalOptions& g, const DevnetArgs& a) {
                      {"exponent", 6},
                      {"transferable", true},
                      {"max_supply", "1000000000000000000"}}}},
-                  {"balances", balances}}}}}};
+                  {"balances", balances}}},
+                {"provider", {{"params", x::provider::ProtoToJson(x::provider::DefaultParams())}}}}}};
   std::ofstream(genesis) << g_json.dump(2) << "\n";
   std::string cfg = g.home + "/config/devnet.toml";
   if (!fs::exists(cfg) || a.force)

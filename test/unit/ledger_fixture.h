@@ -71,7 +71,9 @@ class TestLedger {
                  {"transferable", true},
                  {"max_supply", "1000000000000000000"}},
                 {{"denom", "ucredit"}, {"display", "CREDIT"}, {"exponent", 6}, {"transferable", false}}}},
-              {"balances", bals}}}};
+              {"balances", bals}}},
+            {"provider",
+             {{"params", {{"min_collateral", "1000000"}, {"unbonding_blocks", "100"}, {"heartbeat_window", "10"}}}}}};
   }
 
   app::RequestInitChain InitRequest() const {

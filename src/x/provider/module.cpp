@@ -127,7 +127,8 @@ Result<M> FromJson(const json& j, const std::string& what) {
 Status ValidateStoredAttributes(const AttrList& attrs, const std::string& field) {
   DEPAI_TRY(ValidateAttributes(attrs, field, false));
   for (int i = 1; i < attrs.size(); ++i)
-    if (attrs[i - 1].key() >= attrs[i].key()) return genesisErr(field + " must be sorted by key");
+    if (attrs[i - 1].key() >= attrs[i].key())
+      return ProviderErr(kErrInvalidAttributes, field + " must be sorted by key");
   return {};
 }
 }  // namespace
