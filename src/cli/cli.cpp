@@ -36,6 +36,7 @@ int Run(int argc, char** argv) {
   RegisterTxCommands(app, g);
   RegisterQueryCommands(app, g);
   RegisterProviderCommands(app, g);
+  RegisterMarketCommands(app, g);
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
   RegisterLoadgenCommands(app, g);

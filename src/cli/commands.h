@@ -35,6 +35,8 @@ void RegisterProviderRunCommands(CLI::App& app, GlobalOptions& g);  // src/cli/p
 void RegisterDeployCommands(CLI::App& app, GlobalOptions& g);       // src/cli/deploy_cmd.cpp
 // `tx provider ...` and `query provider ...`; call after RegisterTxCommands and RegisterQueryCommands.
 void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_cmd.cpp
+// Adds `tx market ...` and `query market ...` (call after RegisterTxCommands/RegisterQueryCommands).
+void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

@@ -16,6 +16,7 @@
 #include "devnet/node.h"
 #include "x/auth/keeper.h"
 #include "x/auth/module.h"
+#include "x/market/module.h"
 #include "x/provider/module.h"
 
 namespace depai::cli {
@@ -99,6 +100,7 @@ void Init(GlobalOptions& g, const DevnetArgs& a) {
                      {"max_supply", "1000000000000000000"}}}},
                   {"balances", balances}}},
                 {"provider", {{"params", x::provider::ProtoToJson(x::provider::DefaultParams())}}}}}};
+  g_json["app_state"]["market"] = {{"params", x::market::ProtoToJson(x::market::DefaultParams())}};
   std::ofstream(genesis) << g_json.dump(2) << "\n";
   std::string cfg = g.home + "/config/devnet.toml";
   if (!fs::exists(cfg) || a.force)

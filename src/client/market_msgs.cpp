@@ -109,7 +109,8 @@ Result<mv1::MsgCreateOrder> MsgCreateOrderFromJson(const nlohmann::json& in, con
       j[f] = nlohmann::json{{"denom", c->list()[0].denom}, {"amount", c->list()[0].amount.str()}};
     }
   }
-  if (j.contains("manifest_hash") && j["manifest_hash"].is_string() && j["manifest_hash"].get<std::string>().size() == 64) {
+  if (j.contains("manifest_hash") && j["manifest_hash"].is_string() &&
+      j["manifest_hash"].get<std::string>().size() == 64) {
     auto raw = HexDecode(j["manifest_hash"].get<std::string>());
     if (!raw) return Error{"client", 1, "manifest_hash: not hex"};
     j["manifest_hash"] = crypto::Base64Encode(*raw);

@@ -67,7 +67,7 @@ TEST(MarketEscrow, SettleSimpleAndFundedUntil) {
   EXPECT_EQ(p.to_provider.raw(), 490u);
   EXPECT_EQ(e.balance.raw(), 500u);
   EXPECT_EQ(e.withdrawable.raw(), 490u);
-  EXPECT_EQ(FundedUntil(e, A(100)), 20);  // settlement does not move funded_until
+  EXPECT_EQ(FundedUntil(e, A(100)), 20);   // settlement does not move funded_until
   p = Settle(e, A(100), 200, 25).value();  // 5 paid, 5 unpaid
   EXPECT_EQ(p.blocks_paid, 5u);
   EXPECT_EQ(p.blocks_unpaid, 5u);

@@ -300,10 +300,9 @@ Status Keeper::close_order_refund(Context& ctx, Order& o, const char* why) const
   o.set_state(ORDER_STATE_CLOSED);
   set_order(*ctx.store, o);
   if (ctx.events)
-    ctx.events->emit("market.order_closed", {{"order_id", std::to_string(o.id())},
-                                             {"owner", o.owner()},
-                                             {"amount", refund.str()},
-                                             {"reason", why}});
+    ctx.events->emit(
+        "market.order_closed",
+        {{"order_id", std::to_string(o.id())}, {"owner", o.owner()}, {"amount", refund.str()}, {"reason", why}});
   return {};
 }
 
@@ -333,18 +332,18 @@ void Keeper::reopen_order(Context& ctx, Order& o) const {
 Status Keeper::check_create_order(const store::KVReader& s, const MsgCreateOrder& m) const {
   const Params p = params(s);
   if (m.bid_window_blocks() < p.min_bid_window() || m.bid_window_blocks() > p.max_bid_window())
-    return MarketErr(kErrInvalidOrder, "bid_window_blocks " + std::to_string(m.bid_window_blocks()) +
-                                           " outside [" + std::to_string(p.min_bid_window()) + ", " +
+    return MarketErr(kErrInvalidOrder, "bid_window_blocks " + std::to_string(m.bid_window_blocks()) + " outside [" +
+                                           std::to_string(p.min_bid_window()) + ", " +
                                            std::to_string(p.max_bid_window()) + "]");
   Amount dep = Amt(m.deposit().amount());
   if (dep < Amt(p.min_deposit()))
-    return MarketErr(kErrDepositTooSmall, "deposit " + dep.str() + "udpai is below the minimum " + p.min_deposit() +
-                                              "udpai");
+    return MarketErr(kErrDepositTooSmall,
+                     "deposit " + dep.str() + "udpai is below the minimum " + p.min_deposit() + "udpai");
   Bytes owner = AddrOf(m.owner());
   Amount have = bank_->balance(s, owner, kDenom);
   if (have < dep)
-    return RootErr(kErrInsufficientFunds,
-                   "insufficient funds: balance " + have.str() + "udpai is smaller than deposit " + dep.str() + "udpai");
+    return RootErr(kErrInsufficientFunds, "insufficient funds: balance " + have.str() +
+                                              "udpai is smaller than deposit " + dep.str() + "udpai");
   return {};
 }
 
@@ -422,8 +421,8 @@ Status Keeper::check_eligible(const store::KVReader& s, const Order& o, std::str
   return MarketErr(kErrProviderIneligible, msg);
 }
 
-Status Keeper::check_create_bid(const store::KVReader& s, std::string_view provider20, uint64_t order_id,
-                                Amount price, int64_t height) const {
+Status Keeper::check_create_bid(const store::KVReader& s, std::string_view provider20, uint64_t order_id, Amount price,
+                                int64_t height) const {
   auto o = order(s, order_id);
   if (!o) return MarketErr(kErrOrderNotFound, "order " + std::to_string(order_id) + " not found");
   if (o->state() != ORDER_STATE_OPEN)
@@ -479,8 +478,8 @@ Status Keeper::create_bid(Context& ctx, std::string_view provider20, uint64_t or
 Status Keeper::check_close_bid(const store::KVReader& s, std::string_view provider20, uint64_t order_id) const {
   auto b = bid(s, order_id, provider20);
   if (!b)
-    return MarketErr(kErrBidNotFound, "no bid of " + crypto::AddressToBech32(provider20) + " on order " +
-                                          std::to_string(order_id));
+    return MarketErr(kErrBidNotFound,
+                     "no bid of " + crypto::AddressToBech32(provider20) + " on order " + std::to_string(order_id));
   if (b->state() != BID_STATE_OPEN)
     return MarketErr(kErrBidNotOpen, "bid is " + depai::market::v1::BidState_Name(b->state()) + ", not open" +
                                          (b->state() == BID_STATE_WON ? " (close the lease instead)" : ""));
@@ -511,8 +510,8 @@ Status Keeper::check_create_lease(const store::KVReader& s, std::string_view own
     return MarketErr(kErrOrderNotOpen, "order " + std::to_string(order_id) + " is not open");
   auto b = bid(s, order_id, provider20);
   if (!b || b->state() != BID_STATE_OPEN)
-    return MarketErr(kErrBidNotFound, "no open bid of " + crypto::AddressToBech32(provider20) + " on order " +
-                                          std::to_string(order_id));
+    return MarketErr(kErrBidNotFound,
+                     "no open bid of " + crypto::AddressToBech32(provider20) + " on order " + std::to_string(order_id));
   auto e = escrow(s, order_id);
   Amount bal = e ? Amt(e->balance()) : Amount();
   if (bal < Amt(b->price_per_block()))
@@ -579,8 +578,8 @@ Status Keeper::check_close_lease(const store::KVReader& s, std::string_view send
     return MarketErr(kErrLeaseClosed, "lease " + std::to_string(lease_id) + " is already closed");
   const bool is_owner = AddrOf(l->owner()) == sender20, is_provider = AddrOf(l->provider()) == sender20;
   if (!is_owner && !is_provider)
-    return MarketErr(kErrUnauthorized, "only the owner or the provider of lease " + std::to_string(lease_id) +
-                                           " may close it");
+    return MarketErr(kErrUnauthorized,
+                     "only the owner or the provider of lease " + std::to_string(lease_id) + " may close it");
   const bool owner_reason = reason == CLOSE_REASON_OWNER || reason == CLOSE_REASON_UNSPECIFIED;
   if (owner_reason && !is_owner)
     return MarketErr(kErrInvalidReason, "reason OWNER is for the lease owner; a provider must give its reason");
@@ -900,16 +899,16 @@ Status Keeper::check_invariants_block(const store::CacheStore& block, const stor
   };
   block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
     std::string_view key(k);
-    if (key.substr(0, kEscrowPrefix.size()) != kEscrowPrefix && key.substr(0, kBidPrefix.size()) != kBidPrefix)
-      return;
+    if (key.substr(0, kEscrowPrefix.size()) != kEscrowPrefix && key.substr(0, kBidPrefix.size()) != kBidPrefix) return;
     auto old = use_originals && orig ? *orig : committed.get(k);
     delta += contribution(key, v) - contribution(key, old);
   });
   const __int128 bank_delta = static_cast<__int128>(bank_->balance(block, EscrowModuleAddress(), kDenom).raw()) -
                               static_cast<__int128>(bank_->balance(committed, EscrowModuleAddress(), kDenom).raw());
   if (delta != bank_delta)
-    return MarketErr(kErrInvariant, "escrow invariant broken in block: module:market_escrow balance and the "
-                                    "escrow/bid records changed by different amounts");
+    return MarketErr(kErrInvariant,
+                     "escrow invariant broken in block: module:market_escrow balance and the "
+                     "escrow/bid records changed by different amounts");
   return {};
 }
 

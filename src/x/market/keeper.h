@@ -33,11 +33,11 @@ namespace depai::x::market {
 
 inline constexpr const char* kCodespace = "market";
 enum Code : uint32_t {
-  kErrInvalidOrder = 2,        // malformed MsgCreateOrder fields
+  kErrInvalidOrder = 2,  // malformed MsgCreateOrder fields
   kErrOrderNotFound = 3,
-  kErrOrderNotOpen = 4,        // bids and leases need an OPEN order
+  kErrOrderNotOpen = 4,  // bids and leases need an OPEN order
   kErrBidWindowClosed = 5,
-  kErrPriceTooHigh = 6,        // bid above the order's max price
+  kErrPriceTooHigh = 6,  // bid above the order's max price
   kErrTooManyBids = 7,
   kErrDuplicateBid = 8,
   kErrProviderNotFound = 9,
@@ -45,13 +45,13 @@ enum Code : uint32_t {
   kErrBidNotFound = 11,
   kErrLeaseNotFound = 12,
   kErrLeaseClosed = 13,
-  kErrUnauthorized = 14,       // not the order owner / lease provider
-  kErrInvalidReason = 15,      // close reason not allowed for this sender
+  kErrUnauthorized = 14,   // not the order owner / lease provider
+  kErrInvalidReason = 15,  // close reason not allowed for this sender
   kErrDepositTooSmall = 16,
   kErrNothingToWithdraw = 17,
   kErrInsufficientEscrow = 18,  // the escrow does not fund one block at the bid's price
   kErrOrderClosed = 19,
-  kErrInvariant = 20,          // escrow invariant broken (node fault)
+  kErrInvariant = 20,  // escrow invariant broken (node fault)
   kErrBidNotOpen = 21,
 };
 inline Error MarketErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
@@ -123,8 +123,7 @@ class Keeper {
   Status close_lease(Context& ctx, std::string_view sender20, uint64_t lease_id, CloseReason reason) const;
   Status check_deposit(const store::KVReader& s, std::string_view depositor20, uint64_t order_id, Amount amount) const;
   Status deposit(Context& ctx, std::string_view depositor20, uint64_t order_id, Amount amount) const;
-  Status check_withdraw(const store::KVReader& s, std::string_view provider20, uint64_t lease_id,
-                        int64_t height) const;
+  Status check_withdraw(const store::KVReader& s, std::string_view provider20, uint64_t lease_id, int64_t height) const;
   Status withdraw(Context& ctx, std::string_view provider20, uint64_t lease_id) const;
 
   // Auto-selection for windows ending at this height, then the escrow events due now.

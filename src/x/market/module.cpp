@@ -307,9 +307,7 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_TRY(Addr(m.provider(), "provider"));
       return PositiveId(m.lease_id(), "lease_id");
     };
-    r.signer = [](const ProtoMsg& pm) {
-      return Addr(static_cast<const MsgWithdrawLease&>(pm).provider(), "provider");
-    };
+    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgWithdrawLease&>(pm).provider(), "provider"); };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgWithdrawLease&>(pm);
       DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
@@ -393,8 +391,7 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     return {};
   }));
   for (uint64_t id : order_ids)
-    if (!keeper_.escrow(s, id))
-      return genesisErr("order " + std::to_string(id) + " has no escrow");
+    if (!keeper_.escrow(s, id)) return genesisErr("order " + std::to_string(id) + " has no escrow");
   auto seq = [&](const char* key, uint64_t min) -> Result<uint64_t> {
     if (!g.contains(key)) return min;
     auto v = Amount::Parse(g[key].is_string() ? g[key].get<std::string>() : g[key].dump());

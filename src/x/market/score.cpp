@@ -59,8 +59,8 @@ uint64_t DistanceMeters(int64_t lat1_e6, int64_t lon1_e6, int64_t lat2_e6, int64
   const __int128 y = dlat;
   const uint64_t deg_e6 = ISqrt(static_cast<unsigned __int128>(x * x + y * y));
   // metres = deg_e6 / 1e6 * pi / 180 * R
-  const unsigned __int128 m =
-      static_cast<unsigned __int128>(deg_e6) * kEarthRadiusM * kPiE9 / (static_cast<unsigned __int128>(180) * 1000000000 * 1000000);
+  const unsigned __int128 m = static_cast<unsigned __int128>(deg_e6) * kEarthRadiusM * kPiE9 /
+                              (static_cast<unsigned __int128>(180) * 1000000000 * 1000000);
   return static_cast<uint64_t>(m);
 }
 
