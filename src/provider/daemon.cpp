@@ -10,6 +10,7 @@
 
 #include "client/deploy_spec.h"
 #include "client/market_msgs.h"
+#include "client/provider_msgs.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
 #include "depai/provider/v1/provider.pb.h"
@@ -165,7 +166,8 @@ void Daemon::Load() {
   }
   next_height_ = j.value("next_height", int64_t{0});
   last_heartbeat_window_ = j.value("last_heartbeat_window", int64_t{-1});
-  for (const auto& [k, v] : j.value("bids", json::object()).items()) {
+  const json bids = j.value("bids", json::object()), leases = j.value("leases", json::object());
+  for (const auto& [k, v] : bids.items()) {
     OpenBid b;
     b.order_id = std::stoull(k);
     b.price = v.value("price", uint64_t{0});
@@ -173,7 +175,7 @@ void Daemon::Load() {
     b.resources = Totals::FromJson(v.value("resources", json::object()));
     bids_[b.order_id] = b;
   }
-  for (const auto& [k, v] : j.value("leases", json::object()).items()) {
+  for (const auto& [k, v] : leases.items()) {
     HeldLease l;
     l.id = std::stoull(k);
     l.order_id = v.value("order_id", uint64_t{0});
@@ -618,9 +620,7 @@ void Daemon::Housekeeping(int64_t h) {
     beat = window != last_heartbeat_window_;
   }
   if (beat) {
-    pv1::MsgProviderHeartbeat hb;
-    hb.set_owner(chain_.address());
-    auto r = chain_.Broadcast({client::PackAny(hb)});
+    auto r = chain_.Broadcast({client::PackMsgProviderHeartbeat(chain_.address())});
     if (!r.ok() && r.error().message.find("already") == std::string::npos)
       spdlog::warn("heartbeat failed: {}", r.error().message);
     std::lock_guard<std::mutex> lock(mu_);
