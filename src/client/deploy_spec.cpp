@@ -107,23 +107,47 @@ bool ValidEnvKey(std::string_view s) {
   return true;
 }
 
-bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+    for (size_t k = 1; k < n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+// Text the manifest carries must be NUL-free UTF-8 (JSON strings).
+bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos || !ValidUtf8(s); }
 
 // The checks shared by the YAML and the JSON paths.
 Status ValidateService(const ServiceSpec& s, const std::string& path) {
   if (s.runtime != "exec")
-    return Err(path + ".runtime: unsupported runtime '" + s.runtime + "' (this version supports: exec)");
+    return Err(path + ".runtime: unsupported runtime '" + (ValidUtf8(s.runtime) ? s.runtime : "?") +
+               "' (this version supports: exec)");
   if (s.command.empty()) return Err(path + ".command: must name the program to run, e.g. [\"python3\", \"main.py\"]");
   if (s.command.size() + s.args.size() > 256) return Err(path + ": more than 256 command arguments");
   for (const auto& a : s.command)
-    if (HasNul(a) || a.size() > 4096) return Err(path + ".command: arguments must be <= 4096 bytes without NUL");
+    if (HasNul(a) || a.size() > 4096)
+      return Err(path + ".command: arguments must be <= 4096 bytes of UTF-8 without NUL");
   if (s.command[0].empty()) return Err(path + ".command[0]: the program name is empty");
   for (const auto& a : s.args)
-    if (HasNul(a) || a.size() > 4096) return Err(path + ".args: arguments must be <= 4096 bytes without NUL");
+    if (HasNul(a) || a.size() > 4096) return Err(path + ".args: arguments must be <= 4096 bytes of UTF-8 without NUL");
   if (s.env.size() > 64) return Err(path + ".env: at most 64 variables");
   for (const auto& [k, v] : s.env) {
     if (!ValidEnvKey(k)) return Err(path + ".env: invalid variable name '" + k + "' (use [A-Za-z_][A-Za-z0-9_]*)");
-    if (HasNul(v) || v.size() > 4096) return Err(path + ".env." + k + ": value must be <= 4096 bytes without NUL");
+    if (HasNul(v) || v.size() > 4096)
+      return Err(path + ".env." + k + ": value must be <= 4096 bytes of UTF-8 without NUL");
   }
   if (s.files.size() > 64) return Err(path + ".files: at most 64 files");
   for (const auto& [k, v] : s.files)

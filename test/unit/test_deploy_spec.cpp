@@ -204,6 +204,9 @@ TEST(DeploySpec, ErrorsNameTheField) {
       "services.optimizer.command: missing");
   has(ErrorOf(Replace(kSpec, "storage: [{class: ssd, size_mib: 1024}]", "storage: [{class: ssd}]")),
       "resources.storage[0]");
+  // Found by fuzz_deploy_spec: bytes that are not UTF-8 cannot go into the JSON manifest.
+  has(ErrorOf(Replace(kSpec, "\"--stops\"", "\"--st\xcb\xcbops\"")), "services.optimizer.args");
+  has(ErrorOf(Replace(kSpec, "SEED: \"42\"", "SEED: \"\xff\"")), "UTF-8");
 }
 
 TEST(DeploySpec, AlwaysServicesDefaultToNoTimeout) {
