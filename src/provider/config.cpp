@@ -74,6 +74,7 @@ uint64_t U64Of(const json& j, const char* k) {
   if (!j.contains(k)) return 0;
   const auto& v = j[k];
   if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer()) return v.get<int64_t>() < 0 ? 0 : static_cast<uint64_t>(v.get<int64_t>());
   if (v.is_string()) {
     auto s = v.get<std::string>();
     if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 20) return std::stoull(s);
