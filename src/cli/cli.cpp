@@ -40,6 +40,8 @@ int Run(int argc, char** argv) {
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
   RegisterLoadgenCommands(app, g);
+  RegisterProviderRunCommands(app, g);
+  RegisterDeployCommands(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,86 @@
+// Provider daemon configuration (TOML, `depai provider run --config provider.toml`) and pricing.
+// See doc/provider-operations.md for every key. Coordinates are strings ("52.52") parsed into
+// micro-degrees without floating point. Pure functions except RunPriceScript (spawns a process);
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "depai/market/v1/market.pb.h"
+#include "depai/provider/v1/provider.pb.h"
+#include "util/result.h"
+
+namespace depai::provider {
+
+// Built-in rule, in udpai per block for one unit; the order pays units x count.
+struct PriceRule {
+  uint64_t base = 0;                                // per unit
+  uint64_t per_cpu_core = 0;                        // per 1000 millicores (rounded up)
+  uint64_t per_memory_gib = 0;                      // per 1024 MiB (rounded up)
+  uint64_t per_bandwidth_mbps = 0;                  // per Mbit/s
+  std::map<std::string, uint64_t> per_gpu;          // model -> per GPU
+  std::map<std::string, uint64_t> per_storage_gib;  // class -> per GiB (rounded up)
+};
+
+struct ProviderConfig {
+  std::string node = "http://127.0.0.1:1317";
+  std::string key;                        // key name or address in the keyring
+  std::string keyring_backend = "test";   // test | file
+  std::string keyring_home;               // default: --home
+  std::string chain_id;                   // default: asked from the node
+  std::string listen = "127.0.0.1:8443";  // the provider endpoint (manifests, status, logs, results)
+  std::string fees = "10udpai";
+  uint64_t gas = 200000;
+
+  // Registration (x/provider).
+  std::string endpoint;  // default: http://<listen>
+  std::string region;
+  depai::provider::v1::GeoLocation location;
+  std::map<std::string, std::string> attributes;
+  std::string collateral = "1000000udpai";
+  depai::provider::v1::Resources inventory;
+
+  PriceRule rule;
+  std::string price_script;  // when set: JSON on stdin, price (udpai per block) or "skip" on stdout
+  int64_t price_script_timeout_ms = 2000;
+
+  int64_t poll_interval_ms = 300;
+  int64_t withdraw_every_blocks = 20;
+  int64_t manifest_timeout_blocks = 50;
+  bool close_completed = true;  // close batch leases WORKLOAD_COMPLETED when they succeed
+  uint32_t max_restarts = 5;
+  uint64_t open_files = 256;
+  uint64_t default_file_size_mib = 1024;  // RLIMIT_FSIZE when the order asks for no storage
+};
+
+// Parses a TOML document; relative paths (price script) resolve against `base_dir`.
+Result<ProviderConfig> ParseConfig(const std::string& toml_text, const std::string& base_dir);
+Result<ProviderConfig> LoadConfig(const std::string& path);
+
+// Totals of resources: what an order asks for (units x count, summed over groups), what the
+// provider has, what is reserved.
+struct Totals {
+  uint64_t cpu_millicores = 0, memory_mib = 0, bandwidth_mbps = 0;
+  std::map<std::string, uint64_t> gpus;     // model -> count
+  std::map<std::string, uint64_t> storage;  // class -> MiB
+  void add(const Totals& o);
+  // The first resource `need` lacks in *this ("" when it fits), e.g. "memory_mib: need 512, free 256".
+  std::string missing(const Totals& need) const;
+  nlohmann::json to_json() const;
+  static Totals FromJson(const nlohmann::json& j);
+};
+Totals TotalsOf(const depai::provider::v1::Resources& r, uint64_t count = 1);
+// From an order's JSON (proto field names): sum over groups of units x count.
+Totals OrderTotals(const nlohmann::json& order);
+
+// The rule's price for an order (JSON as the chain shows it), or an error naming an unpriced resource.
+Result<uint64_t> RulePrice(const PriceRule& rule, const nlohmann::json& order);
+// Runs the script with `input` on stdin. nullopt price = the script said "skip".
+Result<std::optional<uint64_t>> RunPriceScript(const std::string& script, const nlohmann::json& input,
+                                               int64_t timeout_ms);
+
+}  // namespace depai::provider

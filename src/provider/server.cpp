@@ -1,0 +1,328 @@
+#include "provider/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+#include <list>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "client/deploy_spec.h"
+#include "provider/daemon.h"
+
+namespace depai::provider {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using nlohmann::json;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kMaxBody = 4 * 1024 * 1024;  // a manifest is at most 2 MiB of canonical JSON
+constexpr int64_t kMaxFollowMs = 30 * 60 * 1000;
+
+std::string QueryParam(const std::string& target, const std::string& key) {
+  auto q = target.find('?');
+  if (q == std::string::npos) return "";
+  std::string qs = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= qs.size()) {
+    size_t amp = qs.find('&', pos);
+    std::string kv = qs.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    auto eq = kv.find('=');
+    if (kv.substr(0, eq) == key) return eq == std::string::npos ? "1" : kv.substr(eq + 1);
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  return "";
+}
+
+// "%2B" -> "+" etc. (base64 headers never need it, but query values may).
+std::string PctDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+Daemon::Reply Err(int status, uint32_t code, const std::string& msg) {
+  return Daemon::Reply{status, json{{"code", code}, {"codespace", "providerd"}, {"message", msg}}};
+}
+
+}  // namespace
+
+struct Endpoint::Impl {
+  Impl(Daemon& d, std::string l) : daemon(d), listen(std::move(l)) {}
+  Daemon& daemon;
+  std::string listen;
+  asio::io_context io;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::thread accept_thread;
+  std::mutex mu;
+  std::list<std::weak_ptr<tcp::socket>> sockets;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> active{0};
+
+  void WriteJson(tcp::socket& sock, const Daemon::Reply& r, unsigned version, bool keep_alive,
+                 boost::system::error_code& ec) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::server, "depai-provider");
+    res.keep_alive(keep_alive);
+    res.body() = r.body.dump();
+    res.prepare_payload();
+    http::write(sock, res, ec);
+  }
+
+  // Streams a log file with chunked encoding until the workload stops and the file is drained.
+  void Follow(tcp::socket& sock, uint64_t lease, const std::string& path, unsigned version,
+              boost::system::error_code& ec) {
+    http::response<http::empty_body> res{http::status::ok, version};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set(http::field::server, "depai-provider");
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    http::write_header(sock, sr, ec);
+    if (ec) return;
+    std::ifstream in(path, std::ios::binary);
+    int64_t deadline = NowMs() + kMaxFollowMs;
+    char buf[16384];
+    while (!stopping && NowMs() < deadline) {
+      in.clear();
+      in.read(buf, sizeof buf);
+      std::streamsize n = in.gcount();
+      if (n > 0) {
+        asio::write(sock, http::make_chunk(asio::buffer(buf, static_cast<size_t>(n))), ec);
+        if (ec) return;
+        continue;
+      }
+      auto st = daemon.runtime().GetStatus(lease);
+      if (!st || st->state != RunState::kRunning) {
+        in.clear();
+        in.read(buf, sizeof buf);  // what was written just before the end
+        if (in.gcount() > 0) {
+          asio::write(sock, http::make_chunk(asio::buffer(buf, static_cast<size_t>(in.gcount()))), ec);
+          if (ec) return;
+          continue;
+        }
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    asio::write(sock, http::make_chunk_last(), ec);
+  }
+
+  // Returns true when the response was written here (streams, files); else fills `out`.
+  bool Route(tcp::socket& sock, const http::request<http::string_body>& req, Daemon::Reply& out,
+             boost::system::error_code& ec) {
+    std::string target(req.target());
+    std::string path = target.substr(0, target.find('?'));
+    bool get = req.method() == http::verb::get, post = req.method() == http::verb::post;
+    if (path == "/health") {
+      out = get ? daemon.Health() : Err(405, 1, "use GET /health");
+      return false;
+    }
+    const std::string prefix = "/v1/leases/";
+    if (path.rfind(prefix, 0) != 0) {
+      out = Err(404, 11, "no route " + std::string(req.method_string()) + " " + path);
+      return false;
+    }
+    std::string rest = path.substr(prefix.size());
+    std::string id_s = rest.substr(0, rest.find('/'));
+    std::string sub = rest.size() > id_s.size() ? rest.substr(id_s.size() + 1) : "";
+    if (id_s.empty() || id_s.size() > 19 || id_s.find_first_not_of("0123456789") != std::string::npos) {
+      out = Err(400, 12, "lease id must be a positive integer, got '" + id_s + "'");
+      return false;
+    }
+    uint64_t lease = std::stoull(id_s);
+    if (sub == "manifest") {
+      out = post ? daemon.AcceptManifest(lease, req.body()) : Err(405, 1, "use POST to send a manifest");
+      return false;
+    }
+    if (!get) {
+      out = Err(405, 1, "method not allowed on " + path);
+      return false;
+    }
+    auto hdr = [&](const char* name) { return std::string(req[name]); };
+    if (auto denied = daemon.CheckRead(lease, hdr("X-Depai-Owner"), hdr("X-Depai-Pubkey"), hdr("X-Depai-Time"),
+                                       hdr("X-Depai-Signature"))) {
+      out = *denied;
+      return false;
+    }
+    if (sub.empty()) {
+      out = daemon.LeaseStatusJson(lease);
+      return false;
+    }
+    if (sub == "logs") {
+      std::string stream = QueryParam(target, "stream");
+      if (stream.empty()) stream = "stdout";
+      std::string service = PctDecode(QueryParam(target, "service"));
+      auto st = daemon.runtime().GetStatus(lease);
+      if (!st) {
+        out = Err(404, 13, "lease " + id_s + " has no workload yet (no manifest received)");
+        return false;
+      }
+      if (service.empty()) service = st->services.front().service;
+      std::string file = daemon.runtime().LogPath(lease, service, stream);
+      if (file.empty()) {
+        out = Err(400, 14, "no log '" + stream + "' for service '" + service + "' (streams: stdout, stderr)");
+        return false;
+      }
+      if (QueryParam(target, "follow") == "1") {
+        Follow(sock, lease, file, req.version(), ec);
+        return true;
+      }
+      std::ifstream in(file, std::ios::binary);
+      std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      http::response<http::string_body> res{http::status::ok, req.version()};
+      res.set(http::field::content_type, "text/plain; charset=utf-8");
+      res.keep_alive(req.keep_alive());
+      res.body() = std::move(body);
+      res.prepare_payload();
+      http::write(sock, res, ec);
+      return true;
+    }
+    if (sub == "results") {
+      out = daemon.ResultsJson(lease);
+      return false;
+    }
+    if (sub.rfind("results/", 0) == 0) {
+      std::string name = PctDecode(sub.substr(8));
+      std::string file = client::SafeRelativePath(name) ? daemon.runtime().ArtifactPath(lease, name) : "";
+      if (file.empty()) {
+        out = Err(404, 15, "'" + name + "' is not a declared artifact of lease " + id_s);
+        return false;
+      }
+      std::string sha;
+      bool present = false;
+      for (const auto& a : daemon.runtime().Artifacts(lease))
+        if (a.name == name) {
+          sha = a.sha256;
+          present = a.present;
+        }
+      if (!present) {
+        out = Err(404, 16, "artifact '" + name + "' is not available (the workload has not produced it)");
+        return false;
+      }
+      http::response<http::file_body> res{http::status::ok, req.version()};
+      beast::error_code fec;
+      res.body().open(file.c_str(), beast::file_mode::scan, fec);
+      if (fec) {
+        out = Err(500, 17, "cannot open artifact '" + name + "': " + fec.message());
+        return false;
+      }
+      res.set(http::field::content_type, "application/octet-stream");
+      res.set("X-Depai-Sha256", sha);
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      http::write(sock, res, ec);
+      return true;
+    }
+    out = Err(404, 11, "no route GET " + path);
+    return false;
+  }
+
+  void Serve(std::shared_ptr<tcp::socket> sock) {
+    beast::flat_buffer buf;
+    boost::system::error_code ec;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(kMaxBody);
+      http::read(*sock, buf, parser, ec);
+      if (ec == http::error::body_limit) {
+        WriteJson(*sock, Err(413, 18, "request body over 4 MiB"), 11, false, ec);
+        break;
+      }
+      if (ec) break;
+      auto& req = parser.get();
+      Daemon::Reply out;
+      bool written = false;
+      try {
+        written = Route(*sock, req, out, ec);
+      } catch (const std::exception& e) {
+        out = Err(500, 1, std::string("internal error: ") + e.what());
+      }
+      spdlog::debug("endpoint {} {} -> {}", std::string(req.method_string()), std::string(req.target()),
+                    written ? 200 : out.status);
+      if (!written) WriteJson(*sock, out, req.version(), req.keep_alive(), ec);
+      if (ec || !req.keep_alive() || stopping) break;
+    }
+    sock->shutdown(tcp::socket::shutdown_both, ec);
+    --active;
+  }
+
+  void AcceptLoop() {
+    while (!stopping) {
+      auto sock = std::make_shared<tcp::socket>(io);
+      boost::system::error_code ec;
+      acceptor->accept(*sock, ec);
+      if (ec || stopping) break;
+      if (active >= 64) {
+        sock->close(ec);
+        continue;
+      }
+      ++active;
+      std::lock_guard<std::mutex> lock(mu);
+      sockets.remove_if([](const auto& w) { return w.expired(); });
+      sockets.push_back(sock);
+      std::thread([this, sock] { Serve(sock); }).detach();
+    }
+  }
+};
+
+Endpoint::Endpoint(Daemon& d, std::string listen) : impl_(std::make_unique<Impl>(d, std::move(listen))) {}
+Endpoint::~Endpoint() { Stop(); }
+
+Status Endpoint::Start() {
+  auto& I = *impl_;
+  auto colon = I.listen.rfind(':');
+  if (colon == std::string::npos) return Error{"providerd", 19, "listen must be host:port, got '" + I.listen + "'"};
+  try {
+    auto ep = tcp::endpoint(asio::ip::make_address(I.listen.substr(0, colon)),
+                            static_cast<uint16_t>(std::stoi(I.listen.substr(colon + 1))));
+    I.acceptor = std::make_unique<tcp::acceptor>(I.io);
+    I.acceptor->open(ep.protocol());
+    I.acceptor->set_option(asio::socket_base::reuse_address(true));
+    I.acceptor->bind(ep);
+    I.acceptor->listen();
+  } catch (const std::exception& e) {
+    return Error{"providerd", 19, "cannot listen on " + I.listen + ": " + e.what()};
+  }
+  I.accept_thread = std::thread([&I] { I.AcceptLoop(); });
+  return {};
+}
+
+uint16_t Endpoint::port() const { return impl_->acceptor ? impl_->acceptor->local_endpoint().port() : 0; }
+
+void Endpoint::Stop() {
+  auto& I = *impl_;
+  if (I.stopping.exchange(true)) return;
+  boost::system::error_code ec;
+  if (I.acceptor) {
+    ::shutdown(I.acceptor->native_handle(), SHUT_RDWR);
+    I.acceptor->close(ec);
+  }
+  if (I.accept_thread.joinable()) I.accept_thread.join();
+  {
+    std::lock_guard<std::mutex> lock(I.mu);
+    for (auto& w : I.sockets)
+      if (auto s = w.lock()) s->shutdown(tcp::socket::shutdown_both, ec);
+  }
+  for (int i = 0; i < 300 && I.active > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+}  // namespace depai::provider

@@ -1,0 +1,36 @@
+// The provider daemon's HTTP endpoint (Boost.Beast; one thread per connection, bounded).
+// Routes (errors are JSON {code, codespace, message}):
+//   GET  /health
+//   POST /v1/leases/{id}/manifest          {manifest, owner, pubkey, signature}
+//   GET  /v1/leases/{id}                   status
+//   GET  /v1/leases/{id}/logs              ?service=&stream=stdout|stderr&follow=1 (chunked)
+//   GET  /v1/leases/{id}/results           artifacts with sha256
+//   GET  /v1/leases/{id}/results/{name}    one artifact (X-Depai-Sha256 header)
+// The GET /v1/leases routes need the owner's X-Depai-* read signature (doc/deploy-spec.md).
+// Thread-safety: Start/Stop from one thread; requests run on their own threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "util/result.h"
+
+namespace depai::provider {
+
+class Daemon;
+
+class Endpoint {
+ public:
+  Endpoint(Daemon& d, std::string listen);  // "127.0.0.1:8443"
+  ~Endpoint();
+  Status Start();
+  void Stop();
+  uint16_t port() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace depai::provider

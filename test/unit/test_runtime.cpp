@@ -1,0 +1,325 @@
+// The exec runtime with real child processes: exit codes, logs, timeouts, rlimits, artifacts,
+// environment isolation, restart policies, stop, and adoption by a new runtime (provider restart).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "crypto/hash.h"
+#include "provider/runtime.h"
+
+namespace depai::provider {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = (fs::temp_directory_path() / ("depai-rt-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                .string();
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  static client::Manifest Sh(const std::string& script, client::RestartPolicy restart = client::RestartPolicy::kNever,
+                             uint64_t timeout_s = 60) {
+    client::ServiceSpec s;
+    s.name = "main";
+    s.command = {"sh", "-c", script};
+    s.timeout_s = timeout_s;
+    s.restart = restart;
+    client::Manifest m;
+    m.services["main"] = s;
+    return m;
+  }
+
+  // Polls until the lease is no longer running; returns its status.
+  static LeaseStatus WaitDone(ExecRuntime& rt, uint64_t lease, int timeout_ms = 20000) {
+    auto deadline = NowMs() + timeout_ms;
+    while (NowMs() < deadline) {
+      rt.Poll();
+      auto st = rt.GetStatus(lease);
+      if (st && st->state != RunState::kRunning) return *st;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "lease " << lease << " still running after " << timeout_ms << "ms";
+    return rt.GetStatus(lease).value_or(LeaseStatus{});
+  }
+
+  static std::string Slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::string root_;
+};
+
+TEST_F(RuntimeTest, ExitCodesAndLogs) {
+  ExecRuntime rt(root_);
+  ASSERT_TRUE(rt.Start(1, Sh("echo out; echo err >&2; exit 0"), Limits{}).ok());
+  ASSERT_TRUE(rt.Start(2, Sh("echo failing; exit 3"), Limits{}).ok());
+  auto a = WaitDone(rt, 1);
+  EXPECT_EQ(a.state, RunState::kSucceeded);
+  ASSERT_EQ(a.services.size(), 1u);
+  EXPECT_EQ(a.services[0].exit_code, 0);
+  EXPECT_FALSE(a.services[0].term_signal.has_value());
+  EXPECT_EQ(Slurp(rt.LogPath(1, "main", "stdout")), "out\n");
+  EXPECT_EQ(Slurp(rt.LogPath(1, "main", "stderr")), "err\n");
+  auto b = WaitDone(rt, 2);
+  EXPECT_EQ(b.state, RunState::kFailed);
+  EXPECT_EQ(b.services[0].exit_code, 3);
+  EXPECT_EQ(b.services[0].restarts, 0u);  // restart: never
+  EXPECT_EQ(rt.LogPath(1, "main", "passwd"), "");
+  EXPECT_EQ(rt.LogPath(1, "other", "stdout"), "");
+  EXPECT_FALSE(rt.Start(1, Sh("true"), Limits{}).ok());  // already runs
+}
+
+TEST_F(RuntimeTest, ManifestFilesAndWorkingDirectory) {
+  ExecRuntime rt(root_);
+  auto m = Sh("pwd; cat data/input.txt");
+  m.services["main"].files["data/input.txt"] = "payload\n";
+  ASSERT_TRUE(rt.Start(5, m, Limits{}).ok());
+  auto st = WaitDone(rt, 5);
+  EXPECT_EQ(st.state, RunState::kSucceeded);
+  std::string out = Slurp(rt.LogPath(5, "main", "stdout"));
+  EXPECT_NE(out.find(root_ + "/5/main/work\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("payload\n"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, UnknownProgramStartsNothing) {
+  ExecRuntime rt(root_);
+  client::Manifest m;
+  m.services["a"].name = "a";
+  m.services["a"].command = {"true"};
+  m.services["b"].name = "b";
+  m.services["b"].command = {"no-such-program-depai"};
+  auto st = rt.Start(3, m, Limits{});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("'no-such-program-depai' not found"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(rt.GetStatus(3).has_value());
+}
+
+TEST_F(RuntimeTest, WallClockTimeoutKillsTheProcessGroup) {
+  ExecRuntime rt(root_);
+  // A grandchild in the background would outlive a plain kill of the child: the group kill gets it.
+  ASSERT_TRUE(
+      rt.Start(1, Sh("sleep 60 & echo $! > bg.pid; sleep 60", client::RestartPolicy::kNever, 1), Limits{}).ok());
+  int64_t t0 = NowMs();
+  auto st = WaitDone(rt, 1, 10000);
+  int64_t took = NowMs() - t0;
+  EXPECT_EQ(st.state, RunState::kFailed);
+  EXPECT_TRUE(st.services[0].timed_out);
+  EXPECT_EQ(st.services[0].term_signal, SIGKILL);
+  EXPECT_GE(took, 900);
+  EXPECT_LT(took, 5000);
+  pid_t bg = std::stoi(Slurp(root_ + "/1/main/work/bg.pid"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::ifstream stat("/proc/" + std::to_string(bg) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  // Gone, or a zombie waiting for init to reap it.
+  EXPECT_TRUE(line.empty() || line.find(") Z") != std::string::npos) << line;
+}
+
+TEST_F(RuntimeTest, FileSizeLimitKillsWithSigxfsz) {
+  ExecRuntime rt(root_);
+  Limits lim;
+  lim.file_size_bytes = 64 * 1024;
+  ASSERT_TRUE(rt.Start(1, Sh("head -c 1000000 /dev/zero > big.bin"), lim).ok());
+  auto st = WaitDone(rt, 1);
+  EXPECT_EQ(st.state, RunState::kFailed);
+  EXPECT_EQ(st.services[0].term_signal, SIGXFSZ);
+  EXPECT_LE(fs::file_size(root_ + "/1/main/work/big.bin"), 64u * 1024);
+}
+
+TEST_F(RuntimeTest, CpuLimitKillsWithSigxcpu) {
+  ExecRuntime rt(root_);
+  Limits lim;
+  lim.cpu_seconds = 1;
+  ASSERT_TRUE(rt.Start(1, Sh("while :; do :; done", client::RestartPolicy::kNever, 30), lim).ok());
+  auto st = WaitDone(rt, 1, 25000);
+  EXPECT_EQ(st.state, RunState::kFailed);
+  EXPECT_FALSE(st.services[0].timed_out);
+  EXPECT_EQ(st.services[0].term_signal, SIGXCPU);
+}
+
+TEST_F(RuntimeTest, AddressSpaceLimit) {
+  if (ExecRuntime::ResolveProgram("python3", "/usr/local/bin:/usr/bin:/bin").empty()) GTEST_SKIP() << "no python3";
+  ExecRuntime rt(root_);
+  Limits lim;
+  lim.memory_bytes = 256ull << 20;
+  client::Manifest m = Sh("");
+  m.services["main"].command = {"python3", "-c", "x = bytearray(1024 * 1024 * 1024)"};
+  ASSERT_TRUE(rt.Start(1, m, lim).ok());
+  auto st = WaitDone(rt, 1);
+  EXPECT_EQ(st.state, RunState::kFailed);
+  EXPECT_EQ(st.services[0].exit_code, 1);
+  EXPECT_NE(Slurp(rt.LogPath(1, "main", "stderr")).find("MemoryError"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, OpenFilesLimit) {
+  ExecRuntime rt(root_);
+  Limits lim;
+  lim.open_files = 16;
+  ASSERT_TRUE(rt.Start(1, Sh("ulimit -n"), lim).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  EXPECT_EQ(Slurp(rt.LogPath(1, "main", "stdout")), "16\n");
+}
+
+TEST_F(RuntimeTest, ArtifactsAreHashedAfterExit) {
+  ExecRuntime rt(root_);
+  auto m = Sh("printf hello > out.txt; mkdir -p sub; printf '' > sub/empty");
+  m.services["main"].artifacts = {"out.txt", "sub/empty", "missing.json"};
+  ASSERT_TRUE(rt.Start(1, m, Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  auto arts = rt.Artifacts(1);
+  ASSERT_EQ(arts.size(), 3u);
+  EXPECT_EQ(arts[0].name, "out.txt");
+  EXPECT_TRUE(arts[0].present);
+  EXPECT_EQ(arts[0].size, 5u);
+  EXPECT_EQ(arts[0].sha256, HexEncode(crypto::Sha256("hello")));
+  EXPECT_EQ(arts[0].sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  EXPECT_TRUE(arts[1].present);
+  EXPECT_EQ(arts[1].sha256, HexEncode(crypto::Sha256("")));
+  EXPECT_FALSE(arts[2].present);
+  EXPECT_EQ(rt.ArtifactPath(1, "out.txt"), root_ + "/1/main/work/out.txt");
+  EXPECT_EQ(rt.ArtifactPath(1, "../status.json"), "");  // only declared names are served
+}
+
+TEST_F(RuntimeTest, EnvironmentComesFromTheManifestOnly) {
+  ::setenv("DEPAI_TEST_SECRET", "do-not-leak", 1);
+  ExecRuntime rt(root_);
+  auto m = Sh("env");
+  m.services["main"].env = {{"SEED", "42"}, {"GREETING", "hello world"}};
+  ASSERT_TRUE(rt.Start(1, m, Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  std::string env = Slurp(rt.LogPath(1, "main", "stdout"));
+  ::unsetenv("DEPAI_TEST_SECRET");
+  EXPECT_NE(env.find("SEED=42\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("GREETING=hello world\n"), std::string::npos);
+  EXPECT_NE(env.find("PATH=/usr/local/bin:/usr/bin:/bin\n"), std::string::npos);
+  EXPECT_EQ(env.find("DEPAI_TEST_SECRET"), std::string::npos);
+  EXPECT_EQ(env.find("HOME="), std::string::npos);
+}
+
+TEST_F(RuntimeTest, RestartOnFailureUntilSuccess) {
+  ExecRuntime rt(root_);
+  Limits lim;
+  lim.restart_backoff_ms = 20;
+  // Fails on runs 1 and 2, succeeds on run 3.
+  ASSERT_TRUE(rt.Start(1,
+                       Sh("n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 3 ]",
+                          client::RestartPolicy::kOnFailure),
+                       lim)
+                  .ok());
+  auto st = WaitDone(rt, 1);
+  EXPECT_EQ(st.state, RunState::kSucceeded);
+  EXPECT_EQ(st.services[0].restarts, 2u);
+  EXPECT_EQ(st.services[0].exit_code, 0);
+}
+
+TEST_F(RuntimeTest, RestartOnFailureGivesUp) {
+  ExecRuntime rt(root_);
+  Limits lim;
+  lim.restart_backoff_ms = 10;
+  lim.max_restarts = 2;
+  ASSERT_TRUE(rt.Start(1, Sh("echo run >> runs; exit 1", client::RestartPolicy::kOnFailure), lim).ok());
+  auto st = WaitDone(rt, 1);
+  EXPECT_EQ(st.state, RunState::kFailed);
+  EXPECT_EQ(st.services[0].restarts, 2u);
+  EXPECT_NE(st.services[0].error.find("gave up after 3 failed runs"), std::string::npos) << st.services[0].error;
+  EXPECT_EQ(Slurp(root_ + "/1/main/work/runs"), "run\nrun\nrun\n");
+}
+
+TEST_F(RuntimeTest, AlwaysRestartsAServiceThatEnds) {
+  ExecRuntime rt(root_);
+  Limits lim;
+  lim.restart_backoff_ms = 10;
+  lim.max_restarts = 3;
+  ASSERT_TRUE(rt.Start(1, Sh("echo run >> runs; exit 0", client::RestartPolicy::kAlways, 0), lim).ok());
+  auto st = WaitDone(rt, 1);  // a crash loop: every run ends at once
+  EXPECT_EQ(st.state, RunState::kFailed);
+  EXPECT_EQ(st.services[0].restarts, 3u);
+  EXPECT_EQ(Slurp(root_ + "/1/main/work/runs"), "run\nrun\nrun\nrun\n");
+}
+
+TEST_F(RuntimeTest, StopKillsAndKeepsFiles) {
+  ExecRuntime rt(root_);
+  ASSERT_TRUE(rt.Start(1, Sh("echo up; exec sleep 60", client::RestartPolicy::kAlways, 0), Limits{}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  rt.Poll();
+  ASSERT_EQ(rt.GetStatus(1)->state, RunState::kRunning);
+  int64_t t0 = NowMs();
+  ASSERT_TRUE(rt.Stop(1, 2000).ok());
+  EXPECT_LT(NowMs() - t0, 1500);  // SIGTERM was enough
+  auto st = rt.GetStatus(1);
+  EXPECT_EQ(st->state, RunState::kStopped);
+  EXPECT_EQ(st->services[0].pid, 0);
+  rt.Poll();
+  EXPECT_EQ(rt.GetStatus(1)->state, RunState::kStopped);  // not restarted
+  EXPECT_EQ(Slurp(rt.LogPath(1, "main", "stdout")), "up\n");
+  EXPECT_FALSE(rt.Stop(99).ok());
+}
+
+TEST_F(RuntimeTest, NewRuntimeAdoptsARunningProcessAndReadsItsExitStatus) {
+  pid_t pid = 0;
+  {
+    ExecRuntime first(root_);
+    ASSERT_TRUE(first.Start(1, Sh("sleep 1; printf done > out.txt; exit 7"), Limits{}).ok());
+    first.Poll();
+    pid = first.GetStatus(1)->services[0].pid;
+    ASSERT_GT(pid, 0);
+  }  // the provider goes away; its workload keeps running
+  ExecRuntime second(root_);
+  auto st0 = second.GetStatus(1);
+  ASSERT_TRUE(st0.has_value());
+  EXPECT_EQ(st0->state, RunState::kRunning);
+  EXPECT_EQ(st0->services[0].pid, pid);
+  auto st = WaitDone(second, 1);
+  EXPECT_EQ(st.state, RunState::kFailed);
+  EXPECT_EQ(st.services[0].exit_code, 7);
+  int raw = 0;
+  ::waitpid(pid, &raw, 0);  // this test process is still the real parent
+}
+
+TEST_F(RuntimeTest, NewRuntimeRestartsALongRunningServiceThatDied) {
+  pid_t pid = 0;
+  {
+    ExecRuntime first(root_);
+    ASSERT_TRUE(
+        first.Start(1, Sh("echo start >> starts; exec sleep 60", client::RestartPolicy::kAlways, 0), Limits{}).ok());
+    pid = first.GetStatus(1)->services[0].pid;
+  }
+  for (int i = 0; i < 200 && Slurp(root_ + "/1/main/work/starts").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ::kill(-pid, SIGKILL);  // dies while no provider watches
+  int raw = 0;
+  ::waitpid(pid, &raw, 0);
+  ExecRuntime second(root_);
+  for (int i = 0; i < 200; ++i) {
+    second.Poll();
+    auto st = second.GetStatus(1);
+    if (st->services[0].pid != 0 && st->services[0].pid != pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto st = second.GetStatus(1);
+  EXPECT_EQ(st->state, RunState::kRunning);
+  EXPECT_NE(st->services[0].pid, 0);
+  EXPECT_NE(st->services[0].pid, pid);
+  EXPECT_EQ(st->services[0].restarts, 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Slurp(root_ + "/1/main/work/starts"), "start\nstart\n");
+  ASSERT_TRUE(second.Stop(1).ok());
+}
+
+}  // namespace
+}  // namespace depai::provider
