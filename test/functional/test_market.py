@@ -2,10 +2,11 @@
 """Functional test: the compute marketplace end to end with real processes.
 
 A devnet (200 ms blocks) and three `depai provider run` daemons on 127.0.0.1 with different
-prices; all in region eu-west with tier=gold, but only two have the tier audited by the auditor the
-buyer requires. The buyer deploys examples/route-optimization/spec.yaml (plus the auditor
-requirement) and the test checks: only the eligible providers bid; the cheaper one wins (the score
-weights price 60%, so a price ratio of 16:26 outweighs any reputation difference); the manifest is
+prices in different regions (Berlin, Madrid, Warsaw), all with tier=gold, but only two have the
+tier audited by the auditor the buyer requires. The buyer deploys examples/route-optimization/spec.yaml
+(plus the auditor requirement and a distance limit around Berlin) and the test checks: only the
+eligible providers bid; the winner is the one the documented score (doc/modules/market.md: price,
+locality, reputation) picks, recomputed here independently, and it is not the cheapest; the manifest is
 delivered; the job runs; logs and a result whose SHA-256 matches come back; exact payments
 (provider +rate*blocks - take fee, escrow -rate*blocks, treasury +take, buyer refunded the rest);
 total supply unchanged. Then a long-running service: its provider is killed -9 and restarted and
@@ -19,6 +20,7 @@ import argparse
 import glob
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -72,7 +74,7 @@ def module_address(name):
 
 
 class Provider:
-    def __init__(self, d, name, key, price_cpu, attrs, home_root):
+    def __init__(self, d, name, key, price_cpu, attrs, home_root, region="eu-west", lat="52.52", lon="13.40"):
         self.d, self.name, self.key = d, name, key
         self.home = os.path.join(home_root, name)
         os.makedirs(self.home, exist_ok=True)
@@ -86,9 +88,9 @@ key = "{key}"
 keyring_home = "{d.home}"
 listen = "127.0.0.1:{self.port}"
 [provider]
-region = "eu-west"
-lat = "52.52"
-lon = "13.40"
+region = "{region}"
+lat = "{lat}"
+lon = "{lon}"
 attributes = {{{attr_toml}}}
 [inventory]
 cpu_millicores = 4000
@@ -103,6 +105,7 @@ poll_interval_ms = 150
 withdraw_every_blocks = 15
 manifest_timeout_blocks = 150
 """)
+        self.lat, self.lon = lat, lon
         self.proc = None
         self.log_path = os.path.join(self.home, "provider.log")
 
@@ -153,6 +156,38 @@ manifest_timeout_blocks = 150
                 return f.read()[-4000:]
         except OSError:
             return ""
+
+
+def micro_degrees(text):
+    """Decimal degrees (text) to integer micro-degrees, without floating point."""
+    neg = text.startswith("-")
+    whole, _, frac = text.lstrip("+-").partition(".")
+    v = int(whole) * 1_000_000 + int((frac + "000000")[:6])
+    return -v if neg else v
+
+
+def tdiv(a, b):
+    """Integer division truncating toward zero (as in C++)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def documented_score(price, min_price, lat, lon, clat, clon, max_d, uptime_bps):
+    """doc/modules/market.md, "Automatic selection and scoring", re-implemented from the text."""
+    lat1, lon1, lat2, lon2 = micro_degrees(clat), micro_degrees(clon), micro_degrees(lat), micro_degrees(lon)
+    dlat, dlon = lat2 - lat1, lon2 - lon1
+    if dlon > 180_000_000:
+        dlon -= 360_000_000
+    if dlon < -180_000_000:
+        dlon += 360_000_000
+    mean = abs(tdiv(lat1 + lat2, 2))
+    cos_e6 = tdiv((32400 * 10**12 - 4 * mean * mean) * 10**6, 32400 * 10**12 + mean * mean)
+    x_e6 = tdiv(dlon * cos_e6, 10**6)
+    deg_e6 = math.isqrt(x_e6 * x_e6 + dlat * dlat)
+    dist = deg_e6 * 6371000 * 3141592654 // (180 * 10**9 * 10**6)
+    locality = (max_d - dist) * 10000 // max_d if dist < max_d else 0
+    price_c = min_price * 10000 // price
+    return (6000 * price_c + 2000 * locality + 2000 * uptime_bps) // 10000
 
 
 def http(method, url, body=None, headers=None):
@@ -236,9 +271,12 @@ def main():
         treasury, escrow_acct = module_address("treasury"), module_address("market_escrow")
 
         gold = {"tier": "gold"}
-        p_dear = Provider(d, "p-dear", "dave", 200, gold, root)    # 206 udpai/block for the spec
-        p_cheap = Provider(d, "p-cheap", "erin", 100, gold, root)  # 106 udpai/block
-        p_unaud = Provider(d, "p-unaudited", "frank", 50, gold, root)  # cheapest, but not audited
+        # 126 udpai/block for the spec, in Berlin (the order's centre)
+        p_dear = Provider(d, "p-near", "dave", 120, gold, root, "eu-central", "52.52", "13.405")
+        # 106 udpai/block, in Madrid (~1870 km away)
+        p_cheap = Provider(d, "p-far", "erin", 100, gold, root, "eu-south", "40.4168", "-3.7038")
+        # cheapest, in Warsaw, but its tier is not audited
+        p_unaud = Provider(d, "p-unaudited", "frank", 50, gold, root, "eu-east", "52.2297", "21.0122")
         providers = [p_dear, p_cheap, p_unaud]
         for p in providers:
             p.start()
@@ -256,14 +294,16 @@ def main():
         with open(os.path.join(EXAMPLE, "spec.yaml")) as f:
             spec_text = f.read()
         spec_text = spec_text.replace("  attributes: {tier: gold}\n",
-                                      f"  attributes: {{tier: gold}}\n  auditors: [{bob}]\n")
+                                      f"  attributes: {{tier: gold}}\n  auditors: [{bob}]\n"
+                                      "  center: {lat: 52.52, lon: 13.405}\n  max_distance_km: 2500\n")
+        spec_text = spec_text.replace("  region: eu-west\n", "")
         spec_text = spec_text.replace("max_price_per_block: 100udpai", "max_price_per_block: 300udpai")
-        assert "auditors" in spec_text and "300udpai" in spec_text
+        assert "auditors" in spec_text and "300udpai" in spec_text and "region" not in spec_text
         spec = write_spec(work, "spec.yaml", spec_text)
 
         supply0 = supply(d)
         a0, _ = consistent_account(d, alice)
-        c0, cseq0 = consistent_account(d, p_cheap.address)
+        c0, cseq0 = consistent_account(d, p_dear.address)
         t0 = d.balance(treasury)
         out = d.cli_json("deploy", "create", spec, "--from", "alice", "--wait", "--yes")
         order1, lease1 = out["order_id"], out["lease_id"]
@@ -271,11 +311,25 @@ def main():
         bidders = {b["provider"] for b in bids}
         assert bidders == {p_dear.address, p_cheap.address}, (bidders, p_unaud.log())
         prices = {b["provider"]: int(b["price_per_block"]) for b in bids}
-        assert prices == {p_dear.address: 206, p_cheap.address: 106}, prices
-        assert out["provider"] == p_cheap.address, out
+        assert prices == {p_dear.address: 126, p_cheap.address: 106}, prices
+        # The documented score, recomputed here from the bids, the providers' coordinates and the
+        # uptime the chain used (recorded in market.bid_scored), must match the chain's and pick the winner.
+        scored = {e["attributes"]["provider"]: e["attributes"] for e in events(d, "market.bid_scored")
+                  if e["attributes"]["order_id"] == order1}
+        assert set(scored) == bidders, scored
+        mine = {}
+        for p in (p_dear, p_cheap):
+            a = scored[p.address]
+            mine[p.address] = documented_score(prices[p.address], min(prices.values()), p.lat, p.lon, "52.52", "13.405",
+                                               2500_000, int(a["uptime_bps"]))
+            assert mine[p.address] == int(a["score_total"]), (p.name, mine[p.address], a)
+        expected = max(mine, key=lambda addr: (mine[addr], -prices[addr]))
+        assert out["provider"] == expected == p_dear.address, (out, mine)
+        print(f"ok: scores {{near: {mine[p_dear.address]}, far: {mine[p_cheap.address]}}} recomputed from the "
+              f"documented formula; the nearer, dearer provider won over the cheaper one")
         wait_for("the unaudited provider's reason", lambda: "audit of tier=gold" in p_unaud.log(), 10)
         print(f"ok: order {order1}: bids only from the 2 audited providers {sorted(prices.values())}, "
-              f"the cheaper won lease {lease1}; the unaudited one logged why it did not bid")
+              f"{p_dear.name} won lease {lease1}; the unaudited one logged why it did not bid")
 
         # The job runs and completes; the provider closes the lease WORKLOAD_COMPLETED.
         st = wait_for("job completion", lambda: (lambda s: s if s["workload_state"] == "succeeded" else None)(
@@ -311,7 +365,7 @@ def main():
         assert int(esc["paid_take_fee"]) == blocks * take, esc
         a1, _ = consistent_account(d, alice)
         assert a1 == a0 - blocks * rate - FEE, (a0, a1, blocks, rate)  # the rest of the deposit came back
-        c1, cseq1 = consistent_account(d, p_cheap.address)
+        c1, cseq1 = consistent_account(d, p_dear.address)
         assert c1 - c0 == blocks * (rate - take) - FEE * (cseq1 - cseq0), (c0, c1, cseq0, cseq1, blocks)
         assert d.balance(treasury) - t0 == blocks * take, (t0, d.balance(treasury))
         assert supply(d) == supply0, "total supply changed"

@@ -771,7 +771,19 @@ Status Keeper::auto_select(Context& ctx, uint64_t order_id, int64_t window_end) 
     c.price = Amt(en.bid.price_per_block()).raw();
     c.height = en.bid.height();
     c.provider_addr = AddrOf(en.bid.provider());
-    c.score = Score(*o, en.prov, min_price, c.price, providers_->uptime_bps(s, en.prov, h), w);
+    const uint32_t uptime = providers_->uptime_bps(s, en.prov, h);
+    c.score = Score(*o, en.prov, min_price, c.price, uptime, w);
+    // Every scored bid is on record, so buyers and providers can check the choice by hand.
+    if (ctx.events)
+      ctx.events->emit("market.bid_scored", {{"order_id", std::to_string(order_id)},
+                                             {"provider", en.bid.provider()},
+                                             {"price", std::to_string(c.price)},
+                                             {"min_price", std::to_string(min_price)},
+                                             {"uptime_bps", std::to_string(uptime)},
+                                             {"score_price", std::to_string(c.score.price)},
+                                             {"score_locality", std::to_string(c.score.locality)},
+                                             {"score_reputation", std::to_string(c.score.reputation)},
+                                             {"score_total", std::to_string(c.score.total)}});
     if (!best || Better(c, *best)) {
       best = c;
       best_bid = &en.bid;
