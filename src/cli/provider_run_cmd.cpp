@@ -21,7 +21,7 @@ struct RunArgs {
   std::string log_level = "info";
 };
 
-void Run(GlobalOptions& g, const RunArgs& a) {
+void Run(GlobalOptions& g, const RunArgs& a, bool node_given) {
   std::string cfg_path = a.config.empty() ? g.home + "/config/provider.toml" : a.config;
   if (!std::filesystem::exists(cfg_path))
     throw CommandError{"no provider config at " + cfg_path +
@@ -29,6 +29,7 @@ void Run(GlobalOptions& g, const RunArgs& a) {
   auto cfg = provider::LoadConfig(cfg_path);
   if (!cfg.ok()) throw CommandError{cfg.error().message};
   if (!a.listen.empty()) cfg->listen = a.listen;
+  if (node_given) cfg->node = g.node;  // --node on the command line overrides the config
   GlobalOptions kg = g;
   kg.keyring_backend = cfg->keyring_backend;
   if (!cfg->keyring_home.empty()) kg.home = cfg->keyring_home;
@@ -78,7 +79,8 @@ void RegisterProviderRunCommands(CLI::App& app, GlobalOptions& g) {
   run->add_option("--log-level", a->log_level, "trace|debug|info|warn|error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
-  run->callback([&g, a] { Run(g, *a); });
+  auto* node_opt = app.get_option_no_throw("--node");
+  run->callback([&g, a, node_opt] { Run(g, *a, node_opt != nullptr && node_opt->count() > 0); });
 }
 
 }  // namespace depai::cli
