@@ -3,6 +3,8 @@
 // invariants and genesis round trip.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <random>
 
 #include "client/market_msgs.h"
@@ -554,74 +556,85 @@ namespace {
 // Seeded random traffic (orders with small escrows, bids, leases, top-ups, withdrawals, closes)
 // through the App: the full escrow invariant and the bank supply hold after every block, and the
 // treasury receives exactly the take recorded in the escrows.
+// Seeded random market traffic: owners create, fund, accept, close; providers bid, withdraw,
+// close. Returns the app hash after each block; `after_block(block)` runs after each block.
+std::vector<Bytes> MarketTraffic(Market& M, uint32_t seed, int blocks, const std::function<void(int)>& after_block) {
+  std::vector<Bytes> hashes;
+  std::mt19937_64 rng(seed);
+  auto pick = [&](uint64_t n) { return rng() % n; };
+  for (int block = 0; block < blocks; ++block) {
+    std::vector<Bytes> txs;
+    const uint64_t orders = M.LastOrderId();
+    for (size_t who = 0; who < 8; ++who) {
+      if (pick(3) != 0) continue;
+      const uint64_t oid = orders ? 1 + pick(orders) : 0;
+      const std::string& me = M.Addr(who);
+      if (who < 4) {  // owners
+        switch (pick(6)) {
+          case 0:
+            txs.push_back(M.Sign(who, client::PackMsgCreateOrder(M.OrderMsg(who, 50 + pick(50), 1000 + pick(4000),
+                                                                            1 + pick(4), pick(3) == 0, pick(2)))));
+            break;
+          case 1:
+            if (oid)
+              txs.push_back(M.Sign(who, client::PackMsgDepositEscrow(me, oid, Amount::Of(1 + pick(900)).value())));
+            break;
+          case 2:
+          case 5: {  // accept one of the open bids on one of its open orders
+            auto mine = M.Q("/market/orders?owner=" + me + "&state=open")["orders"];
+            if (mine.empty()) break;
+            const std::string id = mine[pick(mine.size())]["id"].get<std::string>();
+            auto bids = M.Q("/market/orders/" + id + "/bids")["bids"];
+            if (bids.empty()) break;
+            txs.push_back(
+                M.Sign(who, client::PackMsgCreateLease(me, std::stoull(id), bids[pick(bids.size())]["provider"])));
+            break;
+          }
+          case 3:
+            if (oid && pick(4) == 0) txs.push_back(M.Sign(who, client::PackMsgCloseOrder(me, oid)));
+            break;
+          default:
+            if (oid) txs.push_back(M.Sign(who, client::PackMsgCloseLease(me, oid, mv1::CLOSE_REASON_OWNER)));
+        }
+      } else {  // providers
+        switch (pick(4)) {
+          case 0:
+          case 1: {  // bid on an open order (sometimes above its max price)
+            auto open = M.Q("/market/orders?state=open")["orders"];
+            if (open.empty()) break;
+            const uint64_t id = std::stoull(open[pick(open.size())]["id"].get<std::string>());
+            txs.push_back(M.Sign(who, client::PackMsgCreateBid(me, id, Amount::Of(10 + pick(95)).value())));
+            break;
+          }
+          default: {  // act on one of its own running leases
+            auto mine = M.Q("/market/leases?provider=" + me + "&state=active")["leases"];
+            if (mine.empty()) break;
+            const uint64_t lid = std::stoull(mine[pick(mine.size())]["lease"]["id"].get<std::string>());
+            if (pick(3) == 0)
+              txs.push_back(M.Sign(who, client::PackMsgCloseLease(me, lid, mv1::CLOSE_REASON_PROVIDER_UNSTABLE)));
+            else
+              txs.push_back(M.Sign(who, client::PackMsgWithdrawLease(me, lid)));
+          }
+        }
+      }
+    }
+    M.Run(txs);  // throws if the per-block invariant fails
+    hashes.push_back(M.L.last_app_hash);
+    after_block(block);
+  }
+  return hashes;
+}
+
 TEST(MarketApp, RandomTrafficKeepsInvariants) {
   std::map<std::string, int> reasons;
   for (uint32_t seed = 1; seed <= 5; ++seed) {
     Market M(8, GraceParams());
     for (size_t p = 4; p <= 7; ++p) M.Register(p);
     M.FlushRegistrations();
-    std::mt19937_64 rng(seed);
-    auto pick = [&](uint64_t n) { return rng() % n; };
-    for (int block = 0; block < 100; ++block) {
-      std::vector<Bytes> txs;
-      const uint64_t orders = M.LastOrderId();
-      for (size_t who = 0; who < 8; ++who) {
-        if (pick(3) != 0) continue;
-        const uint64_t oid = orders ? 1 + pick(orders) : 0;
-        const std::string& me = M.Addr(who);
-        if (who < 4) {  // owners
-          switch (pick(6)) {
-            case 0:
-              txs.push_back(M.Sign(who, client::PackMsgCreateOrder(M.OrderMsg(who, 50 + pick(50), 1000 + pick(4000),
-                                                                              1 + pick(4), pick(3) == 0, pick(2)))));
-              break;
-            case 1:
-              if (oid)
-                txs.push_back(M.Sign(who, client::PackMsgDepositEscrow(me, oid, Amount::Of(1 + pick(900)).value())));
-              break;
-            case 2:
-            case 5: {  // accept one of the open bids on one of its open orders
-              auto mine = M.Q("/market/orders?owner=" + me + "&state=open")["orders"];
-              if (mine.empty()) break;
-              const std::string id = mine[pick(mine.size())]["id"].get<std::string>();
-              auto bids = M.Q("/market/orders/" + id + "/bids")["bids"];
-              if (bids.empty()) break;
-              txs.push_back(
-                  M.Sign(who, client::PackMsgCreateLease(me, std::stoull(id), bids[pick(bids.size())]["provider"])));
-              break;
-            }
-            case 3:
-              if (oid && pick(4) == 0) txs.push_back(M.Sign(who, client::PackMsgCloseOrder(me, oid)));
-              break;
-            default:
-              if (oid) txs.push_back(M.Sign(who, client::PackMsgCloseLease(me, oid, mv1::CLOSE_REASON_OWNER)));
-          }
-        } else {  // providers
-          switch (pick(4)) {
-            case 0:
-            case 1: {  // bid on an open order (sometimes above its max price)
-              auto open = M.Q("/market/orders?state=open")["orders"];
-              if (open.empty()) break;
-              const uint64_t id = std::stoull(open[pick(open.size())]["id"].get<std::string>());
-              txs.push_back(M.Sign(who, client::PackMsgCreateBid(me, id, Amount::Of(10 + pick(95)).value())));
-              break;
-            }
-            default: {  // act on one of its own running leases
-              auto mine = M.Q("/market/leases?provider=" + me + "&state=active")["leases"];
-              if (mine.empty()) break;
-              const uint64_t lid = std::stoull(mine[pick(mine.size())]["lease"]["id"].get<std::string>());
-              if (pick(3) == 0)
-                txs.push_back(M.Sign(who, client::PackMsgCloseLease(me, lid, mv1::CLOSE_REASON_PROVIDER_UNSTABLE)));
-              else
-                txs.push_back(M.Sign(who, client::PackMsgWithdrawLease(me, lid)));
-            }
-          }
-        }
-      }
-      M.Run(txs);  // throws if the per-block invariant fails
+    MarketTraffic(M, seed, 100, [&](int block) {
       auto st = M.L.app->CheckInvariants();
       ASSERT_TRUE(st.ok()) << "seed " << seed << " block " << block << ": " << st.error().message;
-    }
+    });
     const json state = M.MarketState();
     uint64_t take = 0;
     for (const auto& e : state["escrows"]) take += std::stoull(e["paid_take_fee"].get<std::string>());
@@ -635,6 +648,24 @@ TEST(MarketApp, RandomTrafficKeepsInvariants) {
   EXPECT_GT(reasons["LEASE_STATE_CLOSED/CLOSE_REASON_INSUFFICIENT_FUNDS"], 0);
   EXPECT_GT(reasons["LEASE_STATE_CLOSED/CLOSE_REASON_OWNER"], 0);
   EXPECT_GT(reasons["LEASE_STATE_CLOSED/CLOSE_REASON_PROVIDER_UNSTABLE"], 0);
+}
+
+// Determinism with the marketplace: the same seeded traffic on two fresh ledgers gives the same app
+// hash after every block, and the same exported state.
+TEST(MarketApp, SeededTrafficTwiceGivesIdenticalAppHashes) {
+  std::vector<Bytes> runs[2];
+  json exports[2];
+  for (int r = 0; r < 2; ++r) {
+    Market M(8, GraceParams());
+    for (size_t p = 4; p <= 7; ++p) M.Register(p);
+    M.FlushRegistrations();
+    runs[r] = MarketTraffic(M, 42, 60, [](int) {});
+    exports[r] = json::parse(M.L.app->ExportGenesis());
+  }
+  ASSERT_EQ(runs[0].size(), 60u);
+  for (size_t i = 0; i < runs[0].size(); ++i) EXPECT_EQ(runs[0][i], runs[1][i]) << "block " << i;
+  EXPECT_EQ(exports[0], exports[1]);
+  EXPECT_FALSE(exports[0]["app_state"]["market"]["leases"].empty());
 }
 
 }  // namespace
