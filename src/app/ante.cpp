@@ -139,7 +139,7 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   auth->set_account(ante_store, *acc);
   if (auto st = GasCheck(gas, "ante"); !st.ok()) return fail(st.error(), gas.consumed());
   const std::string signer_b32 = crypto::AddressToBech32(signer);
-  events.emit("tx", {{"fee", tx.fee.str()}, {"fee_payer", signer_b32}});
+  events.emit("tx", {{"fee", tx.fee.str(), false}, {"fee_payer", signer_b32, false}});
   events.emit("tx", {{"acc_seq", signer_b32 + "/" + std::to_string(signer_info.sequence())}});
 
   // ---- phase 3: messages on a nested branch ------------------------------------------------
