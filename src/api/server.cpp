@@ -13,6 +13,7 @@
 
 #include "api/requests.h"
 #include "crypto/hash.h"
+#include "util/files.h"
 #include "x/types/tx.h"
 
 namespace depai::api {
@@ -90,23 +91,6 @@ bool ValidHashHex(const std::string& h) {
 std::string Upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
-}
-// Value of `key` in the query string of `target` ("" when absent). No percent-decoding: the
-// parameters used here are numbers and event type names.
-std::string QueryParam(const std::string& target, const std::string& key) {
-  auto q = target.find('?');
-  if (q == std::string::npos) return "";
-  std::string qs = target.substr(q + 1);
-  size_t pos = 0;
-  while (pos <= qs.size()) {
-    size_t amp = qs.find('&', pos);
-    std::string kv = qs.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    auto eq = kv.find('=');
-    if (kv.substr(0, eq) == key) return eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (amp == std::string::npos) break;
-    pos = amp + 1;
-  }
-  return "";
 }
 
 bool ParseHeight(const std::string& s, int64_t* out) {

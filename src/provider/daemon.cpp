@@ -1,5 +1,7 @@
 #include "provider/daemon.h"
 
+#include "util/files.h"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -43,24 +45,6 @@ uint64_t U64(const json& j, const char* k) {
   return 0;
 }
 int64_t I64(const json& j, const char* k) { return static_cast<int64_t>(U64(j, k)); }
-
-void WriteAtomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    spdlog::error("cannot write {}: {}", tmp, std::strerror(errno));
-    return;
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  ::rename(tmp.c_str(), path.c_str());
-}
 
 std::string ReasonEnum(const std::string& short_name) {
   if (short_name.rfind("CLOSE_REASON_", 0) == 0) return short_name;
@@ -148,7 +132,8 @@ void Daemon::Save() {
          {"bids", bids},
          {"leases", leases},
          {"skipped", skipped_}};
-  WriteAtomic(home_ + "/provider/state.json", j.dump(2));
+  if (auto st = WriteFileAtomic(home_ + "/provider/state.json", j.dump(2)); !st.ok())
+    spdlog::error("saving the provider state: {}", st.error().message);
 }
 
 void Daemon::Load() {
@@ -715,7 +700,8 @@ Daemon::Reply Daemon::AcceptManifest(uint64_t lease_id, const std::string& body)
   }
   std::string dir = home_ + "/provider/manifests";
   fs::create_directories(dir);
-  WriteAtomic(dir + "/" + std::to_string(lease_id) + ".json", req["manifest"].dump());
+  if (auto st = WriteFileAtomic(dir + "/" + std::to_string(lease_id) + ".json", req["manifest"].dump()); !st.ok())
+    return ErrReply(503, 7, "cannot store the manifest: " + st.error().message);
   auto st = runtime_->Start(lease_id, m.value(), LimitsFor(copy, m.value()));
   std::lock_guard<std::mutex> lock(mu_);
   auto& hl = leases_[lease_id];

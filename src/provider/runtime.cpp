@@ -1,5 +1,9 @@
 #include "provider/runtime.h"
 
+#include <spdlog/spdlog.h>
+
+#include "util/files.h"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -55,21 +59,6 @@ bool Alive(pid_t pid, uint64_t start_ticks) {
   if (pid <= 0 || !ProcStat(pid, &st, &ticks)) return false;
   if (st == 'Z' || st == 'X') return false;
   return start_ticks == 0 || ticks == start_ticks;
-}
-
-void WriteAtomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  ::rename(tmp.c_str(), path.c_str());
 }
 
 std::optional<std::string> Sha256File(const std::string& path, uint64_t* size) {
@@ -203,7 +192,8 @@ void ExecRuntime::Save(const Svc& s) const {
          {"artifacts", arts}};
   j["exit_code"] = s.st.exit_code ? json(*s.st.exit_code) : json(nullptr);
   j["term_signal"] = s.st.term_signal ? json(*s.st.term_signal) : json(nullptr);
-  WriteAtomic(Dir(s.lease_id, s.spec.name) + "/status.json", j.dump(2));
+  if (auto st = WriteFileAtomic(Dir(s.lease_id, s.spec.name) + "/status.json", j.dump(2)); !st.ok())
+    spdlog::warn("lease {} service {}: {}", s.lease_id, s.spec.name, st.error().message);
 }
 
 void ExecRuntime::Load() {

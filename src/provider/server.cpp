@@ -1,5 +1,7 @@
 #include "provider/server.h"
 
+#include "util/files.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -27,37 +29,6 @@ namespace {
 
 constexpr size_t kMaxBody = 4 * 1024 * 1024;  // a manifest is at most 2 MiB of canonical JSON
 constexpr int64_t kMaxFollowMs = 30 * 60 * 1000;
-
-std::string QueryParam(const std::string& target, const std::string& key) {
-  auto q = target.find('?');
-  if (q == std::string::npos) return "";
-  std::string qs = target.substr(q + 1);
-  size_t pos = 0;
-  while (pos <= qs.size()) {
-    size_t amp = qs.find('&', pos);
-    std::string kv = qs.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    auto eq = kv.find('=');
-    if (kv.substr(0, eq) == key) return eq == std::string::npos ? "1" : kv.substr(eq + 1);
-    if (amp == std::string::npos) break;
-    pos = amp + 1;
-  }
-  return "";
-}
-
-// "%2B" -> "+" etc. (base64 headers never need it, but query values may).
-std::string PctDecode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 Daemon::Reply Err(int status, uint32_t code, const std::string& msg) {
   return Daemon::Reply{status, json{{"code", code}, {"codespace", "providerd"}, {"message", msg}}};
