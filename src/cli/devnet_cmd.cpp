@@ -99,7 +99,7 @@ void Init(GlobalOptions& g, const DevnetArgs& a) {
                      {"transferable", true},
                      {"max_supply", "1000000000000000000"}}}},
                   {"balances", balances}}},
-                {"provider", {{"params", x::provider::ProtoToJson(x::provider::DefaultParams())}}}}}};
+                {"provider", {{"params", x::MessageToJson(x::provider::DefaultParams())}}}}}};
   g_json["app_state"]["market"] = {{"params", x::market::ProtoToJson(x::market::DefaultParams())}};
   std::ofstream(genesis) << g_json.dump(2) << "\n";
   std::string cfg = g.home + "/config/devnet.toml";

@@ -396,7 +396,7 @@ TEST(Provider, DeregisterFailsWhileLeasesAreActive) {
   p.set_heartbeat_windows(1);
   p.set_last_heartbeat_height(1);
   p.set_active_leases(1);
-  json section{{"providers", json::array({x::provider::ProtoToJson(p)})}};
+  json section{{"providers", json::array({x::MessageToJson(p)})}};
   json bond_balance =
       json::array({{{"address", BondBech32()}, {"coins", {{{"denom", "udpai"}, {"amount", "3000000"}}}}}});
   auto Lp = LedgerWith(section, bond_balance);

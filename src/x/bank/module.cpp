@@ -44,12 +44,6 @@ Result<Coins> ValidAmount(const RC& rc) {
   return c;
 }
 
-Result<Bytes> Addr(const std::string& s, const char* field) {
-  auto a = crypto::AddressFromBech32(s);
-  if (!a.ok()) return RootErr(kErrInvalidAddress, std::string(field) + ": " + a.error().message);
-  return a;
-}
-
 // Checks that `from` can pay `coins` now (CheckTx rejects overdrafts before they reach a block).
 Status CheckFunds(const Keeper& k, const store::KVReader& s, std::string_view from, const Coins& coins) {
   for (const auto& c : coins.list()) {
@@ -92,25 +86,27 @@ std::vector<MsgRoute> Module::routes() {
   send.make = [] { return std::make_unique<MsgSend>(); };
   send.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSend&>(pm);
-    DEPAI_TRY(Addr(m.from_address(), "from_address"));
-    DEPAI_TRY(Addr(m.to_address(), "to_address"));
+    DEPAI_TRY(ParseAddress(m.from_address(), "from_address"));
+    DEPAI_TRY(ParseAddress(m.to_address(), "to_address"));
     DEPAI_TRY(ValidAmount(m.amount()));
     return {};
   };
-  send.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgSend&>(pm).from_address(), "from_address"); };
+  send.signer = [](const ProtoMsg& pm) {
+    return ParseAddress(static_cast<const MsgSend&>(pm).from_address(), "from_address");
+  };
   send.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSend&>(pm);
     DEPAI_ASSIGN_OR_RETURN(auto amount, ValidAmount(m.amount()));
     DEPAI_TRY(CheckDenoms(keeper_, *ctx.store, amount));
-    DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.from_address(), "from_address"));
-    DEPAI_ASSIGN_OR_RETURN(auto to, Addr(m.to_address(), "to_address"));
+    DEPAI_ASSIGN_OR_RETURN(auto from, ParseAddress(m.from_address(), "from_address"));
+    DEPAI_ASSIGN_OR_RETURN(auto to, ParseAddress(m.to_address(), "to_address"));
     DEPAI_TRY(CheckRecipient(keeper_, to));
     return CheckFunds(keeper_, *ctx.store, from, amount);
   };
   send.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSend&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.from_address(), "from_address"));
-    DEPAI_ASSIGN_OR_RETURN(auto to, Addr(m.to_address(), "to_address"));
+    DEPAI_ASSIGN_OR_RETURN(auto from, ParseAddress(m.from_address(), "from_address"));
+    DEPAI_ASSIGN_OR_RETURN(auto to, ParseAddress(m.to_address(), "to_address"));
     DEPAI_ASSIGN_OR_RETURN(auto amount, ValidAmount(m.amount()));
     return keeper_.send(ctx, from, to, amount, true);
   };
@@ -128,13 +124,13 @@ std::vector<MsgRoute> Module::routes() {
   multi.make = [] { return std::make_unique<MsgMultiSend>(); };
   multi.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgMultiSend&>(pm);
-    DEPAI_TRY(Addr(m.from_address(), "from_address"));
+    DEPAI_TRY(ParseAddress(m.from_address(), "from_address"));
     if (m.outputs().empty()) return BankErr(kErrNoOutputs, "multi-send needs at least one output");
     if (static_cast<size_t>(m.outputs().size()) > kMaxOutputs)
       return BankErr(kErrTooManyOutputs, "multi-send has more than " + std::to_string(kMaxOutputs) + " outputs");
     Coins total;
     for (const auto& o : m.outputs()) {
-      DEPAI_TRY(Addr(o.address(), "outputs.address"));
+      DEPAI_TRY(ParseAddress(o.address(), "outputs.address"));
       DEPAI_ASSIGN_OR_RETURN(auto c, ValidAmount(o.coins()));
       auto t = total.add(c);
       if (!t.ok()) return RootErr(kErrOverflow, "multi-send total overflows");
@@ -143,7 +139,7 @@ std::vector<MsgRoute> Module::routes() {
     return {};
   };
   multi.signer = [](const ProtoMsg& pm) {
-    return Addr(static_cast<const MsgMultiSend&>(pm).from_address(), "from_address");
+    return ParseAddress(static_cast<const MsgMultiSend&>(pm).from_address(), "from_address");
   };
   multi.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgMultiSend&>(pm);
@@ -151,20 +147,20 @@ std::vector<MsgRoute> Module::routes() {
     for (const auto& o : m.outputs()) {
       DEPAI_ASSIGN_OR_RETURN(auto c, ValidAmount(o.coins()));
       DEPAI_TRY(CheckDenoms(keeper_, *ctx.store, c));
-      DEPAI_ASSIGN_OR_RETURN(auto to, Addr(o.address(), "outputs.address"));
+      DEPAI_ASSIGN_OR_RETURN(auto to, ParseAddress(o.address(), "outputs.address"));
       DEPAI_TRY(CheckRecipient(keeper_, to));
       auto t = total.add(c);
       if (!t.ok()) return RootErr(kErrOverflow, "multi-send total overflows");
       total = t.value();
     }
-    DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.from_address(), "from_address"));
+    DEPAI_ASSIGN_OR_RETURN(auto from, ParseAddress(m.from_address(), "from_address"));
     return CheckFunds(keeper_, *ctx.store, from, total);
   };
   multi.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgMultiSend&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.from_address(), "from_address"));
+    DEPAI_ASSIGN_OR_RETURN(auto from, ParseAddress(m.from_address(), "from_address"));
     for (const auto& o : m.outputs()) {
-      DEPAI_ASSIGN_OR_RETURN(auto to, Addr(o.address(), "outputs.address"));
+      DEPAI_ASSIGN_OR_RETURN(auto to, ParseAddress(o.address(), "outputs.address"));
       DEPAI_ASSIGN_OR_RETURN(auto c, ValidAmount(o.coins()));
       DEPAI_TRY(keeper_.send(ctx, from, to, c, true));  // the tx branch is dropped on error
     }

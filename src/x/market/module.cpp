@@ -22,12 +22,6 @@ using nlohmann::json;
 namespace {
 Error genesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "market genesis: " + m); }
 
-Result<Bytes> Addr(const std::string& s, const char* field) {
-  auto a = crypto::AddressFromBech32(s);
-  if (!a.ok()) return RootErr(kErrInvalidAddress, std::string(field) + ": " + a.error().message);
-  return a;
-}
-
 Result<Amount> UdpaiArg(const depai::tx::v1::Coin& c, const char* field) {
   if (c.denom() != kDenom)
     return RootErr(kErrInvalidCoins, std::string(field) + ": denom must be udpai, got '" + c.denom() + "'");
@@ -47,7 +41,7 @@ bool ValidAttrKey(const std::string& k) {
 Error Invalid(const std::string& m) { return MarketErr(kErrInvalidOrder, m); }
 
 Status ValidateCreateOrder(const MsgCreateOrder& m) {
-  DEPAI_TRY(Addr(m.owner(), "owner"));
+  DEPAI_TRY(ParseAddress(m.owner(), "owner"));
   if (m.groups().empty() || static_cast<size_t>(m.groups().size()) > kMaxGroups)
     return Invalid("an order needs 1.." + std::to_string(kMaxGroups) + " resource groups");
   for (const auto& g : m.groups()) {
@@ -69,7 +63,7 @@ Status ValidateCreateOrder(const MsgCreateOrder& m) {
     if (!ValidAttrKey(a.key())) return Invalid("invalid attribute key '" + a.key() + "'");
   if (static_cast<size_t>(pl.auditors().size()) > kMaxAuditors)
     return Invalid("at most " + std::to_string(kMaxAuditors) + " auditors");
-  for (const auto& au : pl.auditors()) DEPAI_TRY(Addr(au, "placement.auditors"));
+  for (const auto& au : pl.auditors()) DEPAI_TRY(ParseAddress(au, "placement.auditors"));
   if (pl.region().size() > 32) return Invalid("region longer than 32 bytes");
   if (pl.max_distance_m() > 0) {
     const auto& c = pl.center();
@@ -87,15 +81,7 @@ Status PositiveId(uint64_t id, const char* field) {
 
 template <typename M>
 MsgRoute Route(const char* type_url) {
-  MsgRoute r;
-  r.type_url = type_url;
-  r.make = [] { return std::make_unique<M>(); };
-  r.to_json = [type_url](const ProtoMsg& pm) {
-    json j = ProtoToJson(pm);
-    j["@type"] = type_url;
-    return j;
-  };
-  return r;
+  return RouteFor<M>(type_url, &ProtoToJson);  // manifest_hash printed as hex
 }
 
 json EscrowJson(const Escrow& e) { return ProtoToJson(e); }
@@ -137,13 +123,7 @@ Status FromJson(const json& j, M* m, const char* what) {
 }  // namespace
 
 json ProtoToJson(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  o.always_print_primitive_fields = true;
-  std::string s;
-  auto st = google::protobuf::util::MessageToJsonString(m, &s, o);
-  if (!st.ok()) return json{{"error", std::string(st.message())}};
-  json j = json::parse(s, nullptr, false);
+  json j = MessageToJson(m);
   if (j.is_object() && j.contains("manifest_hash") && j["manifest_hash"].is_string()) {
     auto raw = crypto::Base64Decode(j["manifest_hash"].get<std::string>());
     j["manifest_hash"] = raw ? HexEncode(*raw) : "";
@@ -156,7 +136,7 @@ std::vector<MsgRoute> Module::routes() {
   {
     auto r = Route<MsgCreateOrder>("/depai.market.v1.MsgCreateOrder");
     r.validate_basic = [](const ProtoMsg& pm) { return ValidateCreateOrder(static_cast<const MsgCreateOrder&>(pm)); };
-    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgCreateOrder&>(pm).owner(), "owner"); };
+    r.signer = [](const ProtoMsg& pm) { return ParseAddress(static_cast<const MsgCreateOrder&>(pm).owner(), "owner"); };
     r.check = [this](Context& ctx, const ProtoMsg& pm) {
       return keeper_.check_create_order(*ctx.store, static_cast<const MsgCreateOrder&>(pm));
     };
@@ -169,18 +149,18 @@ std::vector<MsgRoute> Module::routes() {
     auto r = Route<MsgCloseOrder>("/depai.market.v1.MsgCloseOrder");
     r.validate_basic = [](const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseOrder&>(pm);
-      DEPAI_TRY(Addr(m.owner(), "owner"));
+      DEPAI_TRY(ParseAddress(m.owner(), "owner"));
       return PositiveId(m.order_id(), "order_id");
     };
-    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgCloseOrder&>(pm).owner(), "owner"); };
+    r.signer = [](const ProtoMsg& pm) { return ParseAddress(static_cast<const MsgCloseOrder&>(pm).owner(), "owner"); };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseOrder&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+      DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
       return keeper_.check_close_order(*ctx.store, owner, m.order_id());
     };
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseOrder&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+      DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
       return keeper_.close_order(ctx, owner, m.order_id());
     };
     out.push_back(std::move(r));
@@ -189,20 +169,22 @@ std::vector<MsgRoute> Module::routes() {
     auto r = Route<MsgCreateBid>("/depai.market.v1.MsgCreateBid");
     r.validate_basic = [](const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCreateBid&>(pm);
-      DEPAI_TRY(Addr(m.provider(), "provider"));
+      DEPAI_TRY(ParseAddress(m.provider(), "provider"));
       DEPAI_TRY(PositiveId(m.order_id(), "order_id"));
       return UdpaiArg(m.price_per_block(), "price_per_block").status();
     };
-    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgCreateBid&>(pm).provider(), "provider"); };
+    r.signer = [](const ProtoMsg& pm) {
+      return ParseAddress(static_cast<const MsgCreateBid&>(pm).provider(), "provider");
+    };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCreateBid&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       DEPAI_ASSIGN_OR_RETURN(auto price, UdpaiArg(m.price_per_block(), "price_per_block"));
       return keeper_.check_create_bid(*ctx.store, prov, m.order_id(), price, ctx.header->height);
     };
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCreateBid&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       DEPAI_ASSIGN_OR_RETURN(auto price, UdpaiArg(m.price_per_block(), "price_per_block"));
       return keeper_.create_bid(ctx, prov, m.order_id(), price);
     };
@@ -212,18 +194,20 @@ std::vector<MsgRoute> Module::routes() {
     auto r = Route<MsgCloseBid>("/depai.market.v1.MsgCloseBid");
     r.validate_basic = [](const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseBid&>(pm);
-      DEPAI_TRY(Addr(m.provider(), "provider"));
+      DEPAI_TRY(ParseAddress(m.provider(), "provider"));
       return PositiveId(m.order_id(), "order_id");
     };
-    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgCloseBid&>(pm).provider(), "provider"); };
+    r.signer = [](const ProtoMsg& pm) {
+      return ParseAddress(static_cast<const MsgCloseBid&>(pm).provider(), "provider");
+    };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseBid&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.check_close_bid(*ctx.store, prov, m.order_id());
     };
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseBid&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.close_bid(ctx, prov, m.order_id());
     };
     out.push_back(std::move(r));
@@ -232,21 +216,21 @@ std::vector<MsgRoute> Module::routes() {
     auto r = Route<MsgCreateLease>("/depai.market.v1.MsgCreateLease");
     r.validate_basic = [](const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCreateLease&>(pm);
-      DEPAI_TRY(Addr(m.owner(), "owner"));
-      DEPAI_TRY(Addr(m.provider(), "provider"));
+      DEPAI_TRY(ParseAddress(m.owner(), "owner"));
+      DEPAI_TRY(ParseAddress(m.provider(), "provider"));
       return PositiveId(m.order_id(), "order_id");
     };
-    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgCreateLease&>(pm).owner(), "owner"); };
+    r.signer = [](const ProtoMsg& pm) { return ParseAddress(static_cast<const MsgCreateLease&>(pm).owner(), "owner"); };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCreateLease&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.check_create_lease(*ctx.store, owner, m.order_id(), prov);
     };
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCreateLease&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.create_lease(ctx, owner, m.order_id(), prov).status();
     };
     out.push_back(std::move(r));
@@ -255,22 +239,24 @@ std::vector<MsgRoute> Module::routes() {
     auto r = Route<MsgCloseLease>("/depai.market.v1.MsgCloseLease");
     r.validate_basic = [](const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseLease&>(pm);
-      DEPAI_TRY(Addr(m.sender(), "sender"));
+      DEPAI_TRY(ParseAddress(m.sender(), "sender"));
       DEPAI_TRY(PositiveId(m.lease_id(), "lease_id"));
       if (!depai::market::v1::CloseReason_IsValid(m.reason()) ||
           m.reason() == depai::market::v1::CLOSE_REASON_INSUFFICIENT_FUNDS)
         return MarketErr(kErrInvalidReason, "close reason " + std::to_string(m.reason()) + " cannot be given");
       return {};
     };
-    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgCloseLease&>(pm).sender(), "sender"); };
+    r.signer = [](const ProtoMsg& pm) {
+      return ParseAddress(static_cast<const MsgCloseLease&>(pm).sender(), "sender");
+    };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseLease&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto sender, Addr(m.sender(), "sender"));
+      DEPAI_ASSIGN_OR_RETURN(auto sender, ParseAddress(m.sender(), "sender"));
       return keeper_.check_close_lease(*ctx.store, sender, m.lease_id(), m.reason());
     };
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgCloseLease&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto sender, Addr(m.sender(), "sender"));
+      DEPAI_ASSIGN_OR_RETURN(auto sender, ParseAddress(m.sender(), "sender"));
       return keeper_.close_lease(ctx, sender, m.lease_id(), m.reason());
     };
     out.push_back(std::move(r));
@@ -279,22 +265,22 @@ std::vector<MsgRoute> Module::routes() {
     auto r = Route<MsgDepositEscrow>("/depai.market.v1.MsgDepositEscrow");
     r.validate_basic = [](const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgDepositEscrow&>(pm);
-      DEPAI_TRY(Addr(m.depositor(), "depositor"));
+      DEPAI_TRY(ParseAddress(m.depositor(), "depositor"));
       DEPAI_TRY(PositiveId(m.order_id(), "order_id"));
       return UdpaiArg(m.amount(), "amount").status();
     };
     r.signer = [](const ProtoMsg& pm) {
-      return Addr(static_cast<const MsgDepositEscrow&>(pm).depositor(), "depositor");
+      return ParseAddress(static_cast<const MsgDepositEscrow&>(pm).depositor(), "depositor");
     };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgDepositEscrow&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.depositor(), "depositor"));
+      DEPAI_ASSIGN_OR_RETURN(auto from, ParseAddress(m.depositor(), "depositor"));
       DEPAI_ASSIGN_OR_RETURN(auto amount, UdpaiArg(m.amount(), "amount"));
       return keeper_.check_deposit(*ctx.store, from, m.order_id(), amount);
     };
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgDepositEscrow&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto from, Addr(m.depositor(), "depositor"));
+      DEPAI_ASSIGN_OR_RETURN(auto from, ParseAddress(m.depositor(), "depositor"));
       DEPAI_ASSIGN_OR_RETURN(auto amount, UdpaiArg(m.amount(), "amount"));
       return keeper_.deposit(ctx, from, m.order_id(), amount);
     };
@@ -304,18 +290,20 @@ std::vector<MsgRoute> Module::routes() {
     auto r = Route<MsgWithdrawLease>("/depai.market.v1.MsgWithdrawLease");
     r.validate_basic = [](const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgWithdrawLease&>(pm);
-      DEPAI_TRY(Addr(m.provider(), "provider"));
+      DEPAI_TRY(ParseAddress(m.provider(), "provider"));
       return PositiveId(m.lease_id(), "lease_id");
     };
-    r.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgWithdrawLease&>(pm).provider(), "provider"); };
+    r.signer = [](const ProtoMsg& pm) {
+      return ParseAddress(static_cast<const MsgWithdrawLease&>(pm).provider(), "provider");
+    };
     r.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgWithdrawLease&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.check_withdraw(*ctx.store, prov, m.lease_id(), ctx.header->height);
     };
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       const auto& m = static_cast<const MsgWithdrawLease&>(pm);
-      DEPAI_ASSIGN_OR_RETURN(auto prov, Addr(m.provider(), "provider"));
+      DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.withdraw(ctx, prov, m.lease_id());
     };
     out.push_back(std::move(r));

@@ -32,12 +32,6 @@ constexpr const char* kTypeHeartbeat = "/depai.provider.v1.MsgProviderHeartbeat"
 
 Error genesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "provider genesis: " + m); }
 
-Result<Bytes> Addr(const std::string& s, const char* field) {
-  auto a = crypto::AddressFromBech32(s);
-  if (!a.ok()) return RootErr(kErrInvalidAddress, std::string(field) + ": " + a.error().message);
-  return a;
-}
-
 bool Printable(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
@@ -133,16 +127,6 @@ Status ValidateStoredAttributes(const AttrList& attrs, const std::string& field)
 }
 }  // namespace
 
-json ProtoToJson(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  o.always_print_primitive_fields = true;
-  std::string out;
-  auto st = google::protobuf::util::MessageToJsonString(m, &out, o);
-  if (!st.ok()) return json{{"error", std::string(st.message())}};
-  return json::parse(out);
-}
-
 Status ValidateEndpoint(const std::string& e) {
   if (e.size() > kMaxEndpoint)
     return ProviderErr(kErrInvalidEndpoint, "endpoint is longer than " + std::to_string(kMaxEndpoint) + " bytes");
@@ -228,20 +212,20 @@ Status ValidateResources(const Resources& r) {
 
 std::vector<MsgRoute> Module::routes() {
   const BankKeeper* bank = keeper_.bank();
-  MsgRoute reg;
-  reg.type_url = kTypeRegister;
-  reg.make = [] { return std::make_unique<MsgRegisterProvider>(); };
+  MsgRoute reg = RouteFor<MsgRegisterProvider>(kTypeRegister);
   reg.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgRegisterProvider&>(pm);
-    DEPAI_TRY(Addr(m.owner(), "owner"));
+    DEPAI_TRY(ParseAddress(m.owner(), "owner"));
     DEPAI_TRY(ValidateDetails(m));
     DEPAI_TRY(CollateralOf(m.collateral(), "collateral", false));
     return {};
   };
-  reg.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgRegisterProvider&>(pm).owner(), "owner"); };
+  reg.signer = [](const ProtoMsg& pm) {
+    return ParseAddress(static_cast<const MsgRegisterProvider&>(pm).owner(), "owner");
+  };
   reg.check = [this, bank](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgRegisterProvider&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     if (keeper_.get(*ctx.store, owner))
       return ProviderErr(kErrAlreadyRegistered, "provider " + m.owner() + " is already registered; use update");
     DEPAI_ASSIGN_OR_RETURN(auto amount, CollateralOf(m.collateral(), "collateral", false));
@@ -254,7 +238,7 @@ std::vector<MsgRoute> Module::routes() {
   };
   reg.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgRegisterProvider&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     DEPAI_ASSIGN_OR_RETURN(auto amount, CollateralOf(m.collateral(), "collateral", false));
     DEPAI_TRY(keeper_.bond(ctx, owner, amount));
     const int64_t h = ctx.header->height;
@@ -274,26 +258,21 @@ std::vector<MsgRoute> Module::routes() {
                                                {"amount", amount.str() + kBondDenom}});
     return {};
   };
-  reg.to_json = [](const ProtoMsg& pm) {
-    json j = ProtoToJson(pm);
-    j["@type"] = kTypeRegister;
-    return j;
-  };
 
-  MsgRoute upd;
-  upd.type_url = kTypeUpdate;
-  upd.make = [] { return std::make_unique<MsgUpdateProvider>(); };
+  MsgRoute upd = RouteFor<MsgUpdateProvider>(kTypeUpdate);
   upd.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgUpdateProvider&>(pm);
-    DEPAI_TRY(Addr(m.owner(), "owner"));
+    DEPAI_TRY(ParseAddress(m.owner(), "owner"));
     DEPAI_TRY(ValidateDetails(m));
     DEPAI_TRY(CollateralOf(m.collateral_add(), "collateral_add", true));
     return {};
   };
-  upd.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgUpdateProvider&>(pm).owner(), "owner"); };
+  upd.signer = [](const ProtoMsg& pm) {
+    return ParseAddress(static_cast<const MsgUpdateProvider&>(pm).owner(), "owner");
+  };
   upd.check = [this, bank](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgUpdateProvider&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     if (!keeper_.get(*ctx.store, owner))
       return ProviderErr(kErrNotFound, "provider " + m.owner() + " is not registered");
     DEPAI_ASSIGN_OR_RETURN(auto add, CollateralOf(m.collateral_add(), "collateral_add", true));
@@ -301,7 +280,7 @@ std::vector<MsgRoute> Module::routes() {
   };
   upd.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgUpdateProvider&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     auto p = keeper_.get(*ctx.store, owner);
     if (!p) return ProviderErr(kErrNotFound, "provider " + m.owner() + " is not registered");
     DEPAI_ASSIGN_OR_RETURN(auto add, CollateralOf(m.collateral_add(), "collateral_add", true));
@@ -321,25 +300,18 @@ std::vector<MsgRoute> Module::routes() {
                                             {"collateral", sum->str() + kBondDenom, false}});
     return {};
   };
-  upd.to_json = [](const ProtoMsg& pm) {
-    json j = ProtoToJson(pm);
-    j["@type"] = kTypeUpdate;
-    return j;
-  };
 
-  MsgRoute dereg;
-  dereg.type_url = kTypeDeregister;
-  dereg.make = [] { return std::make_unique<MsgDeregisterProvider>(); };
+  MsgRoute dereg = RouteFor<MsgDeregisterProvider>(kTypeDeregister);
   dereg.validate_basic = [](const ProtoMsg& pm) -> Status {
-    DEPAI_TRY(Addr(static_cast<const MsgDeregisterProvider&>(pm).owner(), "owner"));
+    DEPAI_TRY(ParseAddress(static_cast<const MsgDeregisterProvider&>(pm).owner(), "owner"));
     return {};
   };
   dereg.signer = [](const ProtoMsg& pm) {
-    return Addr(static_cast<const MsgDeregisterProvider&>(pm).owner(), "owner");
+    return ParseAddress(static_cast<const MsgDeregisterProvider&>(pm).owner(), "owner");
   };
   dereg.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgDeregisterProvider&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     auto p = keeper_.get(*ctx.store, owner);
     if (!p) return ProviderErr(kErrNotFound, "provider " + m.owner() + " is not registered");
     if (p->active_leases() > 0)
@@ -349,7 +321,7 @@ std::vector<MsgRoute> Module::routes() {
   };
   dereg.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgDeregisterProvider&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     auto p = keeper_.get(*ctx.store, owner);
     if (!p) return ProviderErr(kErrNotFound, "provider " + m.owner() + " is not registered");
     auto amount = Amount::Parse(p->collateral());
@@ -363,24 +335,17 @@ std::vector<MsgRoute> Module::routes() {
                                                  {"completion_height", std::to_string(completion)}});
     return {};
   };
-  dereg.to_json = [](const ProtoMsg& pm) {
-    json j = ProtoToJson(pm);
-    j["@type"] = kTypeDeregister;
-    return j;
-  };
 
-  MsgRoute sign;
-  sign.type_url = kTypeSign;
-  sign.make = [] { return std::make_unique<MsgSignProviderAttributes>(); };
+  MsgRoute sign = RouteFor<MsgSignProviderAttributes>(kTypeSign);
   sign.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSignProviderAttributes&>(pm);
-    DEPAI_TRY(Addr(m.auditor(), "auditor"));
-    DEPAI_TRY(Addr(m.provider(), "provider"));
+    DEPAI_TRY(ParseAddress(m.auditor(), "auditor"));
+    DEPAI_TRY(ParseAddress(m.provider(), "provider"));
     DEPAI_TRY(ValidateAttributes(m.attributes(), "attributes", true));
     return {};
   };
   sign.signer = [](const ProtoMsg& pm) {
-    return Addr(static_cast<const MsgSignProviderAttributes&>(pm).auditor(), "auditor");
+    return ParseAddress(static_cast<const MsgSignProviderAttributes&>(pm).auditor(), "auditor");
   };
   // The attestation after merging `m` into the auditor's existing one (new values win).
   auto merged = [this](const store::KVReader& s, const MsgSignProviderAttributes& m, std::string_view provider,
@@ -393,8 +358,8 @@ std::vector<MsgRoute> Module::routes() {
   };
   sign.check = [this, merged](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSignProviderAttributes&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto auditor, Addr(m.auditor(), "auditor"));
-    DEPAI_ASSIGN_OR_RETURN(auto provider, Addr(m.provider(), "provider"));
+    DEPAI_ASSIGN_OR_RETURN(auto auditor, ParseAddress(m.auditor(), "auditor"));
+    DEPAI_ASSIGN_OR_RETURN(auto provider, ParseAddress(m.provider(), "provider"));
     if (!keeper_.get(*ctx.store, provider))
       return ProviderErr(kErrNotFound, "provider " + m.provider() + " is not registered");
     auto kv = merged(*ctx.store, m, provider, auditor);
@@ -406,8 +371,8 @@ std::vector<MsgRoute> Module::routes() {
   };
   sign.apply = [this, merged](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSignProviderAttributes&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto auditor, Addr(m.auditor(), "auditor"));
-    DEPAI_ASSIGN_OR_RETURN(auto provider, Addr(m.provider(), "provider"));
+    DEPAI_ASSIGN_OR_RETURN(auto auditor, ParseAddress(m.auditor(), "auditor"));
+    DEPAI_ASSIGN_OR_RETURN(auto provider, ParseAddress(m.provider(), "provider"));
     AuditedAttributes a;
     a.set_provider(crypto::AddressToBech32(provider));
     a.set_auditor(crypto::AddressToBech32(auditor));
@@ -425,19 +390,12 @@ std::vector<MsgRoute> Module::routes() {
                        {{"owner", a.provider()}, {"auditor", a.auditor()}, {"keys", Keys(keys), false}});
     return {};
   };
-  sign.to_json = [](const ProtoMsg& pm) {
-    json j = ProtoToJson(pm);
-    j["@type"] = kTypeSign;
-    return j;
-  };
 
-  MsgRoute del;
-  del.type_url = kTypeDelete;
-  del.make = [] { return std::make_unique<MsgDeleteProviderAttributes>(); };
+  MsgRoute del = RouteFor<MsgDeleteProviderAttributes>(kTypeDelete);
   del.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgDeleteProviderAttributes&>(pm);
-    DEPAI_TRY(Addr(m.auditor(), "auditor"));
-    DEPAI_TRY(Addr(m.provider(), "provider"));
+    DEPAI_TRY(ParseAddress(m.auditor(), "auditor"));
+    DEPAI_TRY(ParseAddress(m.provider(), "provider"));
     if (static_cast<size_t>(m.keys().size()) > kMaxAttributes)
       return ProviderErr(kErrInvalidAttributes, "keys has more than " + std::to_string(kMaxAttributes) + " entries");
     std::vector<std::string> keys(m.keys().begin(), m.keys().end());
@@ -449,12 +407,12 @@ std::vector<MsgRoute> Module::routes() {
     return {};
   };
   del.signer = [](const ProtoMsg& pm) {
-    return Addr(static_cast<const MsgDeleteProviderAttributes&>(pm).auditor(), "auditor");
+    return ParseAddress(static_cast<const MsgDeleteProviderAttributes&>(pm).auditor(), "auditor");
   };
   del.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgDeleteProviderAttributes&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto auditor, Addr(m.auditor(), "auditor"));
-    DEPAI_ASSIGN_OR_RETURN(auto provider, Addr(m.provider(), "provider"));
+    DEPAI_ASSIGN_OR_RETURN(auto auditor, ParseAddress(m.auditor(), "auditor"));
+    DEPAI_ASSIGN_OR_RETURN(auto provider, ParseAddress(m.provider(), "provider"));
     auto a = keeper_.audit(*ctx.store, provider, auditor);
     if (!a)
       return ProviderErr(kErrAuditNotFound,
@@ -470,8 +428,8 @@ std::vector<MsgRoute> Module::routes() {
   };
   del.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgDeleteProviderAttributes&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto auditor, Addr(m.auditor(), "auditor"));
-    DEPAI_ASSIGN_OR_RETURN(auto provider, Addr(m.provider(), "provider"));
+    DEPAI_ASSIGN_OR_RETURN(auto auditor, ParseAddress(m.auditor(), "auditor"));
+    DEPAI_ASSIGN_OR_RETURN(auto provider, ParseAddress(m.provider(), "provider"));
     auto a = keeper_.audit(*ctx.store, provider, auditor);
     if (!a)
       return ProviderErr(kErrAuditNotFound,
@@ -497,23 +455,18 @@ std::vector<MsgRoute> Module::routes() {
                        {{"owner", a->provider()}, {"auditor", a->auditor()}, {"keys", Keys(removed), false}});
     return {};
   };
-  del.to_json = [](const ProtoMsg& pm) {
-    json j = ProtoToJson(pm);
-    j["@type"] = kTypeDelete;
-    return j;
-  };
 
-  MsgRoute hb;
-  hb.type_url = kTypeHeartbeat;
-  hb.make = [] { return std::make_unique<MsgProviderHeartbeat>(); };
+  MsgRoute hb = RouteFor<MsgProviderHeartbeat>(kTypeHeartbeat);
   hb.validate_basic = [](const ProtoMsg& pm) -> Status {
-    DEPAI_TRY(Addr(static_cast<const MsgProviderHeartbeat&>(pm).owner(), "owner"));
+    DEPAI_TRY(ParseAddress(static_cast<const MsgProviderHeartbeat&>(pm).owner(), "owner"));
     return {};
   };
-  hb.signer = [](const ProtoMsg& pm) { return Addr(static_cast<const MsgProviderHeartbeat&>(pm).owner(), "owner"); };
+  hb.signer = [](const ProtoMsg& pm) {
+    return ParseAddress(static_cast<const MsgProviderHeartbeat&>(pm).owner(), "owner");
+  };
   hb.check = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgProviderHeartbeat&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     auto p = keeper_.get(*ctx.store, owner);
     if (!p) return ProviderErr(kErrNotFound, "provider " + m.owner() + " is not registered");
     const int64_t w = keeper_.params(*ctx.store).heartbeat_window();
@@ -527,7 +480,7 @@ std::vector<MsgRoute> Module::routes() {
   };
   hb.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgProviderHeartbeat&>(pm);
-    DEPAI_ASSIGN_OR_RETURN(auto owner, Addr(m.owner(), "owner"));
+    DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
     auto p = keeper_.get(*ctx.store, owner);
     if (!p) return ProviderErr(kErrNotFound, "provider " + m.owner() + " is not registered");
     const int64_t h = ctx.header->height;
@@ -539,11 +492,6 @@ std::vector<MsgRoute> Module::routes() {
           "provider.heartbeat",
           {{"owner", p->owner(), false}, {"uptime_bps", std::to_string(keeper_.uptime_bps(*ctx.store, *p, h)), false}});
     return {};
-  };
-  hb.to_json = [](const ProtoMsg& pm) {
-    json j = ProtoToJson(pm);
-    j["@type"] = kTypeHeartbeat;
-    return j;
   };
   return {reg, upd, dereg, sign, del, hb};
 }
@@ -619,10 +567,10 @@ Status Module::init_genesis(Context& ctx, const json& g) {
 
 json Module::export_genesis(const store::KVReader& state) const {
   json providers = json::array(), audits = json::array(), unbonding = json::array();
-  for (const auto& p : keeper_.providers(state)) providers.push_back(ProtoToJson(p));
-  for (const auto& a : keeper_.all_audits(state)) audits.push_back(ProtoToJson(a));
-  for (const auto& e : keeper_.unbonding(state)) unbonding.push_back(ProtoToJson(e));
-  return json{{"params", ProtoToJson(keeper_.params(state))},
+  for (const auto& p : keeper_.providers(state)) providers.push_back(MessageToJson(p));
+  for (const auto& a : keeper_.all_audits(state)) audits.push_back(MessageToJson(a));
+  for (const auto& e : keeper_.unbonding(state)) unbonding.push_back(MessageToJson(e));
+  return json{{"params", MessageToJson(keeper_.params(state))},
               {"providers", providers},
               {"audits", audits},
               {"unbonding", unbonding}};
@@ -633,10 +581,10 @@ std::optional<Result<json>> Module::query(const store::KVReader& state, std::str
   if (full_path.substr(0, kRoot.size()) != kRoot) return std::nullopt;
   std::string_view path = full_path.substr(0, full_path.find('?'));
   constexpr std::string_view kOne = "/provider/providers/";
-  if (path == "/provider/params") return Result<json>(ProtoToJson(keeper_.params(state)));
+  if (path == "/provider/params") return Result<json>(MessageToJson(keeper_.params(state)));
   if (path == "/provider/providers" || path == "/provider/providers/") {
     json list = json::array();
-    for (const auto& p : keeper_.providers(state)) list.push_back(ProtoToJson(p));
+    for (const auto& p : keeper_.providers(state)) list.push_back(MessageToJson(p));
     return Result<json>(json{{"providers", list}});
   }
   if (path.substr(0, kOne.size()) == kOne) {
@@ -647,8 +595,8 @@ std::optional<Result<json>> Module::query(const store::KVReader& state, std::str
     if (!p) return Result<json>(ProviderErr(kErrNotFound, "provider " + who + " is not registered"));
     const int64_t h = committed_height_ ? committed_height_() : p->last_heartbeat_height();
     json audits = json::array();
-    for (const auto& a : keeper_.audits(state, *addr)) audits.push_back(ProtoToJson(a));
-    return Result<json>(json{{"provider", ProtoToJson(*p)},
+    for (const auto& a : keeper_.audits(state, *addr)) audits.push_back(MessageToJson(a));
+    return Result<json>(json{{"provider", MessageToJson(*p)},
                              {"audits", audits},
                              {"uptime_bps", keeper_.uptime_bps(state, *p, h)},
                              {"height", std::to_string(h)}});

@@ -54,7 +54,4 @@ class Module : public x::Module {
   std::function<int64_t()> committed_height_;
 };
 
-// Proto message -> JSON with proto field names (64-bit integers as decimal strings).
-nlohmann::json ProtoToJson(const google::protobuf::Message& m);
-
 }  // namespace depai::x::provider

@@ -2,6 +2,10 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "crypto/bech32.h"
+#include "x/types/errors.h"
 
 namespace depai::x {
 
@@ -14,6 +18,22 @@ std::string DeterministicSerialize(const google::protobuf::Message& m) {
     m.SerializeToCodedStream(&cos);
   }
   return out;
+}
+
+Result<Bytes> ParseAddress(std::string_view bech32, const char* field) {
+  auto a = crypto::AddressFromBech32(bech32);
+  if (!a.ok()) return RootErr(kErrInvalidAddress, std::string(field) + ": " + a.error().message);
+  return a;
+}
+
+nlohmann::json MessageToJson(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  std::string out;
+  auto st = google::protobuf::util::MessageToJsonString(m, &out, o);
+  if (!st.ok()) return nlohmann::json{{"error", std::string(st.message())}};
+  return nlohmann::json::parse(out);
 }
 
 }  // namespace depai::x

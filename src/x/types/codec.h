@@ -3,14 +3,25 @@
 
 #include <google/protobuf/message.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "util/amount.h"
+#include "util/bytes.h"
 #include "util/result.h"
 
 namespace depai::x {
 
 std::string DeterministicSerialize(const google::protobuf::Message& m);
+
+// A message's bech32 address field as 20 raw bytes; a bad one is root ErrInvalidAddress naming
+// the field ("to_address: ...").
+Result<Bytes> ParseAddress(std::string_view bech32, const char* field);
+
+// A message as JSON with its proto field names, every primitive field printed (for the API,
+// queries and genesis export). A message the printer refuses gives {"error": ...}.
+nlohmann::json MessageToJson(const google::protobuf::Message& m);
 
 // Coins <-> repeated depai.tx.v1.Coin (proto amounts are decimal strings).
 template <typename RepeatedCoin>

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "x/types/codec.h"
 #include "x/types/context.h"
 
 namespace depai::x {
@@ -29,6 +30,21 @@ struct MsgRoute {
   std::function<Status(Context&, const ProtoMsg&)> apply;
   std::function<nlohmann::json(const ProtoMsg&)> to_json;  // for the API and explorer
 };
+
+// A route for message type M with `make` and a `to_json` that prints `json_of(msg)` plus its
+// "@type"; the caller fills in the three phases and the signer.
+template <typename M>
+MsgRoute RouteFor(const char* type_url, nlohmann::json (*json_of)(const google::protobuf::Message&) = &MessageToJson) {
+  MsgRoute r;
+  r.type_url = type_url;
+  r.make = [] { return std::make_unique<M>(); };
+  r.to_json = [type_url, json_of](const ProtoMsg& pm) {
+    nlohmann::json j = json_of(pm);
+    j["@type"] = type_url;
+    return j;
+  };
+  return r;
+}
 
 class Module {
  public:
