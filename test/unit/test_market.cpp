@@ -166,6 +166,7 @@ TEST(MarketApp, LeaseLifecyclePaysExactly) {
   ASSERT_EQ(r.tx_results[1].code, 0u) << r.tx_results[1].log;
   EXPECT_TRUE(HasEvent(r.tx_results[0].events, "market.bid_created", "amount", "80"));
   EXPECT_EQ(M.Bal(1), p1 - kBidDeposit - kFee);
+  EXPECT_EQ(M.Bal(2), p2 - kBidDeposit - kFee);
   EXPECT_EQ(M.BalOf(escrow), 100000u + 2 * kBidDeposit);
   EXPECT_EQ(M.Q("/market/orders/1/bids")["bids"].size(), 2u);
 
@@ -392,7 +393,9 @@ class MarketRejects : public ::testing::Test {
     auto r = M->Tx(who, msg);
     EXPECT_EQ(r.code, code) << r.log;
     EXPECT_EQ(r.codespace, codespace) << r.log;
-    if (!log_part.empty()) EXPECT_NE(r.log.find(log_part), std::string::npos) << r.log;
+    if (!log_part.empty()) {
+      EXPECT_NE(r.log.find(log_part), std::string::npos) << r.log;
+    }
     EXPECT_EQ(M->MarketState(), before);
     EXPECT_EQ(M->BalOf(x::market::EscrowModuleAddress()), esc);
     EXPECT_EQ(M->Bal(who), bal - fee);

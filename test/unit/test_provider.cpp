@@ -469,8 +469,11 @@ TEST(Provider, AuditorSignsMergesAndDeletesAttributes) {
   ASSERT_EQ(rd[0].code, 0u) << rd[0].log;
   EXPECT_EQ(Attr(*FindEvent(rd[0].events, "provider.attributes_deleted"), "keys"), "iso");
   q = Show(L, 0);
-  for (const auto& a : q["audits"])
-    if (a["auditor"] == auditor) EXPECT_EQ(a["attributes"].size(), 2u);
+  for (const auto& a : q["audits"]) {
+    if (a["auditor"] == auditor) {
+      EXPECT_EQ(a["attributes"].size(), 2u);
+    }
+  }
   ASSERT_EQ(L.Block({del(1, {})})[0].code, 0u);  // empty = all
   q = Show(L, 0);
   ASSERT_EQ(q["audits"].size(), 1u);
