@@ -563,20 +563,27 @@ class Unpacker {
 struct ToolResult {
   int exit_code = -1;
   bool timed_out = false;
-  std::string err;
+  bool out_truncated = false;  // stdout was longer than max_out
+  std::string out, err;
 };
 
-// Runs argv (no shell) with stdin /dev/null, stdout discarded, stderr captured (bounded), in its own
-// process group, killed with the group after timeout_s.
-Result<ToolResult> RunTool(const std::vector<std::string>& argv, int timeout_s) {
-  int errp[2];
+// Runs argv (no shell) with stdin /dev/null, stdout captured up to max_out bytes (0: discarded) and
+// stderr captured (bounded, for messages), in its own process group, killed with the group after
+// timeout_s.
+Result<ToolResult> RunTool(const std::vector<std::string>& argv, int timeout_s, size_t max_out = 0) {
+  int outp[2], errp[2];
+  if (::pipe2(outp, O_CLOEXEC) != 0) return SysErr(kOciFetch, "pipe", errno);
+  UniqueFd out_rd(outp[0]), out_wr(outp[1]);
   if (::pipe2(errp, O_CLOEXEC) != 0) return SysErr(kOciFetch, "pipe", errno);
-  UniqueFd rd(errp[0]), wr(errp[1]);
+  UniqueFd err_rd(errp[0]), err_wr(errp[1]);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  if (max_out)
+    posix_spawn_file_actions_adddup2(&fa, out_wr.get(), 1);
+  else
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, err_wr.get(), 2);
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);
   sigset_t none, dflt;
@@ -594,57 +601,88 @@ Result<ToolResult> RunTool(const std::vector<std::string>& argv, int timeout_s) 
   int rc = ::posix_spawnp(&pid, argv[0].c_str(), &fa, &at, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
-  wr = UniqueFd();
+  out_wr = UniqueFd();
+  err_wr = UniqueFd();
   if (rc != 0) return SysErr(kOciFetch, "cannot run " + Q(argv[0]), rc);
+  if (!max_out) out_rd = UniqueFd();
 
-  ToolResult out;
+  ToolResult res;
+  auto append = [](std::string* s, const char* p, size_t n, size_t max, bool* truncated) {
+    size_t room = s->size() < max ? max - s->size() : 0;
+    s->append(p, std::min(n, room));
+    if (n > room && truncated) *truncated = true;
+  };
+  // Reads what is there on fd into s; false at end of file.
+  auto drain = [&](UniqueFd& fd, std::string* s, size_t max, bool* truncated) {
+    char buf[1 << 14];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n > 0) {
+      append(s, buf, static_cast<size_t>(n), max, truncated);
+      return true;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    fd = UniqueFd();
+    return false;
+  };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  bool open = true;
   int status = 0;
   bool reaped = false;
   while (!reaped) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      out.timed_out = true;
+      res.timed_out = true;
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       break;
     }
-    if (open) {
-      struct pollfd p {
-        rd.get(), POLLIN, 0
-      };
-      int pr = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 200)));
-      if (pr > 0) {
-        char buf[4096];
-        ssize_t n = ::read(rd.get(), buf, sizeof buf);
-        if (n > 0) {
-          if (out.err.size() < kMaxToolOutput)
-            out.err.append(buf, std::min(static_cast<size_t>(n), kMaxToolOutput - out.err.size()));
-        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-          open = false;
-        }
+    struct pollfd p[2];
+    nfds_t n = 0;
+    UniqueFd* which[2];
+    if (out_rd) {
+      p[n] = {out_rd.get(), POLLIN, 0};
+      which[n++] = &out_rd;
+    }
+    if (err_rd) {
+      p[n] = {err_rd.get(), POLLIN, 0};
+      which[n++] = &err_rd;
+    }
+    int timeout_ms = static_cast<int>(std::min<int64_t>(left.count(), 200));
+    if (n == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, 20)));
+    } else if (::poll(p, n, timeout_ms) > 0) {
+      for (nfds_t i = 0; i < n; ++i) {
+        if (!p[i].revents) continue;
+        if (which[i] == &out_rd)
+          drain(out_rd, &res.out, max_out, &res.out_truncated);
+        else
+          drain(err_rd, &res.err, kMaxToolOutput, nullptr);
       }
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     pid_t w = ::waitpid(pid, &status, WNOHANG);
     if (w == pid) reaped = true;
     if (w < 0 && errno != EINTR) break;
   }
-  if (reaped && !out.timed_out) {
-    // Drain what is left in the pipe (the tool has exited).
-    ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
-    char buf[4096];
-    ssize_t n;
-    while (out.err.size() < kMaxToolOutput && (n = ::read(rd.get(), buf, sizeof buf)) > 0)
-      out.err.append(buf, std::min(static_cast<size_t>(n), kMaxToolOutput - out.err.size()));
-    out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  if (reaped && !res.timed_out) {
+    // The tool has exited: what is left in the pipes (unless a child of it holds them open).
+    for (auto* fd : {&out_rd, &err_rd}) {
+      if (!*fd) continue;
+      ::fcntl(fd->get(), F_SETFL, O_NONBLOCK);
+      while (*fd) {
+        char buf[1 << 14];
+        ssize_t n = ::read(fd->get(), buf, sizeof buf);
+        if (n <= 0) break;
+        if (fd == &out_rd)
+          append(&res.out, buf, static_cast<size_t>(n), max_out, &res.out_truncated);
+        else
+          append(&res.err, buf, static_cast<size_t>(n), kMaxToolOutput, nullptr);
+      }
+    }
+    res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   }
-  while (!out.err.empty() && (out.err.back() == '\n' || out.err.back() == ' ')) out.err.pop_back();
-  return out;
+  while (!res.err.empty() && (res.err.back() == '\n' || res.err.back() == ' ')) res.err.pop_back();
+  return res;
 }
 
 // ---- image layouts ------------------------------------------------------------------------------
@@ -1192,18 +1230,22 @@ Result<Image> ImageStore::PullLocked(const ImageRef& ref) {
                                 (opts_.local_roots.empty() ? std::string("nowhere (local transports are off)")
                                                            : "below " + opts_.local_roots.front()));
   }
-  auto skopeo_copy = [&](const std::string& src, const std::string& dest_name) -> Status {
+  auto skopeo = [&](const std::string& verb, std::vector<std::string> tail, size_t max_out) -> Result<ToolResult> {
     std::vector<std::string> argv = {skopeo_};
     if (ref.transport == "docker") argv.insert(argv.end(), {"--override-os", "linux", "--override-arch", kHostArch});
-    argv.insert(argv.end(), {"copy", "--quiet", src, "dir:" + tmp + "/" + dest_name});
-    DEPAI_ASSIGN_OR_RETURN(ToolResult t, RunTool(argv, opts_.skopeo_timeout_s));
+    argv.push_back(verb);
+    argv.insert(argv.end(), tail.begin(), tail.end());
+    DEPAI_ASSIGN_OR_RETURN(ToolResult t, RunTool(argv, opts_.skopeo_timeout_s, max_out));
     if (t.timed_out)
-      return Err(kOciFetch, where + ": skopeo copy timed out after " + std::to_string(opts_.skopeo_timeout_s) + " s" +
-                                (t.err.empty() ? "" : ": " + t.err));
+      return Err(kOciFetch, where + ": skopeo " + verb + " timed out after " + std::to_string(opts_.skopeo_timeout_s) +
+                                " s" + (t.err.empty() ? "" : ": " + t.err));
     if (t.exit_code != 0)
-      return Err(kOciFetch, where + ": skopeo copy failed (exit " + std::to_string(t.exit_code) + ")" +
+      return Err(kOciFetch, where + ": skopeo " + verb + " failed (exit " + std::to_string(t.exit_code) + ")" +
                                 (t.err.empty() ? "" : ": " + t.err));
-    return {};
+    return t;
+  };
+  auto skopeo_copy = [&](const std::string& src, const std::string& dest_name) -> Status {
+    return skopeo("copy", {"--quiet", src, "dir:" + tmp + "/" + dest_name}, 0).status();
   };
   Result<Resolved> resolved = Err(kOciFetch, "not fetched");
   if (ref.transport == "oci") {
@@ -1217,18 +1259,53 @@ Result<Image> ImageStore::PullLocked(const ImageRef& ref) {
     L.dir = std::move(layout).value();
     L.ref_name = local_ref;
     resolved = Resolve(L, ref.digest);
-  } else {
+  } else if (ref.transport == "docker-archive") {
     DEPAI_TRY(skopeo_copy(ref.skopeo_src(), "fetch"));
     DEPAI_ASSIGN_OR_RETURN(L.dir, OpenDir(tmp + "/fetch", kOciFetch));
     L.skopeo_dir = true;
     resolved = Resolve(L, ref.digest);
-    // A tag that moved since the pin was taken: ask the registry for the pinned manifest itself.
-    if (!resolved.ok() && resolved.error().code == kOciDigest && ref.transport == "docker" &&
-        DockerTagless(ref.location) != ref.location) {
-      DEPAI_TRY(skopeo_copy("docker://" + DockerTagless(ref.location) + "@" + ref.digest, "fetch2"));
-      DEPAI_ASSIGN_OR_RETURN(L.dir, OpenDir(tmp + "/fetch2", kOciFetch));
-      resolved = Resolve(L, ref.digest);
+  } else {
+    // docker://: ask the registry for the pinned manifest itself and hash it here. An image index
+    // (a multi-arch pin, as registries show them) names this host's manifest, fetched by its digest.
+    // A pin the registry does not know as a manifest may be a config digest: then the tag is copied
+    // and its config must match.
+    std::string repo = DockerTagless(ref.location);
+    auto raw = skopeo("inspect", {"--raw", "docker://" + repo + "@" + ref.digest}, kMaxJsonBlob);
+    std::string target = ref.digest;
+    std::vector<std::string> aliases;
+    if (raw.ok()) {
+      if (raw->out_truncated) return Err(kOciLimit, where + ": the registry's manifest is larger than 4 MiB");
+      std::string got = Sha256Digest(raw->out);
+      if (got != ref.digest) return Err(kOciDigest, where + ": the registry returned a manifest that hashes to " + got);
+      DEPAI_ASSIGN_OR_RETURN(json m, ParseJson(raw->out, where + ": the registry's manifest"));
+      if (IsIndexType(Str(m, "mediaType")) || (!m.contains("config") && m.contains("manifests"))) {
+        std::string pick;
+        if (m.contains("manifests") && m["manifests"].is_array())
+          for (const auto& e : m["manifests"]) {
+            auto d = ParseDescriptor(e, where + " image index");
+            if (d.ok() && IsManifestType(d->media_type) && HostPlatform(d->platform)) {
+              pick = d->digest;
+              break;
+            }
+          }
+        if (pick.empty())
+          return Err(kOciBadImage, where + ": the image index has no linux/" + std::string(kHostArch) + " image");
+        target = pick;
+        aliases.push_back(ref.digest);
+      }
+      DEPAI_TRY(skopeo_copy("docker://" + repo + "@" + target, "fetch"));
+    } else if (repo != ref.location) {
+      auto copied = skopeo_copy(ref.skopeo_src(), "fetch");
+      if (!copied.ok())
+        return Err(copied.error().code,
+                   copied.error().message + " (and the pin is no manifest there: " + raw.error().message + ")");
+    } else {
+      return raw.error();
     }
+    DEPAI_ASSIGN_OR_RETURN(L.dir, OpenDir(tmp + "/fetch", kOciFetch));
+    L.skopeo_dir = true;
+    resolved = Resolve(L, target);
+    if (resolved.ok()) resolved->aliases.insert(resolved->aliases.end(), aliases.begin(), aliases.end());
   }
   if (!resolved.ok()) return resolved.error();
   Resolved& r = resolved.value();
@@ -1271,6 +1348,7 @@ Result<Image> ImageStore::PullLocked(const ImageRef& ref) {
   if (!entry.ok()) return Err(kOciIo, entry.error().message);
   auto rootfs = MkdirsBeneath(entry->get(), "rootfs", 0755);
   if (!rootfs.ok()) return Err(kOciIo, rootfs.error().message);
+  if (::fchmod(rootfs->get(), 0755) != 0) return SysErr(kOciIo, "chmod rootfs", errno);  // whatever the umask
   UnpackOptions budget = opts_.unpack;
   Image img;
   img.manifest_digest = r.manifest_digest;

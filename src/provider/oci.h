@@ -1,16 +1,19 @@
 // OCI images for the provider's sandboxed (`oci`) runtime. See doc/provider-operations.md.
 //
 // An image reference is `<transport>:<location>@sha256:<64 hex>`; the digest pins the image
-// manifest's digest or its config digest (the image id). ImageStore::Pull fetches the image
-// (`oci:` layout directories and `oci-archive:` tars are read directly; `docker://` and
-// `docker-archive:` go through `skopeo copy <src> dir:<tmp>`, a format that keeps the manifest and
-// config bytes exactly as the source has them), and verifies every byte itself, never trusting the
-// tool's word: sha256 of the manifest or of the config equals the pin, each blob's sha256 and size
-// equal its descriptor, each layer's uncompressed sha256 equals config.rootfs.diff_ids[i]. The
-// layers are unpacked in order into <cache>/<config hex>/rootfs with whiteouts applied, in a
-// temporary directory renamed into place only when everything checked out, so a crash or a bad
-// image never leaves a rootfs that a later Pull would use. A second Pull of a cached image reads
-// one small JSON file.
+// manifest's digest, its config digest (the image id), or an image index's digest (a multi-arch
+// pin: this host's linux/amd64 entry is used). ImageStore::Pull fetches the image (`oci:` layout
+// directories and `oci-archive:` tars are read directly; `docker://` and `docker-archive:` go
+// through `skopeo copy <src> dir:<tmp>`, a format that keeps the manifest and config bytes exactly as
+// the source has them, unlike `oci:` which converts docker manifests and configs; for `docker://`
+// the pinned manifest or index is first fetched with `skopeo inspect --raw` and hashed here), and
+// verifies every byte itself, never trusting the tool's word: sha256 of the manifest, of the config
+// or of the index equals the pin, each blob's sha256 and size equal its descriptor, each layer's
+// uncompressed sha256 equals config.rootfs.diff_ids[i]. The layers are unpacked in order into
+// <cache>/<config hex>/rootfs with whiteouts applied, in a temporary directory renamed into place
+// only when everything checked out, so a crash or a bad image never leaves a rootfs that a later
+// Pull would use. A second Pull of a cached image reads one small JSON file (<cache>/<config
+// hex>/image.json; <cache>/refs/<hex> maps manifest and index digests to it). Nothing is evicted.
 //
 // UnpackLayer is the hostile-input boundary: every member is created with *at() calls relative to
 // directory fds opened beneath the root without following any symlink (util/safe_path.h); members
@@ -49,7 +52,8 @@ struct ImageRef {
   std::string location;   // "docker.io/library/alpine:3.19", "/path/img.tar", "/path/layout[:ref]"
   std::string digest;     // "sha256:<64 lowercase hex>"
   // The source argument for `skopeo copy`: "docker://<location>" (with "@<digest>" when the location
-  // carries no tag, so the registry is asked for exactly that manifest), "<transport>:<location>".
+  // carries no tag), "<transport>:<location>". Pull asks a registry for "<repo>@<digest>" first and
+  // copies the tag only when the registry knows no manifest of that digest (a config-digest pin).
   std::string skopeo_src() const;
   std::string to_string() const;  // the reference as it parses back
 };

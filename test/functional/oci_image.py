@@ -36,7 +36,9 @@ Example:
                           {"Entrypoint": ["/bin/hello"], "Env": ["A=1"], "WorkingDir": "/work"})
     ref = "oci-archive:/tmp/img.tar@" + d["manifest_digest"]   # or d["config_digest"]
 
-`python3 oci_image.py OUT.tar` writes a small sample image and prints its digests as JSON.
+`python3 oci_image.py OUT [oci-archive|oci|docker-archive]` writes the sample image (sample_layers(),
+sample_config()) as an archive, a layout directory or a docker archive and prints its digests as JSON;
+test/unit/test_oci.cpp's Oci.PythonBuiltImage pulls it (DEPAI_OCI_TEST_REF=<transport>:OUT@<digest>).
 """
 import gzip
 import hashlib
@@ -251,10 +253,14 @@ def sample_layers():
     ]
 
 
+def sample_config():
+    return {"Entrypoint": ["/bin/hello"], "Cmd": ["--greet"], "Env": ["GREETING=hi"], "WorkingDir": "/work"}
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: oci_image.py OUT.tar")
-    out = build_oci_archive(sys.argv[1], sample_layers(),
-                            {"Entrypoint": ["/bin/hello"], "Cmd": ["--greet"], "Env": ["GREETING=hi"],
-                             "WorkingDir": "/work"})
-    print(json.dumps(out))
+    # oci_image.py OUT [oci-archive|oci|docker-archive]: the sample image, digests printed as JSON.
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: oci_image.py OUT [oci-archive|oci|docker-archive]")
+    kind = sys.argv[2] if len(sys.argv) == 3 else "oci-archive"
+    build = {"oci-archive": build_oci_archive, "oci": build_oci_layout, "docker-archive": build_docker_archive}[kind]
+    print(json.dumps(build(sys.argv[1], sample_layers(), sample_config())))

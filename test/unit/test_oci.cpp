@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -822,33 +823,102 @@ TEST(Oci, SkopeoFailuresAreReported) {
   EXPECT_EQ(missing.error().code, kOciFetch);
 }
 
+// A fake registry behind a fake skopeo: `inspect --raw docker://r@sha256:H` prints <srv>/m/H, `copy
+// docker://r@sha256:H dir:D` (or docker://r:tag, served from <srv>/m/tag) writes manifest.json and <srv>/b/*.
+struct FakeRegistry {
+  fs::path srv;
+  std::string skopeo;
+  FakeRegistry(const fs::path& dir) : srv(dir) {
+    fs::create_directories(srv / "m");
+    fs::create_directories(srv / "b");
+    fs::create_directories(srv / "bin");
+    skopeo = FakeSkopeo(srv / "bin", "SRV='" + srv.string() + R"('
+for a; do prev=$last; last=$a; done
+key() { k=${1##*@sha256:}; [ "$k" = "$1" ] && k=tag; echo "$k"; }
+case " $* " in
+  *" inspect "*) k=$(key "$last"); [ -f "$SRV/m/$k" ] || { echo "manifest unknown: $last" >&2; exit 1; }; cat "$SRV/m/$k" ;;
+  *" copy "*) k=$(key "$prev"); [ -f "$SRV/m/$k" ] || { echo "manifest unknown: $prev" >&2; exit 1; }
+    d=${last#dir:}; mkdir -p "$d"; cp "$SRV"/b/* "$d"/; cp "$SRV/m/$k" "$d/manifest.json" ;;
+esac)");
+  }
+  void Serve(const Img& img, bool tag = false) {
+    WriteFile(srv / "m" / Hex(img.manifest_digest), img.manifest);
+    if (tag) WriteFile(srv / "m" / "tag", img.manifest);
+    for (const auto& [d, b] : img.blobs)
+      if (d != img.manifest_digest) WriteFile(srv / "b" / Hex(d), b);
+  }
+};
+
 TEST(Oci, SkopeoOutputIsVerifiedNotTrusted) {
   TempDir t;
   Img img = MakeImage({{{"f", 'f', "from the registry"}}}, kCfg);
-  // What skopeo's dir: transport writes: manifest.json and the blobs by hex.
-  fs::path good = t.path / "good", bad = t.path / "bad";
-  WriteFile(good / "manifest.json", img.manifest);
-  for (const auto& [d, b] : img.blobs) WriteFile(good / Hex(d), b);
-  fs::copy(good, bad, fs::copy_options::recursive);
-  std::string layer = ReadFile(bad / Hex(img.layer_digests[0]));
-  layer[20] ^= 0x01;
-  WriteFile(bad / Hex(img.layer_digests[0]), layer);
-  auto copier = [&](const fs::path& src) {
-    fs::create_directories(t.path / ("bin-" + src.filename().string()));
-    return FakeSkopeo(t.path / ("bin-" + src.filename().string()),
-                      "for a; do last=$a; done; cp -r '" + src.string() + "' \"${last#dir:}\"");
-  };
   std::string untagged = "docker://registry.invalid/app@" + img.manifest_digest;
-  auto ok = ImageStore((t.path / "c1").string(), copier(good)).Pull(untagged);
-  ASSERT_TRUE(ok.ok()) << ok.error().message;
-  EXPECT_EQ(ReadFile(fs::path(ok->rootfs) / "f"), "from the registry");
-  auto tampered = ImageStore((t.path / "c2").string(), copier(bad)).Pull(untagged);
-  ASSERT_FALSE(tampered.ok());
-  EXPECT_EQ(tampered.error().code, kOciDigest) << tampered.error().message;
-  // A tool that hands back another image than the pinned one.
-  auto other = ImageStore((t.path / "c3").string(), copier(good)).Pull("docker://registry.invalid/app@" + kZeros);
-  ASSERT_FALSE(other.ok());
-  EXPECT_EQ(other.error().code, kOciDigest) << other.error().message;
+  {
+    FakeRegistry reg(t.path / "good");
+    reg.Serve(img);
+    auto ok = ImageStore((t.path / "c1").string(), reg.skopeo).Pull(untagged);
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(ReadFile(fs::path(ok->rootfs) / "f"), "from the registry");
+    // Unknown to the registry, no tag to fall back on.
+    auto unknown = ImageStore((t.path / "c2").string(), reg.skopeo).Pull("docker://registry.invalid/app@" + kZeros);
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().code, kOciFetch) << unknown.error().message;
+    EXPECT_NE(unknown.error().message.find("manifest unknown"), std::string::npos) << unknown.error().message;
+  }
+  {
+    FakeRegistry reg(t.path / "bad-blob");
+    reg.Serve(img);
+    std::string layer = ReadFile(reg.srv / "b" / Hex(img.layer_digests[0]));
+    layer[20] ^= 0x01;
+    WriteFile(reg.srv / "b" / Hex(img.layer_digests[0]), layer);
+    auto r = ImageStore((t.path / "c3").string(), reg.skopeo).Pull(untagged);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, kOciDigest) << r.error().message;
+  }
+  {
+    FakeRegistry reg(t.path / "lying-manifest");  // answers the pin with another manifest
+    Img other = MakeImage({{{"f", 'f', "something else"}}}, kCfg);
+    reg.Serve(other);
+    WriteFile(reg.srv / "m" / Hex(img.manifest_digest), other.manifest);
+    auto r = ImageStore((t.path / "c4").string(), reg.skopeo).Pull(untagged);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, kOciDigest) << r.error().message;
+    EXPECT_NE(r.error().message.find("hashes to " + other.manifest_digest), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(Oci, DockerPinsByIndexOrConfigDigest) {
+  TempDir t;
+  Img amd = MakeImage({{{"arch", 'f', "amd64"}}}, kCfg, ImgOpts::Type(kDockerManifestType));
+  Img arm = MakeImage({{{"arch", 'f', "arm64"}}}, kCfg, ImgOpts::Arch("arm64"));
+  json da = DescOf(amd, kDockerManifestType), dr = DescOf(arm);
+  da["platform"] = {{"os", "linux"}, {"architecture", "amd64"}};
+  dr["platform"] = {{"os", "linux"}, {"architecture", "arm64"}};
+  json index = IndexOf({dr, da});
+  index["mediaType"] = "application/vnd.docker.distribution.manifest.list.v2+json";
+  std::string index_bytes = index.dump();
+  std::string index_digest = Sha256Digest(index_bytes);
+  FakeRegistry reg(t.path / "srv");
+  reg.Serve(arm);
+  reg.Serve(amd, /*tag=*/true);
+  WriteFile(reg.srv / "m" / Hex(index_digest), index_bytes);
+
+  ImageStore store((t.path / "cache").string(), reg.skopeo);
+  auto multi = store.Pull("docker://registry.invalid/app@" + index_digest);
+  ASSERT_TRUE(multi.ok()) << multi.error().message;
+  EXPECT_EQ(ReadFile(fs::path(multi->rootfs) / "arch"), "amd64");
+  EXPECT_EQ(multi->manifest_digest, amd.manifest_digest);
+  EXPECT_TRUE(store.Cached(index_digest).has_value());
+
+  // The config digest (image id) with a tag: the tag is copied and its config must be the pinned one.
+  ImageStore store2((t.path / "cache2").string(), reg.skopeo);
+  auto by_config = store2.Pull("docker://registry.invalid/app:v1@" + amd.config_digest);
+  ASSERT_TRUE(by_config.ok()) << by_config.error().message;
+  EXPECT_EQ(by_config->config_digest, amd.config_digest);
+  auto moved = ImageStore((t.path / "cache3").string(), reg.skopeo)
+                   .Pull("docker://registry.invalid/app:v1@" + arm.config_digest);
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, kOciDigest) << moved.error().message;
 }
 
 TEST(Oci, PullDockerArchiveThroughSkopeo) {
@@ -882,16 +952,16 @@ TEST(Oci, PullDockerArchiveThroughSkopeo) {
   EXPECT_EQ(wrong.error().code, kOciDigest);
 }
 
-// An archive built by test/functional/oci_image.py, pulled here (run by hand, see that module):
-//   python3 test/functional/oci_image.py /tmp/img.tar   # prints {"manifest_digest": ..., ...}
-//   DEPAI_OCI_TEST_ARCHIVE=/tmp/img.tar DEPAI_OCI_TEST_DIGEST=sha256:... depai_unit_tests --gtest_filter=Oci.Python*
-TEST(Oci, PythonBuiltArchive) {
-  const char* archive = std::getenv("DEPAI_OCI_TEST_ARCHIVE");
-  const char* digest = std::getenv("DEPAI_OCI_TEST_DIGEST");
-  if (!archive || !digest) GTEST_SKIP() << "DEPAI_OCI_TEST_ARCHIVE / DEPAI_OCI_TEST_DIGEST not set";
+// Images built by test/functional/oci_image.py, pulled here (run by hand; skipped otherwise):
+//   python3 test/functional/oci_image.py /tmp/img.tar   # the sample image; prints its digests
+//   DEPAI_OCI_TEST_REF=oci-archive:/tmp/img.tar@sha256:... depai_unit_tests --gtest_filter='Oci.Python*'
+// DEPAI_OCI_TEST_HOSTILE_REF: a reference whose image has a hostile layer; the pull must refuse it.
+TEST(Oci, PythonBuiltImage) {
+  const char* ref = std::getenv("DEPAI_OCI_TEST_REF");
+  if (!ref) GTEST_SKIP() << "DEPAI_OCI_TEST_REF not set";
   TempDir t;
   ImageStore store((t.path / "cache").string());
-  auto r = store.Pull(std::string("oci-archive:") + archive + "@" + digest);
+  auto r = store.Pull(ref);
   ASSERT_TRUE(r.ok()) << r.error().message;
   // The module's sample image (oci_image.py's __main__).
   EXPECT_EQ(r->config.entrypoint, std::vector<std::string>{"/bin/hello"});
@@ -899,7 +969,20 @@ TEST(Oci, PythonBuiltArchive) {
   EXPECT_EQ(r->config.env, std::vector<std::string>{"GREETING=hi"});
   EXPECT_EQ(r->config.working_dir, "/work");
   EXPECT_EQ(ReadFile(fs::path(r->rootfs) / "bin/hello"), "#!/bin/sh\necho hello from the image\n");
+  EXPECT_EQ(ModeOf(fs::path(r->rootfs) / "bin/hello"), 0755u);
   EXPECT_EQ(ReadFile(fs::path(r->rootfs) / "etc/new.conf"), "new\n");
   EXPECT_FALSE(fs::exists(fs::path(r->rootfs) / "etc/old.conf"));
   EXPECT_EQ(fs::read_symlink(fs::path(r->rootfs) / "etc/link"), "old.conf");
+}
+
+TEST(Oci, PythonBuiltHostileImage) {
+  const char* ref = std::getenv("DEPAI_OCI_TEST_HOSTILE_REF");
+  if (!ref) GTEST_SKIP() << "DEPAI_OCI_TEST_HOSTILE_REF not set";
+  TempDir t;
+  ImageStore store((t.path / "cache").string());
+  auto r = store.Pull(ref);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, kOciHostileLayer) << r.error().message;
+  std::cout << r.error().message << "\n";
+  for (const auto& e : fs::directory_iterator(t.path / "cache")) ADD_FAILURE() << "left in the cache: " << e.path();
 }
