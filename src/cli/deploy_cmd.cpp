@@ -35,7 +35,8 @@ namespace {
 
 struct DeployArgs {
   TxArgs tx;
-  std::string spec, id, out, service, wait_timeout = "120";
+  std::string spec, id, out, service, wait_timeout = "120", path = "/", method = "GET", data;
+  uint32_t port = 0;
   bool wait = false, lease = false, stderr_stream = false, follow = false, dry_run = false, force = false;
 };
 
@@ -456,6 +457,77 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     if (files.empty()) throw CommandError{"the workload declares no artifacts"};
     if (any_missing && list.value("workload_state", "") != "running")
       std::cerr << "warning: some artifacts were not produced\n";
+  });
+
+  auto* url = dep->add_subcommand("url", "Print how to reach the exposed services of a lease through its provider");
+  url->add_option("id", a->id, "Order id (or lease id with --lease)")->required();
+  url->add_option("--from", a->tx.from, "Owner key name (or address)")->required();
+  url->add_flag("--lease", a->lease, "ID is a lease id");
+  url->callback([&g, a] {
+    Signer s = SignerOrThrow(g, a->tx.from);
+    Target t = Resolve(g, a->id, a->lease);
+    auto r = Request(t.endpoint, http::verb::get, "/v1/leases/" + std::to_string(t.lease_id), "",
+                     ReadHeaders(s, t.lease_id));
+    if (r.status != 200) throw CommandError{ProviderError(r)};
+    json st = json::parse(r.body, nullptr, false);
+    if (!st.is_object()) throw CommandError{"the provider answered invalid JSON"};
+    json urls = json::array();
+    for (const auto& sv : st.value("services", json::array()))
+      for (const auto& p : sv.value("expose", json::array()))
+        urls.push_back({{"service", sv.value("service", "")},
+                        {"port", p},
+                        {"url", t.endpoint + "/v1/leases/" + std::to_string(t.lease_id) + "/services/" +
+                                    sv.value("service", "") + "/" + std::to_string(p.get<int>()) + "/"}});
+    if (urls.empty()) throw CommandError{"lease " + std::to_string(t.lease_id) + " exposes no ports"};
+    PrintJsonOrText(g, json{{"lease_id", std::to_string(t.lease_id)}, {"services", urls}}, [&] {
+      for (const auto& u : urls)
+        std::cout << u["service"].get<std::string>() << " port " << u["port"] << ": " << u["url"].get<std::string>()
+                  << "\n";
+      std::cout << "Requests need the owner's X-Depai-* signature headers; `depai deploy call " << t.lease_id
+                << " --lease --from " << a->tx.from << " --port PORT --path /...` sends one.\n";
+    });
+  });
+
+  auto* call =
+      dep->add_subcommand("call", "Send an HTTP request to an exposed service of a lease, signed as its owner");
+  call->add_option("id", a->id, "Order id (or lease id with --lease)")->required();
+  call->add_option("--from", a->tx.from, "Owner key name (or address)")->required();
+  call->add_flag("--lease", a->lease, "ID is a lease id");
+  call->add_option("--service", a->service, "Service name (default: the first with an exposed port)");
+  call->add_option("--port", a->port, "Exposed port (default: the service's first)");
+  call->add_option("--path", a->path, "Path and query on the service (default /)");
+  call->add_option("--method,-X", a->method, "HTTP method")
+      ->check(CLI::IsMember({"GET", "POST", "PUT", "DELETE", "HEAD"}));
+  call->add_option("--data,-d", a->data, "Request body");
+  call->callback([&g, a] {
+    Signer s = SignerOrThrow(g, a->tx.from);
+    Target t = Resolve(g, a->id, a->lease);
+    std::string service = a->service;
+    uint32_t port = a->port;
+    if (service.empty() || port == 0) {
+      auto r = Request(t.endpoint, http::verb::get, "/v1/leases/" + std::to_string(t.lease_id), "",
+                       ReadHeaders(s, t.lease_id));
+      if (r.status != 200) throw CommandError{ProviderError(r)};
+      json st = json::parse(r.body, nullptr, false);
+      for (const auto& sv : st.value("services", json::array())) {
+        if (!service.empty() && sv.value("service", "") != service) continue;
+        auto ex = sv.value("expose", json::array());
+        if (ex.empty()) continue;
+        service = sv.value("service", "");
+        if (port == 0) port = ex[0].get<uint32_t>();
+        break;
+      }
+      if (service.empty() || port == 0) throw CommandError{"lease " + std::to_string(t.lease_id) + " exposes no ports"};
+    }
+    std::string path = a->path.empty() || a->path[0] != '/' ? "/" + a->path : a->path;
+    auto r =
+        Request(t.endpoint, http::string_to_verb(a->method),
+                "/v1/leases/" + std::to_string(t.lease_id) + "/services/" + service + "/" + std::to_string(port) + path,
+                a->data, ReadHeaders(s, t.lease_id));
+    if (r.status >= 400 && r.body.find("\"codespace\":\"providerd\"") != std::string::npos)
+      throw CommandError{ProviderError(r)};
+    std::cout << r.body << std::flush;
+    if (r.status >= 400) throw CommandError{"the service answered HTTP " + std::to_string(r.status)};
   });
 
   auto* close = dep->add_subcommand("close", "Close ORDER (its lease closes; the escrow's remainder is refunded)");

@@ -10,6 +10,7 @@
 #include "cli/keys_util.h"
 #include "provider/config.h"
 #include "provider/daemon.h"
+#include "provider/sandbox.h"
 
 namespace depai::cli {
 
@@ -81,6 +82,27 @@ void RegisterProviderRunCommands(CLI::App& app, GlobalOptions& g) {
       ->capture_default_str();
   auto* node_opt = app.get_option_no_throw("--node");
   run->callback([&g, a, node_opt] { Run(g, *a, node_opt != nullptr && node_opt->count() > 0); });
+
+  auto* doctor =
+      prov->add_subcommand("doctor", "Check what this host can enforce on workloads (sandbox, limits, GPUs)");
+  doctor->add_option("--config", a->config, "Provider config whose [sandbox] settings to check (default: built-in)");
+  doctor->callback([&g, a] {
+    provider::SandboxConfig sb;
+    std::string cfg_path = a->config.empty() ? g.home + "/config/provider.toml" : a->config;
+    if (!a->config.empty() || std::filesystem::exists(cfg_path)) {
+      auto cfg = provider::LoadConfig(cfg_path);
+      if (!cfg.ok()) throw CommandError{cfg.error().message};
+      sb = cfg->sandbox;
+    }
+    auto h = provider::ProbeHost(sb);
+    if (g.output == "json") {
+      std::cout << h.to_json().dump(2) << "\n";
+    } else {
+      std::cout << h.Text();
+    }
+    if (sb.mode != "none" && !h.can_sandbox())
+      throw CommandError{"this host cannot sandbox workloads; `depai provider run` will refuse to start"};
+  });
 }
 
 }  // namespace depai::cli

@@ -132,15 +132,37 @@ bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos 
 
 // The checks shared by the YAML and the JSON paths.
 Status ValidateService(const ServiceSpec& s, const std::string& path) {
-  if (s.runtime != "exec")
+  if (s.runtime != "exec" && s.runtime != "oci")
     return Err(path + ".runtime: unsupported runtime '" + (ValidUtf8(s.runtime) ? s.runtime : "?") +
-               "' (this version supports: exec)");
-  if (s.command.empty()) return Err(path + ".command: must name the program to run, e.g. [\"python3\", \"main.py\"]");
+               "' (this version supports: exec, oci)");
+  if (s.runtime == "oci") {
+    if (s.image.empty())
+      return Err(path +
+                 ".image: missing (runtime oci runs an image pinned by digest, e.g. "
+                 "\"docker://registry.example/app@sha256:<64 hex>\")");
+    auto at = s.image.rfind("@sha256:");
+    if (HasNul(s.image) || s.image.size() > 4096 || at == std::string::npos || s.image.size() - at - 8 != 64 ||
+        s.image.find_first_not_of("0123456789abcdef", at + 8) != std::string::npos)
+      return Err(path + ".image: '" + (ValidUtf8(s.image) ? s.image : "?") +
+                 "' must be pinned by digest: <transport>:<location>@sha256:<64 lower-case hex>");
+  } else if (!s.image.empty()) {
+    return Err(path + ".image: only runtime oci runs an image");
+  }
+  if (s.runtime == "exec" && s.command.empty())
+    return Err(path + ".command: must name the program to run, e.g. [\"python3\", \"main.py\"]");
   if (s.command.size() + s.args.size() > 256) return Err(path + ": more than 256 command arguments");
   for (const auto& a : s.command)
     if (HasNul(a) || a.size() > 4096)
       return Err(path + ".command: arguments must be <= 4096 bytes of UTF-8 without NUL");
-  if (s.command[0].empty()) return Err(path + ".command[0]: the program name is empty");
+  if (!s.command.empty() && s.command[0].empty()) return Err(path + ".command[0]: the program name is empty");
+  if (s.expose.size() > 8) return Err(path + ".expose: at most 8 ports");
+  {
+    std::set<uint16_t> ports;
+    for (uint16_t p : s.expose) {
+      if (p == 0) return Err(path + ".expose: ports must be in 1..65535");
+      if (!ports.insert(p).second) return Err(path + ".expose: port " + std::to_string(p) + " is listed twice");
+    }
+  }
   for (const auto& a : s.args)
     if (HasNul(a) || a.size() > 4096) return Err(path + ".args: arguments must be <= 4096 bytes of UTF-8 without NUL");
   if (s.env.size() > 64) return Err(path + ".env: at most 64 variables");
@@ -186,15 +208,35 @@ Result<std::string> ReadFile(const fs::path& p) {
 
 Result<ServiceSpec> ParseService(const std::string& name, const YAML::Node& n, const std::string& base_dir) {
   std::string path = "services." + name;
-  DEPAI_TRY(CheckKeys(n, path, {"runtime", "command", "args", "env", "files", "artifacts", "timeout_s", "restart"}));
+  DEPAI_TRY(CheckKeys(n, path,
+                      {"runtime", "image", "command", "args", "env", "files", "artifacts", "timeout_s", "restart",
+                       "expose", "egress"}));
   ServiceSpec s;
   s.name = name;
   if (n["runtime"]) SET_OR_RETURN(s.runtime, Str(n["runtime"], path + ".runtime"));
-  if (!n["command"]) return Err(path + ".command: missing (the program to run, e.g. [\"python3\", \"main.py\"])");
-  if (n["command"].IsScalar()) {
+  if (n["image"]) SET_OR_RETURN(s.image, Str(n["image"], path + ".image"));
+  if (!n["command"] && s.runtime != "oci")
+    return Err(path + ".command: missing (the program to run, e.g. [\"python3\", \"main.py\"])");
+  if (n["command"] && n["command"].IsScalar()) {
     s.command = {n["command"].Scalar()};
-  } else {
+  } else if (n["command"]) {
     DEPAI_ASSIGN_OR_RETURN(s.command, StrList(n["command"], path + ".command"));
+  }
+  if (n["expose"]) {
+    if (!n["expose"].IsSequence())
+      return Err(path + ".expose: must be a list of ports or {port: N}" + Line(n["expose"]));
+    for (const auto& e : n["expose"]) {
+      YAML::Node pn = e.IsMap() ? e["port"] : e;
+      if (e.IsMap()) DEPAI_TRY(CheckKeys(e, path + ".expose[]", {"port"}));
+      if (!pn) return Err(path + ".expose[].port: missing" + Line(e));
+      DEPAI_ASSIGN_OR_RETURN(uint64_t port, U64(pn, path + ".expose[].port", 65535));
+      s.expose.push_back(static_cast<uint16_t>(port));
+    }
+  }
+  if (n["egress"]) {
+    if (!n["egress"].IsScalar() || (n["egress"].Scalar() != "true" && n["egress"].Scalar() != "false"))
+      return Err(path + ".egress: must be true or false" + Line(n["egress"]));
+    s.egress = n["egress"].Scalar() == "true";
   }
   if (n["args"]) SET_OR_RETURN(s.args, StrList(n["args"], path + ".args"));
   if (n["env"]) {
@@ -471,6 +513,10 @@ json ManifestToJson(const Manifest& m) {
                           {"args", s.args},           {"env", s.env},
                           {"files", files},           {"artifacts", s.artifacts},
                           {"timeout_s", s.timeout_s}, {"restart", RestartPolicyName(s.restart)}};
+    // Emitted only when set, so the manifests (and hashes) of specs without them are unchanged.
+    if (!s.image.empty()) services[name]["image"] = s.image;
+    if (!s.expose.empty()) services[name]["expose"] = s.expose;
+    if (s.egress) services[name]["egress"] = true;
   }
   return json{{"version", m.version}, {"services", services}};
 }
@@ -500,8 +546,10 @@ Result<Manifest> ManifestFromJson(const json& j) {
     if (!s.is_object()) return E(path + ": must be an object");
     static const std::set<std::string> kFields{"runtime", "command",   "args",      "env",
                                                "files",   "artifacts", "timeout_s", "restart"};
+    static const std::set<std::string> kOptional{"image", "expose", "egress"};
     for (auto f = s.begin(); f != s.end(); ++f)
-      if (!kFields.count(f.key())) return E("unknown field '" + path + "." + f.key() + "'");
+      if (!kFields.count(f.key()) && !kOptional.count(f.key()))
+        return E("unknown field '" + path + "." + f.key() + "'");
     for (const auto& f : kFields)
       if (!s.contains(f)) return E(path + "." + f + ": missing");
     ServiceSpec sv;
@@ -528,6 +576,21 @@ Result<Manifest> ManifestFromJson(const json& j) {
     auto rp = ParseRestart(s["restart"].get<std::string>(), path + ".restart");
     if (!rp.ok()) return E(rp.error().message);
     sv.restart = rp.value();
+    if (s.contains("image")) {
+      if (!s["image"].is_string()) return E(path + ".image: must be a string");
+      sv.image = s["image"].get<std::string>();
+    }
+    if (s.contains("expose")) {
+      if (!s["expose"].is_array()) return E(path + ".expose: must be a list of ports");
+      for (const auto& p : s["expose"]) {
+        if (!p.is_number_unsigned() || p.get<uint64_t>() > 65535) return E(path + ".expose: ports must be in 1..65535");
+        sv.expose.push_back(static_cast<uint16_t>(p.get<uint64_t>()));
+      }
+    }
+    if (s.contains("egress")) {
+      if (!s["egress"].is_boolean()) return E(path + ".egress: must be true or false");
+      sv.egress = s["egress"].get<bool>();
+    }
     auto st = ValidateService(sv, path);
     if (!st.ok()) return E(st.error().message);
     m.services[sv.name] = std::move(sv);

@@ -34,14 +34,17 @@ std::string RestartPolicyName(RestartPolicy r);
 
 struct ServiceSpec {
   std::string name;
-  std::string runtime = "exec";
-  std::vector<std::string> command;  // argv[0] and fixed arguments
-  std::vector<std::string> args;     // appended to command
+  std::string runtime = "exec";      // exec | oci
+  std::string image;                 // oci: <transport>:<location>@sha256:<digest>
+  std::vector<std::string> command;  // argv[0] and fixed arguments (oci: overrides the Entrypoint)
+  std::vector<std::string> args;     // appended to command (oci: overrides the image's Cmd)
   std::map<std::string, std::string> env;
   std::map<std::string, std::string> files;  // relative path in the working directory -> content
   std::vector<std::string> artifacts;        // relative paths hashed and served after exit
   uint64_t timeout_s = kDefaultTimeoutS;     // wall clock per run; 0 = none (only with restart: always)
   RestartPolicy restart = RestartPolicy::kNever;
+  std::vector<uint16_t> expose;  // TCP ports the buyer reaches through the provider endpoint
+  bool egress = false;           // asks for outbound network (the provider must allow it)
 };
 
 struct Manifest {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -261,7 +262,7 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
   ProviderConfig c;
   DEPAI_TRY(CheckKeys(t, "",
                       {"node", "key", "keyring_backend", "keyring_home", "chain_id", "listen", "fees", "gas",
-                       "provider", "inventory", "pricing", "daemon"}));
+                       "provider", "inventory", "pricing", "daemon", "sandbox"}));
   DEPAI_ASSIGN_OR_RETURN(c.node, GetStr(t, "node", "", c.node));
   DEPAI_ASSIGN_OR_RETURN(c.key, GetStr(t, "key", "", ""));
   if (c.key.empty()) return Err("key: missing (the name of the provider's key in the keyring)");
@@ -327,7 +328,7 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
       for (const auto& e : *g->as_array()) {
         if (!e.is_table()) return Err("inventory.gpus: entries must be tables");
         const auto& et = *e.as_table();
-        DEPAI_TRY(CheckKeys(et, "inventory.gpus[]", {"vendor", "model", "count", "vram_mib", "interface"}));
+        DEPAI_TRY(CheckKeys(et, "inventory.gpus[]", {"vendor", "model", "count", "vram_mib", "interface", "devices"}));
         auto* gp = r.add_gpus();
         DEPAI_ASSIGN_OR_RETURN(*gp->mutable_vendor(), GetStr(et, "vendor", "inventory.gpus[].", ""));
         DEPAI_ASSIGN_OR_RETURN(*gp->mutable_model(), GetStr(et, "model", "inventory.gpus[].", ""));
@@ -337,6 +338,28 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
         if (gp->model().empty()) return Err("inventory.gpus[].model: missing");
         gp->set_count(static_cast<uint32_t>(n));
         gp->set_vram_mib(v);
+        // Device indices (/dev/nvidia<i>) of this model; default: the next `count` indices.
+        std::vector<uint32_t> devs;
+        if (auto dv = et.get("devices")) {
+          if (!dv->is_array()) return Err("inventory.gpus[].devices: must be a list of device indices, e.g. [0, 1]");
+          for (const auto& x : *dv->as_array()) {
+            if (!x.is_integer() || *x.value<int64_t>() < 0 || *x.value<int64_t>() > 255)
+              return Err("inventory.gpus[].devices: indices must be integers in 0..255");
+            devs.push_back(static_cast<uint32_t>(*x.value<int64_t>()));
+          }
+          if (devs.size() != n) return Err("inventory.gpus[].devices: must list exactly `count` indices");
+        } else {
+          uint32_t next = 0;
+          for (const auto& [m, ids] : c.gpu_devices)
+            for (uint32_t i : ids) next = std::max(next, i + 1);
+          for (uint64_t i = 0; i < n; ++i) devs.push_back(next + static_cast<uint32_t>(i));
+        }
+        for (uint32_t i : devs)
+          for (const auto& [m, ids] : c.gpu_devices)
+            if (std::find(ids.begin(), ids.end(), i) != ids.end())
+              return Err("inventory.gpus[].devices: index " + std::to_string(i) + " is listed twice");
+        auto& mine = c.gpu_devices[gp->model()];
+        mine.insert(mine.end(), devs.begin(), devs.end());
       }
     }
     if (auto s = inv.get("storage")) {
@@ -402,6 +425,53 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
   if (auto cc = d.get("close_completed")) {
     if (!cc->is_boolean()) return Err("daemon.close_completed: must be true or false");
     c.close_completed = *cc->value<bool>();
+  }
+
+  const toml::table& sb = t["sandbox"].as_table() ? *t["sandbox"].as_table() : empty;
+  DEPAI_TRY(CheckKeys(sb, "sandbox",
+                      {"mode", "bwrap", "uid_base", "cgroups", "pids_max", "tmp_size_mib", "allow_egress", "dev_dir",
+                       "gpu_libs", "skopeo", "image_dirs", "state_dir"}));
+  auto& x = c.sandbox;
+  DEPAI_ASSIGN_OR_RETURN(x.mode, GetStr(sb, "mode", "sandbox.", x.mode));
+  if (x.mode != "bwrap" && x.mode != "none")
+    return Err("sandbox.mode: must be \"bwrap\" (workloads isolated) or \"none\" (unconfined), got '" + x.mode + "'");
+  DEPAI_ASSIGN_OR_RETURN(x.bwrap, GetStr(sb, "bwrap", "sandbox.", x.bwrap));
+  DEPAI_ASSIGN_OR_RETURN(uint64_t ub, GetU64(sb, "uid_base", "sandbox.", x.uid_base));
+  if (ub < 1000 || ub > 4000000000ull) return Err("sandbox.uid_base: must be in [1000, 4000000000]");
+  x.uid_base = static_cast<uint32_t>(ub);
+  DEPAI_ASSIGN_OR_RETURN(x.pids_max, GetU64(sb, "pids_max", "sandbox.", x.pids_max));
+  if (x.pids_max < 16) return Err("sandbox.pids_max: must be at least 16");
+  DEPAI_ASSIGN_OR_RETURN(x.tmp_size_mib, GetU64(sb, "tmp_size_mib", "sandbox.", x.tmp_size_mib));
+  if (x.tmp_size_mib == 0) return Err("sandbox.tmp_size_mib: must be positive");
+  DEPAI_ASSIGN_OR_RETURN(x.dev_dir, GetStr(sb, "dev_dir", "sandbox.", x.dev_dir));
+  DEPAI_ASSIGN_OR_RETURN(x.skopeo, GetStr(sb, "skopeo", "sandbox.", x.skopeo));
+  DEPAI_ASSIGN_OR_RETURN(x.state_dir, GetStr(sb, "state_dir", "sandbox.", ""));
+  if (!x.state_dir.empty() && x.state_dir.front() != '/') {
+    x.state_dir = (fs::path(base_dir) / x.state_dir).lexically_normal().string();
+  }
+  for (const char* k : {"cgroups", "allow_egress"}) {
+    if (auto b = sb.get(k)) {
+      if (!b->is_boolean()) return Err(std::string("sandbox.") + k + ": must be true or false");
+      (std::string(k) == "cgroups" ? x.cgroups : x.allow_egress) = *b->value<bool>();
+    }
+  }
+  if (auto idirs = sb.get("image_dirs")) {
+    if (!idirs->is_array()) return Err("sandbox.image_dirs: must be a list of absolute directories");
+    for (const auto& e : *idirs->as_array()) {
+      if (!e.is_string() || e.value<std::string>()->empty() || e.value<std::string>()->front() != '/')
+        return Err("sandbox.image_dirs: must be a list of absolute directories");
+      x.image_dirs.push_back(*e.value<std::string>());
+    }
+  }
+  if (auto gl = sb.get("gpu_libs")) {
+    if (!gl->is_array()) return Err("sandbox.gpu_libs: must be a list of absolute paths");
+    for (const auto& e : *gl->as_array()) {
+      if (!e.is_string() || e.value<std::string>()->empty() || e.value<std::string>()->front() != '/')
+        return Err("sandbox.gpu_libs: must be a list of absolute paths");
+      x.gpu_libs.push_back(*e.value<std::string>());
+    }
+  } else if (!c.gpu_devices.empty()) {
+    x.gpu_libs = FindGpuLibs();
   }
   return c;
 }

@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "depai/market/v1/market.pb.h"
 #include "depai/provider/v1/provider.pb.h"
+#include "provider/sandbox.h"
 #include "util/result.h"
 
 namespace depai::provider {
@@ -55,6 +57,9 @@ struct ProviderConfig {
   uint32_t max_restarts = 5;
   uint64_t open_files = 256;
   uint64_t default_file_size_mib = 1024;  // RLIMIT_FSIZE when the order asks for no storage
+
+  std::map<std::string, std::vector<uint32_t>> gpu_devices;  // GPU model -> /dev/nvidia<i> indices
+  SandboxConfig sandbox;                                     // [sandbox]
 };
 
 // Parses a TOML document; relative paths (price script) resolve against `base_dir`.

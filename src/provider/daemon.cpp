@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -99,12 +100,45 @@ std::string PlacementGap(const json& placement, const OnChainSelf& me) {
 
 // ---- construction, persistence ------------------------------------------------------------
 
+std::string Daemon::StateDir() const {
+  if (!cfg_.sandbox.state_dir.empty()) return cfg_.sandbox.state_dir;
+  if (cfg_.sandbox.mode == "none" || ::geteuid() != 0) return home_ + "/provider";
+  return "/var/lib/depai/provider-" + HexEncode(crypto::Sha256(fs::absolute(home_).string())).substr(0, 12);
+}
+
+Status Daemon::CheckStateDir() const {
+  if (cfg_.sandbox.mode == "none" || ::geteuid() != 0) return {};
+  fs::path p = fs::absolute(state_dir_).lexically_normal();
+  for (fs::path a = p;; a = a.parent_path()) {
+    struct stat st;
+    if (::stat(a.c_str(), &st) != 0) return Error{"providerd", 22, "sandbox.state_dir: cannot stat " + a.string()};
+    if (a != p && !(st.st_mode & S_IXOTH))
+      return Error{"providerd", 22,
+                   "sandbox.state_dir " + p.string() + ": " + a.string() +
+                       " is not searchable by other users, and the sandbox (running as a lease's uid) must reach "
+                       "the work directories below it; choose a state_dir under a searchable path (the default "
+                       "for root is /var/lib/depai/provider-<id>)"};
+    if (a == a.root_path() || a.empty()) break;
+  }
+  ::chmod(p.c_str(), 0711);
+  return {};
+}
+
 Daemon::Daemon(ProviderConfig cfg, std::string home, crypto::KeyPair key)
     : cfg_(std::move(cfg)),
       home_(std::move(home)),
       chain_(cfg_.node, std::move(key), cfg_.chain_id, Coins::Parse(cfg_.fees).value(), cfg_.gas) {
   fs::create_directories(home_ + "/provider");
-  runtime_ = std::make_unique<ExecRuntime>(home_ + "/provider/leases");
+  ::chmod((home_ + "/provider").c_str(), 0700);
+  // One cgroup parent per provider home, so two daemons on a host (or in a test) keep apart.
+  Cgroup::SetParentName("depai-" + HexEncode(crypto::Sha256(fs::absolute(home_).string())).substr(0, 12));
+  host_ = ProbeHost(cfg_.sandbox);
+  state_dir_ = StateDir();
+  fs::create_directories(state_dir_);
+  ImageStoreOptions io;
+  io.local_roots = cfg_.sandbox.image_dirs;  // a buyer may not name a path on this host otherwise
+  images_ = std::make_unique<ImageStore>(state_dir_ + "/images", cfg_.sandbox.skopeo, io);
+  runtime_ = std::make_unique<ExecRuntime>(state_dir_ + "/leases", cfg_.sandbox, images_.get());
   Load();
 }
 
@@ -125,7 +159,8 @@ void Daemon::Save() {
                                   {"close_reason", l.close_reason},
                                   {"pending_close", l.pending_close},
                                   {"last_withdraw_height", l.last_withdraw_height},
-                                  {"workload_error", l.workload_error}};
+                                  {"workload_error", l.workload_error},
+                                  {"gpus", l.gpus}};
   json j{{"provider", chain_.address()},
          {"next_height", next_height_},
          {"last_heartbeat_window", last_heartbeat_window_},
@@ -176,6 +211,7 @@ void Daemon::Load() {
     l.pending_close = v.value("pending_close", "");
     l.last_withdraw_height = v.value("last_withdraw_height", int64_t{0});
     l.workload_error = v.value("workload_error", "");
+    l.gpus = v.value("gpus", std::vector<uint32_t>{});
     leases_[l.id] = l;
   }
   for (const auto& s : j.value("skipped", json::array())) skipped_.insert(s.get<uint64_t>());
@@ -304,6 +340,22 @@ Status Daemon::Reconcile() {
 }
 
 Status Daemon::Start() {
+  if (cfg_.sandbox.mode == "none") {
+    spdlog::warn(
+        "sandbox mode is \"none\": buyers' workloads run UNCONFINED as this daemon's user and can read its "
+        "keyring, home and environment. Use it only for workloads you trust.");
+  } else if (!host_.can_sandbox()) {
+    return Error{"providerd", 20,
+                 "this host cannot sandbox workloads (" +
+                     (host_.bwrap_error.empty() ? host_.seccomp_error : host_.bwrap_error) +
+                     "); run `depai provider doctor`, fix the host, or set [sandbox] mode = \"none\" to run them "
+                     "unconfined"};
+  } else {
+    DEPAI_TRY(CheckStateDir());
+    spdlog::info("sandbox: bubblewrap {} with seccomp; cgroups {} (memory {}, cpu {}, pids {}); {}",
+                 host_.bwrap_version, host_.cgroups.version, host_.cgroups.memory, host_.cgroups.cpu,
+                 host_.cgroups.pids, host_.root ? "per-lease uids" : "workloads share the daemon's uid");
+  }
   DEPAI_TRY(Register());
   DEPAI_TRY(Reconcile());
   runtime_->StartMonitor(100);
@@ -625,8 +677,35 @@ void Daemon::Stop() {
 
 // ---- HTTP-facing operations ----------------------------------------------------------------
 
+Result<std::vector<uint32_t>> Daemon::AssignGpus(HeldLease& l) {
+  if (!l.gpus.empty()) return l.gpus;  // assigned before (a restart keeps them)
+  std::set<uint32_t> taken;
+  for (const auto& [id, o] : leases_)
+    if (id != l.id && !o.closed) taken.insert(o.gpus.begin(), o.gpus.end());
+  std::vector<uint32_t> out;
+  for (const auto& [model, n] : l.resources.gpus) {
+    auto it = cfg_.gpu_devices.find(model);
+    uint64_t got = 0;
+    if (it != cfg_.gpu_devices.end())
+      for (uint32_t i : it->second)
+        if (got < n && !taken.count(i)) {
+          out.push_back(i);
+          taken.insert(i);
+          ++got;
+        }
+    if (got < n)
+      return Error{"providerd", 21,
+                   "needs " + std::to_string(n) + " GPU(s) of model " + model + ", only " + std::to_string(got) +
+                       " free device(s)"};
+  }
+  l.gpus = out;
+  return out;
+}
+
 Limits Daemon::LimitsFor(const HeldLease& l, const client::Manifest& m) const {
   Limits lim;
+  lim.cpu_millicores = l.resources.cpu_millicores;
+  lim.gpus = l.gpus;
   lim.open_files = cfg_.open_files;
   lim.max_restarts = cfg_.max_restarts;
   if (l.resources.memory_mib) lim.memory_bytes = l.resources.memory_mib << 20;
@@ -702,6 +781,20 @@ Daemon::Reply Daemon::AcceptManifest(uint64_t lease_id, const std::string& body)
   fs::create_directories(dir);
   if (auto st = WriteFileAtomic(dir + "/" + std::to_string(lease_id) + ".json", req["manifest"].dump()); !st.ok())
     return ErrReply(503, 7, "cannot store the manifest: " + st.error().message);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto gp = AssignGpus(leases_[lease_id]);
+    if (!gp.ok()) {
+      auto& hl = leases_[lease_id];
+      hl.manifest_received = true;
+      hl.workload_error = gp.error().message;
+      hl.pending_close = "WORKLOAD_FAILED";
+      Save();
+      return ErrReply(422, 10, "the workload cannot start: " + gp.error().message + "; the lease will be closed");
+    }
+    copy = leases_[lease_id];
+    Save();
+  }
   auto st = runtime_->Start(lease_id, m.value(), LimitsFor(copy, m.value()));
   std::lock_guard<std::mutex> lock(mu_);
   auto& hl = leases_[lease_id];
@@ -777,7 +870,10 @@ Daemon::Reply Daemon::LeaseStatusJson(uint64_t lease_id) {
               {"finished_ms", s.finished_ms},
               {"timed_out", s.timed_out},
               {"restarts", s.restarts},
-              {"error", s.error}};
+              {"error", s.error},
+              {"expose", s.expose},
+              {"oom_killed", s.oom_killed},
+              {"sandbox", s.sandbox}};
       sj["exit_code"] = s.exit_code ? json(*s.exit_code) : json(nullptr);
       sj["term_signal"] = s.term_signal ? json(*s.term_signal) : json(nullptr);
       services.push_back(sj);
@@ -791,7 +887,8 @@ Daemon::Reply Daemon::LeaseStatusJson(uint64_t lease_id) {
 Daemon::Reply Daemon::ResultsJson(uint64_t lease_id) {
   json arr = json::array();
   for (const auto& a : runtime_->Artifacts(lease_id))
-    arr.push_back({{"name", a.name}, {"present", a.present}, {"size", a.size}, {"sha256", a.sha256}});
+    arr.push_back(
+        {{"name", a.name}, {"present", a.present}, {"size", a.size}, {"sha256", a.sha256}, {"error", a.error}});
   auto st = runtime_->GetStatus(lease_id);
   return Reply{200, json{{"lease_id", std::to_string(lease_id)},
                          {"workload_state", st ? RunStateName(st->state) : "waiting_for_manifest"},
@@ -808,7 +905,9 @@ Daemon::Reply Daemon::Health() {
                          {"next_height", std::to_string(next_height_)},
                          {"open_bids", bids_.size()},
                          {"active_leases", active},
-                         {"free", FreeResources().to_json()}}};
+                         {"free", FreeResources().to_json()},
+                         {"sandbox", host_.to_json()},
+                         {"state_dir", state_dir_}}};
 }
 
 }  // namespace depai::provider

@@ -52,6 +52,7 @@ struct HeldLease {
   std::string pending_close;      // a reason we must send (set by the HTTP side, sent by the loop)
   int64_t last_withdraw_height = 0;
   std::string workload_error;
+  std::vector<uint32_t> gpus;  // host GPU indices assigned when the manifest came (kept across restarts)
 };
 
 struct OpenBid {
@@ -85,6 +86,7 @@ class Daemon {
   Reply ResultsJson(uint64_t lease_id);
   Reply Health();
   Runtime& runtime() { return *runtime_; }
+  const HostSupport& host_support() const { return host_; }
 
  private:
   void Loop();
@@ -101,10 +103,16 @@ class Daemon {
   void Save();  // mu_ held
   void Load();
   Limits LimitsFor(const HeldLease& l, const client::Manifest& m) const;
+  Result<std::vector<uint32_t>> AssignGpus(HeldLease& l);  // mu_ held
 
   ProviderConfig cfg_;
   std::string home_;
   ChainClient chain_;
+  std::string StateDir() const;  // leases' directories and the image cache (SandboxConfig::state_dir)
+  Status CheckStateDir() const;  // searchable by lease uids (root daemons with the sandbox on)
+  std::string state_dir_;
+  HostSupport host_;  // what this host can enforce, probed at construction
+  std::unique_ptr<ImageStore> images_;
   std::unique_ptr<ExecRuntime> runtime_;
   std::unique_ptr<class Endpoint> server_;
 

@@ -4,11 +4,15 @@
 
 #include "util/files.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,7 +24,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "provider/seccomp.h"
 #include "util/bytes.h"
+#include "util/safe_path.h"
 
 namespace depai::provider {
 
@@ -31,7 +37,8 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 // The shim: runs the program, writes its exit status to $1, exits with it. Only sh builtins.
-constexpr const char* kShim = "f=$1; shift; \"$@\"; rc=$?; printf '%s\\n' \"$rc\" > \"$f\"; exit \"$rc\"";
+// The exit status goes to fd 3 (kFdExitStatus), which the command itself does not inherit.
+constexpr const char* kShim = "\"$@\" 3>&-; rc=$?; printf '%s\\n' \"$rc\" >&3; exit \"$rc\"";
 
 Error Err(uint32_t code, const std::string& msg) { return Error{"runtime", code, msg}; }
 
@@ -89,7 +96,10 @@ json SpecJson(const client::ServiceSpec& s) {  // files are not needed after the
               {"env", s.env},
               {"artifacts", s.artifacts},
               {"timeout_s", s.timeout_s},
-              {"restart", client::RestartPolicyName(s.restart)}};
+              {"restart", client::RestartPolicyName(s.restart)},
+              {"image", s.image},
+              {"expose", s.expose},
+              {"egress", s.egress}};
 }
 
 client::ServiceSpec SpecFromJson(const std::string& name, const json& j) {
@@ -101,12 +111,45 @@ client::ServiceSpec SpecFromJson(const std::string& name, const json& j) {
   s.env = j.value("env", std::map<std::string, std::string>{});
   s.artifacts = j.value("artifacts", std::vector<std::string>{});
   s.timeout_s = j.value("timeout_s", uint64_t{0});
+  s.image = j.value("image", "");
+  s.expose = j.value("expose", std::vector<uint16_t>{});
+  s.egress = j.value("egress", false);
   std::string r = j.value("restart", "never");
   s.restart = r == "always"       ? client::RestartPolicy::kAlways
               : r == "on-failure" ? client::RestartPolicy::kOnFailure
                                   : client::RestartPolicy::kNever;
   return s;
 }
+
+}  // namespace
+
+// "127.0.0.1:5000/app", "localhost/app", "[::1]/app", "10.1.2.3/app": the provider's own network.
+bool RegistryIsLocal(const std::string& location) {
+  std::string loc = location;
+  if (loc.rfind("//", 0) == 0) loc = loc.substr(2);
+  std::string host = loc.substr(0, loc.find('/'));
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    host = host.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+  } else if (host.find(':') != std::string::npos) {
+    host = host.substr(0, host.find(':'));
+  }
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (host == "localhost" || (host.size() > 10 && host.substr(host.size() - 10) == ".localhost")) return true;
+  in_addr a4{};
+  if (::inet_pton(AF_INET, host.c_str(), &a4) == 1) {
+    uint32_t ip = ntohl(a4.s_addr);
+    return (ip >> 24) == 127 || (ip >> 24) == 10 || (ip >> 24) == 0 || (ip >> 16) == 0xA9FE || (ip >> 20) == 0xAC1 ||
+           (ip >> 16) == 0xC0A8 || (ip >> 22) == ((100u << 2) | 1u);
+  }
+  in6_addr a6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &a6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_LINKLOCAL(&a6) || (a6.s6_addr[0] & 0xfe) == 0xfc ||
+           IN6_IS_ADDR_V4MAPPED(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6);
+  return false;
+}
+
+namespace {
 
 RunState StateFromName(const std::string& n) {
   if (n == "succeeded") return RunState::kSucceeded;
@@ -155,12 +198,19 @@ std::string ExecRuntime::ResolveProgram(const std::string& program, const std::s
   return "";
 }
 
-ExecRuntime::ExecRuntime(std::string root) : root_(std::move(root)) {
+ExecRuntime::ExecRuntime(std::string root, SandboxConfig sandbox, ImageStore* images)
+    : root_(std::move(root)), sandbox_(std::move(sandbox)), images_(images) {
   fs::create_directories(root_);
+  // A root daemon's sandboxes start as per-lease uids, and bwrap (running as that uid) resolves the
+  // work directory by path: the tree must be searchable (not listable) by others. Everything in it
+  // but the work directories is root's, mode 0600/0700.
+  ::chmod(root_.c_str(), Searchable() ? 0711 : 0700);
   Load();
 }
 
 ExecRuntime::~ExecRuntime() { StopMonitor(); }
+
+bool ExecRuntime::Searchable() const { return sandbox_.mode != "none" && ::geteuid() == 0; }
 
 std::string ExecRuntime::Dir(uint64_t lease_id, const std::string& service) const {
   return root_ + "/" + std::to_string(lease_id) + "/" + service;
@@ -169,7 +219,8 @@ std::string ExecRuntime::Dir(uint64_t lease_id, const std::string& service) cons
 void ExecRuntime::Save(const Svc& s) const {
   json arts = json::array();
   for (const auto& a : s.st.artifacts)
-    arts.push_back({{"name", a.name}, {"present", a.present}, {"size", a.size}, {"sha256", a.sha256}});
+    arts.push_back(
+        {{"name", a.name}, {"present", a.present}, {"size", a.size}, {"sha256", a.sha256}, {"error", a.error}});
   json j{{"lease_id", s.lease_id},
          {"service", s.spec.name},
          {"spec", SpecJson(s.spec)},
@@ -179,7 +230,9 @@ void ExecRuntime::Save(const Svc& s) const {
            {"open_files", s.limits.open_files},
            {"file_size_bytes", s.limits.file_size_bytes},
            {"max_restarts", s.limits.max_restarts},
-           {"restart_backoff_ms", s.limits.restart_backoff_ms}}},
+           {"restart_backoff_ms", s.limits.restart_backoff_ms},
+           {"cpu_millicores", s.limits.cpu_millicores},
+           {"gpus", s.limits.gpus}}},
          {"state", RunStateName(s.st.state)},
          {"pid", s.st.pid},
          {"proc_start_ticks", s.proc_start_ticks},
@@ -189,7 +242,20 @@ void ExecRuntime::Save(const Svc& s) const {
          {"restarts", s.st.restarts},
          {"consecutive_failures", s.st.consecutive_failures},
          {"error", s.st.error},
-         {"artifacts", arts}};
+         {"artifacts", arts},
+         {"launch",
+          {{"image", s.launch.image},
+           {"argv", s.launch.argv},
+           {"env", s.launch.env},
+           {"cwd", s.launch.cwd},
+           {"gpus", s.launch.gpus},
+           {"gpu_libs", s.launch.gpu_libs},
+           {"tmp_bytes", s.launch.tmp_bytes}}},
+         {"uid", s.uid},
+         {"rootfs", s.rootfs},
+         {"cgroup", s.cgroup},
+         {"sandbox", s.st.sandbox},
+         {"oom_killed", s.st.oom_killed}};
   j["exit_code"] = s.st.exit_code ? json(*s.st.exit_code) : json(nullptr);
   j["term_signal"] = s.st.term_signal ? json(*s.st.term_signal) : json(nullptr);
   if (auto st = WriteFileAtomic(Dir(s.lease_id, s.spec.name) + "/status.json", j.dump(2)); !st.ok())
@@ -218,6 +284,24 @@ void ExecRuntime::Load() {
       s.limits.file_size_bytes = l.value("file_size_bytes", uint64_t{0});
       s.limits.max_restarts = l.value("max_restarts", 5u);
       s.limits.restart_backoff_ms = l.value("restart_backoff_ms", int64_t{1000});
+      s.limits.cpu_millicores = l.value("cpu_millicores", uint64_t{0});
+      s.limits.gpus = l.value("gpus", std::vector<uint32_t>{});
+      const json& lj = j.value("launch", json::object());
+      s.launch.lease_id = s.lease_id;
+      s.launch.service = name;
+      s.launch.image = lj.value("image", false);
+      s.launch.argv = lj.value("argv", std::vector<std::string>{});
+      s.launch.env = lj.value("env", std::vector<std::string>{});
+      s.launch.cwd = lj.value("cwd", "/work");
+      s.launch.gpus = lj.value("gpus", std::vector<uint32_t>{});
+      s.launch.gpu_libs = lj.value("gpu_libs", std::vector<std::string>{});
+      s.launch.tmp_bytes = lj.value("tmp_bytes", uint64_t{256} << 20);
+      s.uid = j.value("uid", 0u);
+      s.rootfs = j.value("rootfs", "");
+      s.cgroup = j.value("cgroup", "");
+      s.st.sandbox = j.value("sandbox", json::object());
+      s.st.oom_killed = j.value("oom_killed", false);
+      s.st.expose = s.spec.expose;
       s.st.service = name;
       s.st.state = StateFromName(j.value("state", "running"));
       s.st.pid = j.value("pid", 0);
@@ -232,7 +316,7 @@ void ExecRuntime::Load() {
       if (j.contains("term_signal") && j["term_signal"].is_number()) s.st.term_signal = j["term_signal"].get<int>();
       for (const auto& a : j.value("artifacts", json::array()))
         s.st.artifacts.push_back(Artifact{a.value("name", ""), a.value("present", false), a.value("size", uint64_t{0}),
-                                          a.value("sha256", "")});
+                                          a.value("sha256", ""), a.value("error", "")});
       s.child = false;  // processes of an earlier daemon are adopted, not our children
       auto key = std::make_pair(s.lease_id, name);
       auto& ref = svcs_[key] = std::move(s);
@@ -247,31 +331,127 @@ void ExecRuntime::Load() {
   }
 }
 
+Result<Launch> ExecRuntime::Resolve(uint64_t lease_id, const client::ServiceSpec& spec, const Limits& limits,
+                                    std::string* rootfs) {
+  Launch l;
+  l.lease_id = lease_id;
+  l.service = spec.name;
+  l.gpus = limits.gpus;
+  l.egress = spec.egress;
+  l.tmp_bytes = sandbox_.tmp_size_mib << 20;
+  std::map<std::string, std::string> env;
+  std::vector<std::string> argv;
+  if (spec.runtime == "oci") {
+    if (sandbox_.mode == "none")
+      return Err(3,
+                 "service " + spec.name + ": runtime 'oci' needs the sandbox (this provider runs sandbox mode none)");
+    if (!images_) return Err(3, "service " + spec.name + ": runtime 'oci' is not supported by this provider");
+    auto ref = ParseImageRef(spec.image);
+    if (!ref.ok()) return Err(8, "service " + spec.name + ": image " + spec.image + ": " + ref.error().message);
+    if (ref->transport == "docker" && RegistryIsLocal(ref->location))
+      return Err(8, "service " + spec.name + ": image " + spec.image +
+                        ": registries on loopback, link-local or private addresses are refused (they are the "
+                        "provider's own network)");
+    auto img = images_->Pull(spec.image);
+    if (!img.ok()) return Err(8, "service " + spec.name + ": image " + spec.image + ": " + img.error().message);
+    std::vector<std::string> libs = l.gpus.empty() ? std::vector<std::string>{} : sandbox_.gpu_libs;
+    if (auto st = PrepareImageRoot(img->rootfs, libs); !st.ok())
+      return Err(8, "service " + spec.name + ": preparing the image root: " + st.error().message);
+    *rootfs = img->rootfs;
+    l.image = true;
+    l.gpu_libs = libs;
+    for (const auto& kv : img->config.env) {
+      auto eq = kv.find('=');
+      if (eq != std::string::npos && eq > 0) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    // As Kubernetes and Akash: command replaces the Entrypoint, args replace the Cmd.
+    argv = spec.command.empty() ? img->config.entrypoint : spec.command;
+    const auto& rest = !spec.args.empty() ? spec.args : (spec.command.empty() ? img->config.cmd : spec.args);
+    argv.insert(argv.end(), rest.begin(), rest.end());
+    if (argv.empty()) return Err(4, "service " + spec.name + ": the image has no Entrypoint or Cmd and no command");
+    l.cwd = img->config.working_dir.empty() ? "/work" : img->config.working_dir;
+    if (!env.count("PATH")) env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  } else {
+    env["PATH"] = kDefaultPath;
+    argv = spec.command;
+    argv.insert(argv.end(), spec.args.begin(), spec.args.end());
+  }
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  if (spec.runtime != "oci") {
+    const std::string& prog = argv.at(0);
+    if (prog.find('/') == std::string::npos) {
+      std::string found = ResolveProgram(prog, env["PATH"]);
+      if (found.empty())
+        return Err(4, "service " + spec.name + ": program '" + prog + "' not found in PATH=" + env["PATH"]);
+      argv[0] = found;
+    }
+  }
+  if (!env.count("HOME")) env["HOME"] = sandbox_.mode == "none" ? Dir(lease_id, spec.name) + "/work" : "/work";
+  env["DEPAI_LEASE_ID"] = std::to_string(lease_id);
+  env["DEPAI_SERVICE"] = spec.name;
+  if (!l.gpus.empty()) {
+    env["CUDA_VISIBLE_DEVICES"] = CudaVisibleDevices(l.gpus.size());
+    env["NVIDIA_VISIBLE_DEVICES"] = env["CUDA_VISIBLE_DEVICES"];
+    if (l.image)
+      env["LD_LIBRARY_PATH"] =
+          "/usr/local/nvidia/lib64" + (env.count("LD_LIBRARY_PATH") ? ":" + env["LD_LIBRARY_PATH"] : std::string());
+  }
+  if (spec.egress && !sandbox_.allow_egress)
+    return Err(9, "service " + spec.name + ": asks for egress, and this provider does not allow outbound network");
+  if (spec.egress)
+    return Err(9, "service " + spec.name + ": egress is not available on this provider yet (sandbox.allow_egress)");
+  for (const auto& [k, v] : env) l.env.push_back(k + "=" + v);
+  l.argv = std::move(argv);
+  if (!l.gpus.empty() && sandbox_.mode != "none") {
+    auto nodes = GpuDeviceNodes(sandbox_.dev_dir, l.gpus);
+    if (!nodes.ok()) return Err(10, "service " + spec.name + ": " + nodes.error().message);
+  }
+  return l;
+}
+
 Status ExecRuntime::Start(uint64_t lease_id, const client::Manifest& m, const Limits& limits) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, spec] : m.services)
+      if (svcs_.count({lease_id, name})) return Err(2, "lease " + std::to_string(lease_id) + " already runs");
+  }
+  // Resolve every service first (images are pulled here, outside the lock) so that a bad manifest
+  // starts nothing.
+  std::map<std::string, std::pair<Launch, std::string>> resolved;
+  for (const auto& [name, spec] : m.services) {
+    if (spec.runtime != "exec" && spec.runtime != "oci")
+      return Err(3, "service " + name + ": runtime '" + spec.runtime + "' is not supported by this provider");
+    std::string rootfs;
+    auto l = Resolve(lease_id, spec, limits, &rootfs);
+    if (!l.ok()) return l.error();
+    resolved[name] = {std::move(l).value(), rootfs};
+  }
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, spec] : m.services)
     if (svcs_.count({lease_id, name})) return Err(2, "lease " + std::to_string(lease_id) + " already runs");
-  // Check every program first so that a bad manifest starts nothing.
-  for (const auto& [name, spec] : m.services) {
-    if (spec.runtime != "exec")
-      return Err(3, "service " + name + ": runtime '" + spec.runtime + "' is not supported by this provider");
-    auto path_it = spec.env.find("PATH");
-    std::string path = path_it != spec.env.end() ? path_it->second : kDefaultPath;
-    const std::string& prog = spec.command.at(0);
-    if (prog.find('/') == std::string::npos && ResolveProgram(prog, path).empty())
-      return Err(4, "service " + name + ": program '" + prog + "' not found in PATH=" + path);
-  }
+  uint32_t uid = sandbox_.mode == "none" ? 0 : LeaseUid(sandbox_, lease_id);
   for (const auto& [name, spec] : m.services) {
     std::string dir = Dir(lease_id, name);
     std::error_code ec;
-    fs::create_directories(dir + "/work", ec);
-    if (ec) return Err(5, "cannot create " + dir + "/work: " + ec.message());
+    fs::create_directories(dir, ec);
+    if (ec) return Err(5, "cannot create " + dir + ": " + ec.message());
+    ::chmod(dir.c_str(), Searchable() ? 0711 : 0700);
+    ::chmod(Dir(lease_id, "").c_str(), Searchable() ? 0711 : 0700);
+    for (const char* sub : {"/work", "/artifacts"}) {
+      fs::create_directories(dir + sub, ec);
+      if (ec) return Err(5, "cannot create " + dir + sub + ": " + ec.message());
+      ::chmod((dir + sub).c_str(), 0700);
+    }
+    auto work = OpenDirectory(dir + "/work");
+    if (!work.ok()) return Err(5, work.error().message);
     for (const auto& [fname, content] : spec.files) {
-      fs::path p = fs::path(dir) / "work" / fname;
-      fs::create_directories(p.parent_path(), ec);
-      std::ofstream out(p, std::ios::binary | std::ios::trunc);
-      out << content;
-      if (!out) return Err(5, "cannot write " + p.string());
+      if (auto st = WriteFileBeneath(work->get(), fname, content, 0644); !st.ok())
+        return Err(5, "service " + name + ": file " + fname + ": " + st.error().message);
+    }
+    if (uid != 0) {  // the work tree belongs to the lease's uid; nothing else of the lease does
+      ::fchown(work->get(), uid, uid);
+      for (auto it = fs::recursive_directory_iterator(dir + "/work", ec); !ec && it != fs::end(it); it.increment(ec))
+        ::lchown(it->path().c_str(), uid, uid);
     }
   }
   for (const auto& [name, spec] : m.services) {
@@ -281,7 +461,11 @@ Status ExecRuntime::Start(uint64_t lease_id, const client::Manifest& m, const Li
     s.spec.files.clear();
     s.limits = limits;
     s.st.service = name;
+    s.st.expose = spec.expose;
     s.child = true;
+    s.launch = resolved[name].first;
+    s.rootfs = resolved[name].second;
+    s.uid = uid;
     auto& ref = svcs_[{lease_id, name}] = std::move(s);
     auto st = Spawn(ref);
     if (!st.ok()) {
@@ -295,58 +479,149 @@ Status ExecRuntime::Start(uint64_t lease_id, const client::Manifest& m, const Li
 
 Status ExecRuntime::Spawn(Svc& s) {
   std::string dir = Dir(s.lease_id, s.spec.name);
+  const bool boxed = sandbox_.mode != "none";
   std::string work = dir + "/work", exit_file = dir + "/exit_status";
   ::unlink(exit_file.c_str());
-  std::map<std::string, std::string> env = {{"PATH", kDefaultPath}};
-  for (const auto& [k, v] : s.spec.env) env[k] = v;
-  std::string prog = s.spec.command[0];
-  if (prog.find('/') == std::string::npos) prog = ResolveProgram(prog, env["PATH"]);
-  if (prog.empty()) return Err(4, "program '" + s.spec.command[0] + "' not found in PATH=" + env["PATH"]);
+  if (s.launch.argv.empty()) return Err(4, "service " + s.spec.name + " has nothing to run");
 
-  // Everything the child needs is prepared before fork(): after it only async-signal-safe calls.
-  std::vector<std::string> args = {"/bin/sh", "-c", kShim, "depai-shim", exit_file, prog};
-  for (size_t i = 1; i < s.spec.command.size(); ++i) args.push_back(s.spec.command[i]);
-  for (const auto& a : s.spec.args) args.push_back(a);
+  // cgroup: memory, CPU quota, pids (where the host allows; reported in the status).
+  std::vector<int> procs_fds;
+  s.st.sandbox = json{{"mode", boxed ? "bwrap" : "none"}};
+  if (sandbox_.cgroups) {
+    CgroupLimits cl;
+    cl.memory_bytes = s.limits.memory_bytes;
+    cl.cpu_millicores = s.limits.cpu_millicores;
+    cl.pids_max = sandbox_.pids_max;
+    std::string name = "lease-" + std::to_string(s.lease_id) + "-" + s.spec.name;
+    auto cg = Cgroup::Create(name, cl);
+    if (cg.ok()) {
+      procs_fds = cg->OpenProcsFds();
+      if (procs_fds.empty()) {
+        cg->Remove();
+        s.cgroup.clear();
+        s.st.sandbox["cgroup"] = json{{"error", "cannot open the group's cgroup.procs"}};
+      } else {
+        s.cgroup = name;
+        s.st.sandbox["cgroup"] = cg->Enforced();
+      }
+    } else {
+      s.cgroup.clear();
+      s.st.sandbox["cgroup"] = json{{"error", cg.error().message}};
+    }
+  }
+  std::string sh_error;
+  std::vector<UniqueFd> keep;              // closed in the parent after fork
+  std::vector<std::pair<int, int>> fdmap;  // (source fd, number in the child)
+  std::vector<std::string> args = {"/bin/sh", "-c", kShim, "depai-shim"};
   std::vector<std::string> envs;
-  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+  if (boxed) {
+    auto bpf = SeccompBpfFd();
+    if (!bpf.ok()) return Err(11, "the seccomp filter cannot be built: " + bpf.error().message);
+    keep.emplace_back(bpf.value());
+    fdmap.push_back({keep.back().get(), kFdSeccomp});
+    int wfd = ::open(work.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (wfd < 0) return Err(5, "cannot open " + work + ": " + strerror(errno));
+    keep.emplace_back(wfd);
+    fdmap.push_back({wfd, kFdWork});
+    if (s.launch.image) {
+      int rfd = ::open(s.rootfs.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (rfd < 0) return Err(8, "the image root " + s.rootfs + " is gone: " + strerror(errno));
+      keep.emplace_back(rfd);
+      fdmap.push_back({rfd, kFdRootfs});
+    } else {
+      const std::string files[3] = {
+          "root:x:0:0:root:/root:/bin/sh\nworkload:x:1000:1000:workload:/work:/bin/sh\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+          "root:x:0:\nworkload:x:1000:\nnogroup:x:65534:\n",
+          "127.0.0.1 localhost lease-" + std::to_string(s.lease_id) + "\n::1 localhost\n"};
+      const int nums[3] = {kFdPasswd, kFdGroup, kFdHosts};
+      for (int i = 0; i < 3; ++i) {
+        auto mf = MemFile("depai-etc", files[i]);
+        if (!mf.ok()) return mf.error();
+        keep.push_back(std::move(mf).value());
+        fdmap.push_back({keep.back().get(), nums[i]});
+      }
+    }
+    auto bw = BwrapArgv(sandbox_, s.launch);
+    args.insert(args.end(), bw.begin(), bw.end());
+    envs = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};  // the shim's and bwrap's own; the workload's is --setenv
+    s.st.sandbox["uid"] = s.uid ? json(s.uid) : json("the daemon's own");
+    s.st.sandbox["namespaces"] = json::array({"user", "pid", "mount", "network", "ipc", "uts", "cgroup"});
+    s.st.sandbox["seccomp"] = true;
+    s.st.sandbox["network"] = "none (own loopback only)";
+    s.st.sandbox["root"] = s.launch.image ? "image (read-only)" : "host /usr (read-only)";
+    s.st.sandbox["gpus"] = s.launch.gpus;
+  } else {
+    args.insert(args.end(), s.launch.argv.begin(), s.launch.argv.end());
+    envs = s.launch.env;
+  }
+  s.st.sandbox["rlimits"] = json{{"cpu_seconds", s.limits.cpu_seconds},
+                                 {"address_space_bytes", s.limits.memory_bytes},
+                                 {"open_files", s.limits.open_files},
+                                 {"file_size_bytes", s.limits.file_size_bytes},
+                                 {"processes", s.uid ? sandbox_.pids_max : 0}};
+
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   for (auto& e : envs) envp.push_back(e.data());
   envp.push_back(nullptr);
-  int out_fd = ::open((dir + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  int err_fd = ::open((dir + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int out_fd = ::open((dir + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int err_fd = ::open((dir + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int exit_fd = ::open(exit_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
-    for (int fd : {out_fd, err_fd, null_fd})
+  if (out_fd < 0 || err_fd < 0 || null_fd < 0 || exit_fd < 0) {
+    for (int fd : {out_fd, err_fd, null_fd, exit_fd})
       if (fd >= 0) ::close(fd);
+    for (int fd : procs_fds) ::close(fd);
     return Err(5, "cannot open the log files in " + dir);
   }
+  fdmap.push_back({exit_fd, kFdExitStatus});
   const Limits lim = s.limits;
-  const char* work_c = work.c_str();
+  const uint32_t uid = s.uid;
+  const uint64_t nproc = sandbox_.pids_max;
+  const char* cwd_c = boxed ? "/" : work.c_str();
   pid_t pid = ::fork();
   if (pid < 0) {
-    ::close(out_fd), ::close(err_fd), ::close(null_fd);
+    ::close(out_fd), ::close(err_fd), ::close(null_fd), ::close(exit_fd);
+    for (int fd : procs_fds) ::close(fd);
     return Err(6, std::string("fork failed: ") + strerror(errno));
   }
   if (pid == 0) {
+    // Only async-signal-safe calls from here on.
     ::setsid();
-    if (::chdir(work_c) != 0) ::_exit(126);
-    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (!procs_fds.empty() && Cgroup::JoinProcsFds(procs_fds) != 0) ::_exit(124);  // into the cgroup first
+    if (::chdir(cwd_c) != 0) ::_exit(126);
     ::umask(077);
+    // The fds the shim and bwrap expect, at fixed numbers: first everything is copied above the
+    // targets, then put in place (so no source is overwritten), then the rest is closed. Before the
+    // RLIMIT_NOFILE below, which may be lower than the copies' numbers.
+    int tmp[20];
+    size_t n = fdmap.size() < 16 ? fdmap.size() : 16;
+    for (size_t i = 0; i < n; ++i) tmp[i] = ::fcntl(fdmap[i].first, F_DUPFD, kFdLast + 1);
+    int t_null = ::fcntl(null_fd, F_DUPFD, kFdLast + 1), t_out = ::fcntl(out_fd, F_DUPFD, kFdLast + 1),
+        t_err = ::fcntl(err_fd, F_DUPFD, kFdLast + 1);
+    if (t_null < 0 || t_out < 0 || t_err < 0) ::_exit(123);
+    for (size_t i = 0; i < n; ++i)
+      if (tmp[i] < 0 || ::dup2(tmp[i], fdmap[i].second) < 0) ::_exit(123);
+    if (::dup2(t_null, 0) < 0 || ::dup2(t_out, 1) < 0 || ::dup2(t_err, 2) < 0) ::_exit(123);
+    ::close_range(kFdLast + 1, ~0U, 0);
     if (lim.cpu_seconds) SetRlimit(RLIMIT_CPU, lim.cpu_seconds, lim.cpu_seconds + 1);
     if (lim.memory_bytes) SetRlimit(RLIMIT_AS, lim.memory_bytes, lim.memory_bytes);
     if (lim.open_files) SetRlimit(RLIMIT_NOFILE, lim.open_files, lim.open_files);
     if (lim.file_size_bytes) SetRlimit(RLIMIT_FSIZE, lim.file_size_bytes, lim.file_size_bytes);
     SetRlimit(RLIMIT_CORE, 0, 0);
-    ::dup2(null_fd, 0);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    ::close_range(3, ~0U, 0);
+    if (uid != 0) {
+      if (nproc) SetRlimit(RLIMIT_NPROC, nproc, nproc);
+      if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(125);
+    }
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     ::execve("/bin/sh", argv.data(), envp.data());
     ::_exit(127);
   }
-  ::close(out_fd), ::close(err_fd), ::close(null_fd);
+  ::close(out_fd), ::close(err_fd), ::close(null_fd), ::close(exit_fd);
+  for (int fd : procs_fds) ::close(fd);
+  keep.clear();
   // Wait for the child's setsid() so that a group kill right after Start() cannot miss it.
   for (int i = 0; i < 5000 && ::getpgid(pid) != pid; ++i) ::usleep(100);
   char state = 0;
@@ -358,22 +633,42 @@ Status ExecRuntime::Spawn(Svc& s) {
   s.st.started_ms = NowMs();
   s.st.finished_ms = 0;
   s.st.timed_out = false;
+  s.st.oom_killed = false;
   s.restart_at_ms = 0;
   return {};
 }
 
-void ExecRuntime::HashArtifacts(Svc& s) {
+void ExecRuntime::CollectArtifacts(Svc& s) {
+  // Nothing of the service may run while its files are copied: kill what is left of it.
+  if (!s.cgroup.empty()) {
+    if (auto cg = Cgroup::Open(s.cgroup); cg.ok()) {
+      cg->KillAll();
+      s.st.oom_killed = cg->OomKilled();
+    }
+  }
   s.st.artifacts.clear();
-  std::string work = Dir(s.lease_id, s.spec.name) + "/work/";
+  std::string dir = Dir(s.lease_id, s.spec.name);
+  auto work = OpenDirectory(dir + "/work");
+  std::error_code ec;
+  fs::create_directories(dir + "/artifacts", ec);
+  auto out = OpenDirectory(dir + "/artifacts");
   for (const auto& name : s.spec.artifacts) {
     Artifact a;
     a.name = name;
-    std::error_code ec;
-    if (fs::is_regular_file(work + name, ec) && !fs::is_symlink(work + name, ec)) {
-      auto h = Sha256File(work + name, &a.size);
-      if (h) {
-        a.present = true;
-        a.sha256 = *h;
+    if (out.ok()) {
+      if (auto p = OpenParentBeneath(out->get(), name, false); p.ok()) ::unlinkat(p->first.get(), p->second.c_str(), 0);
+    }
+    if (work.ok() && out.ok()) {
+      auto n = CopyFileOut(work->get(), name, out->get(), name, s.limits.file_size_bytes);
+      if (n.ok()) {
+        auto h = Sha256File(dir + "/artifacts/" + name, &a.size);
+        if (h) {
+          a.present = true;
+          a.sha256 = *h;
+        }
+      } else if (n.error().code == 1) {
+        spdlog::warn("lease {} service {}: artifact {} refused: {}", s.lease_id, s.spec.name, name, n.error().message);
+        a.error = n.error().message;
       }
     }
     s.st.artifacts.push_back(std::move(a));
@@ -405,7 +700,7 @@ void ExecRuntime::Finished(Svc& s, int raw, bool have_status) {
   int64_t ran_ms = now - s.st.started_ms;
   s.st.pid = 0;
   s.st.finished_ms = now;
-  HashArtifacts(s);
+  CollectArtifacts(s);
   bool success = s.st.exit_code && *s.st.exit_code == 0 && !s.st.timed_out;
   if (s.stopping) {
     s.st.state = RunState::kStopped;
@@ -424,6 +719,12 @@ void ExecRuntime::Finished(Svc& s, int raw, bool have_status) {
     } else {
       s.st.state = RunState::kRunning;
       s.restart_at_ms = now + s.limits.restart_backoff_ms * static_cast<int64_t>(s.st.consecutive_failures);
+    }
+  }
+  if (s.st.state != RunState::kRunning && !s.cgroup.empty()) {  // no further run: the group goes
+    if (auto cg = Cgroup::Open(s.cgroup); cg.ok()) {
+      cg->KillAll();
+      cg->Remove();
     }
   }
   Save(s);
@@ -550,9 +851,41 @@ std::string ExecRuntime::ArtifactPath(uint64_t lease_id, const std::string& name
   for (const auto& [key, s] : svcs_) {
     if (key.first != lease_id) continue;
     for (const auto& a : s.spec.artifacts)
-      if (a == name) return Dir(lease_id, s.spec.name) + "/work/" + name;
+      if (a == name) return Dir(lease_id, s.spec.name) + "/artifacts/" + name;  // the copy, never the work tree
   }
   return "";
+}
+
+Result<UniqueFd> ExecRuntime::Connect(uint64_t lease_id, const std::string& service, uint16_t port) {
+  pid_t pid = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = svcs_.find({lease_id, service});
+    if (it == svcs_.end()) return Err(12, "lease " + std::to_string(lease_id) + " has no service '" + service + "'");
+    const auto& ex = it->second.spec.expose;
+    if (std::find(ex.begin(), ex.end(), port) == ex.end())
+      return Err(13, "service '" + service + "' does not expose port " + std::to_string(port));
+    if (it->second.st.state != RunState::kRunning || it->second.st.pid == 0)
+      return Err(14, "service '" + service + "' is not running");
+    pid = it->second.st.pid;
+  }
+  if (sandbox_.mode == "none") {  // unconfined: the service listens on the host's loopback
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return Err(15, "socket failed");
+    UniqueFd fd(s);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      return Err(15, "nothing accepts connections on port " + std::to_string(port));
+    return fd;
+  }
+  pid_t inner = SandboxedDescendant(pid);
+  if (inner == 0) return Err(15, "service '" + service + "' has no sandbox running (starting or ended)");
+  auto c = ConnectInNetns(inner, port, 3000);
+  if (!c.ok()) return Err(15, c.error().message);
+  return c;
 }
 
 std::vector<uint64_t> ExecRuntime::Leases() {

@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cctype>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -97,6 +100,66 @@ struct Endpoint::Impl {
     asio::write(sock, http::make_chunk_last(), ec);
   }
 
+  // Forwards one request to an exposed port inside the lease's sandbox and relays the response.
+  // The buyer's authentication headers are not forwarded. Sets out.status = 0 when it wrote the
+  // response itself; otherwise `out` holds an error reply.
+  void Proxy(tcp::socket& sock, const http::request<http::string_body>& req, uint64_t lease, const std::string& service,
+             uint16_t port, const std::string& upath, Daemon::Reply& out, boost::system::error_code& ec) {
+    auto fd = daemon.runtime().Connect(lease, service, port);
+    if (!fd.ok()) {
+      uint32_t c = fd.error().code;
+      out = Err(c == 12 || c == 13 ? 404 : 502, 21, fd.error().message);
+      return;
+    }
+    struct timeval tv {
+      30, 0
+    };
+    ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    tcp::socket up(io);
+    boost::system::error_code uec;
+    up.assign(tcp::v4(), fd.value().release(), uec);
+    if (uec) {
+      out = Err(502, 21, "cannot use the connection to the service: " + uec.message());
+      return;
+    }
+    http::request<http::string_body> fwd{req.method(), upath, 11};
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      std::string lower = name;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lower.rfind("x-depai-", 0) == 0 || lower == "host" || lower == "connection" || lower == "keep-alive" ||
+          lower == "transfer-encoding" || lower == "content-length" || lower.rfind("proxy-", 0) == 0 ||
+          lower == "upgrade" || lower == "te" || lower == "trailer")
+        continue;
+      fwd.set(f.name_string(), f.value());
+    }
+    fwd.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    fwd.keep_alive(false);
+    fwd.body() = req.body();
+    fwd.prepare_payload();
+    http::write(up, fwd, uec);
+    if (uec) {
+      out = Err(502, 21, "sending the request to the service failed: " + uec.message());
+      return;
+    }
+    beast::flat_buffer b;
+    http::response_parser<http::string_body> p;
+    p.body_limit(64 * 1024 * 1024);
+    if (req.method() == http::verb::head) p.skip(true);
+    http::read(up, b, p, uec);
+    if (uec && uec != http::error::end_of_stream) {
+      out = Err(502, 21, "the service's response could not be read: " + uec.message());
+      return;
+    }
+    auto res = p.release();
+    res.keep_alive(req.keep_alive());
+    res.set("X-Depai-Lease", std::to_string(lease));
+    if (req.method() != http::verb::head) res.prepare_payload();
+    http::write(sock, res, ec);
+    out.status = 0;
+  }
+
   // Returns true when the response was written here (streams, files); else fills `out`.
   bool Route(tcp::socket& sock, const http::request<http::string_body>& req, Daemon::Reply& out,
              boost::system::error_code& ec) {
@@ -120,6 +183,31 @@ struct Endpoint::Impl {
       return false;
     }
     uint64_t lease = std::stoull(id_s);
+    if (sub.rfind("services/", 0) == 0) {  // any method: the buyer's exposed service
+      auto hdr = [&](const char* name) { return std::string(req[name]); };
+      if (auto denied = daemon.CheckRead(lease, hdr("X-Depai-Owner"), hdr("X-Depai-Pubkey"), hdr("X-Depai-Time"),
+                                         hdr("X-Depai-Signature"))) {
+        out = *denied;
+        return false;
+      }
+      std::string rest = sub.substr(9);  // <service>/<port>[/<path>]
+      auto s1 = rest.find('/');
+      std::string service = rest.substr(0, s1);
+      std::string after = s1 == std::string::npos ? "" : rest.substr(s1 + 1);
+      auto s2 = after.find('/');
+      std::string port_s = after.substr(0, s2);
+      std::string upath = s2 == std::string::npos ? "/" : after.substr(s2);
+      if (service.empty() || port_s.empty() || port_s.size() > 5 ||
+          port_s.find_first_not_of("0123456789") != std::string::npos || std::stoul(port_s) == 0 ||
+          std::stoul(port_s) > 65535) {
+        out = Err(400, 20, "use /v1/leases/" + id_s + "/services/<service>/<port>/<path>");
+        return false;
+      }
+      auto q = target.find('?');
+      if (q != std::string::npos) upath += target.substr(q);
+      Proxy(sock, req, lease, service, static_cast<uint16_t>(std::stoul(port_s)), upath, out, ec);
+      return ec ? true : out.status == 0;
+    }
     if (sub == "manifest") {
       out = post ? daemon.AcceptManifest(lease, req.body()) : Err(405, 1, "use POST to send a manifest");
       return false;

@@ -6,7 +6,9 @@
 //   GET  /v1/leases/{id}/logs              ?service=&stream=stdout|stderr&follow=1 (chunked)
 //   GET  /v1/leases/{id}/results           artifacts with sha256
 //   GET  /v1/leases/{id}/results/{name}    one artifact (X-Depai-Sha256 header)
-// The GET /v1/leases routes need the owner's X-Depai-* read signature (doc/deploy-spec.md).
+//   ANY  /v1/leases/{id}/services/{service}/{port}/{path}   forwarded to an exposed port inside
+//                                          the lease's sandbox; the buyer's X-Depai-* headers stay here
+// The GET /v1/leases routes and /services need the owner's X-Depai-* read signature (doc/deploy-spec.md).
 // Thread-safety: Start/Stop from one thread; requests run on their own threads.
 #pragma once
 

@@ -1,7 +1,11 @@
 // The exec runtime with real child processes: exit codes, logs, timeouts, rlimits, artifacts,
 // environment isolation, restart policies, stop, and adoption by a new runtime (provider restart).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +16,7 @@
 
 #include "crypto/hash.h"
 #include "provider/runtime.h"
+#include "util/safe_path.h"
 
 namespace depai::provider {
 namespace {
@@ -26,7 +31,9 @@ class RuntimeTest : public ::testing::Test {
                 .string();
     fs::remove_all(root_);
   }
-  void TearDown() override { fs::remove_all(root_); }
+  void TearDown() override {
+    if (!getenv("KEEP")) RemoveTree(root_);
+  }
 
   static client::Manifest Sh(const std::string& script, client::RestartPolicy restart = client::RestartPolicy::kNever,
                              uint64_t timeout_s = 60) {
@@ -91,7 +98,8 @@ TEST_F(RuntimeTest, ManifestFilesAndWorkingDirectory) {
   auto st = WaitDone(rt, 5);
   EXPECT_EQ(st.state, RunState::kSucceeded);
   std::string out = Slurp(rt.LogPath(5, "main", "stdout"));
-  EXPECT_NE(out.find(root_ + "/5/main/work\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("/work\n"), std::string::npos) << out;  // the lease directory, seen from inside
+  EXPECT_EQ(out.find(root_), std::string::npos) << out;      // the host path stays hidden
   EXPECT_NE(out.find("payload\n"), std::string::npos);
 }
 
@@ -112,7 +120,7 @@ TEST_F(RuntimeTest, WallClockTimeoutKillsTheProcessGroup) {
   ExecRuntime rt(root_);
   // A grandchild in the background would outlive a plain kill of the child: the group kill gets it.
   ASSERT_TRUE(
-      rt.Start(1, Sh("sleep 60 & echo $! > bg.pid; sleep 60", client::RestartPolicy::kNever, 1), Limits{}).ok());
+      rt.Start(1, Sh("sleep 61.25 & echo $! > bg.pid; sleep 60", client::RestartPolicy::kNever, 1), Limits{}).ok());
   int64_t t0 = NowMs();
   auto st = WaitDone(rt, 1, 10000);
   int64_t took = NowMs() - t0;
@@ -121,13 +129,16 @@ TEST_F(RuntimeTest, WallClockTimeoutKillsTheProcessGroup) {
   EXPECT_EQ(st.services[0].term_signal, SIGKILL);
   EXPECT_GE(took, 900);
   EXPECT_LT(took, 5000);
-  pid_t bg = std::stoi(Slurp(root_ + "/1/main/work/bg.pid"));
+  // The background sleep's pid (bg.pid) is a pid of the sandbox's own namespace: look for the
+  // process by its unusual argument instead. Gone, or a zombie waiting to be reaped.
+  ASSERT_FALSE(Slurp(root_ + "/1/main/work/bg.pid").empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::ifstream stat("/proc/" + std::to_string(bg) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  // Gone, or a zombie waiting for init to reap it.
-  EXPECT_TRUE(line.empty() || line.find(") Z") != std::string::npos) << line;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string cmd = Slurp(e.path().string() + "/cmdline");
+    if (cmd.find("61.25") == std::string::npos || cmd.find("sleep") == std::string::npos) continue;
+    std::string st = Slurp(e.path().string() + "/stat");
+    EXPECT_NE(st.find(") Z"), std::string::npos) << "still running: " << e.path() << " " << st;
+  }
 }
 
 TEST_F(RuntimeTest, FileSizeLimitKillsWithSigxfsz) {
@@ -191,7 +202,11 @@ TEST_F(RuntimeTest, ArtifactsAreHashedAfterExit) {
   EXPECT_TRUE(arts[1].present);
   EXPECT_EQ(arts[1].sha256, HexEncode(crypto::Sha256("")));
   EXPECT_FALSE(arts[2].present);
-  EXPECT_EQ(rt.ArtifactPath(1, "out.txt"), root_ + "/1/main/work/out.txt");
+  // Served from a copy made when the run ended, out of the workload's reach: changing the work
+  // tree afterwards changes nothing that is served.
+  EXPECT_EQ(rt.ArtifactPath(1, "out.txt"), root_ + "/1/main/artifacts/out.txt");
+  std::ofstream(root_ + "/1/main/work/out.txt") << "swapped after hashing";
+  EXPECT_EQ(Slurp(rt.ArtifactPath(1, "out.txt")), "hello");
   EXPECT_EQ(rt.ArtifactPath(1, "../status.json"), "");  // only declared names are served
 }
 
@@ -208,7 +223,8 @@ TEST_F(RuntimeTest, EnvironmentComesFromTheManifestOnly) {
   EXPECT_NE(env.find("GREETING=hello world\n"), std::string::npos);
   EXPECT_NE(env.find("PATH=/usr/local/bin:/usr/bin:/bin\n"), std::string::npos);
   EXPECT_EQ(env.find("DEPAI_TEST_SECRET"), std::string::npos);
-  EXPECT_EQ(env.find("HOME="), std::string::npos);
+  EXPECT_NE(env.find("HOME=/work\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("DEPAI_LEASE_ID=1\n"), std::string::npos) << env;
 }
 
 TEST_F(RuntimeTest, RestartOnFailureUntilSuccess) {
@@ -319,6 +335,181 @@ TEST_F(RuntimeTest, NewRuntimeRestartsALongRunningServiceThatDied) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(Slurp(root_ + "/1/main/work/starts"), "start\nstart\n");
   ASSERT_TRUE(second.Stop(1).ok());
+}
+
+}  // namespace
+}  // namespace depai::provider
+
+namespace depai::provider {
+namespace {
+
+// ---- the sandbox, attacked from inside and checked from outside --------------------------------
+
+TEST_F(RuntimeTest, SandboxHidesTheHostAndOtherLeases) {
+  ExecRuntime rt(root_);
+  std::ofstream(root_ + "/host-secret.txt") << "provider-secret";
+  ASSERT_TRUE(rt.Start(1, Sh("echo victim-secret > mine.txt; sleep 30", client::RestartPolicy::kNever), Limits{}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string script = "cat " + root_ + "/host-secret.txt; cat " + root_ + "/1/main/work/mine.txt; cat " + root_ +
+                       "/1/main/status.json; ls /; echo procs $(ls /proc | grep -c '^[0-9]'); id -u; "
+                       "echo x > /usr/pwned; echo x > /pwned; touch /work/ok";
+  ASSERT_TRUE(rt.Start(2, Sh(script), Limits{}).ok());
+  auto st = WaitDone(rt, 2);
+  std::string out = Slurp(rt.LogPath(2, "main", "stdout")), err = Slurp(rt.LogPath(2, "main", "stderr"));
+  EXPECT_EQ(out.find("provider-secret"), std::string::npos) << out;
+  EXPECT_EQ(out.find("victim-secret"), std::string::npos) << out;
+  EXPECT_EQ(out.find("lease_id"), std::string::npos) << out;
+  EXPECT_NE(out.find("procs "), std::string::npos);
+  int procs = std::stoi(out.substr(out.find("procs ") + 6));
+  EXPECT_LE(procs, 6) << out;  // only its own
+  EXPECT_NE(out.find("\n1000\n"), std::string::npos) << out;
+  EXPECT_NE(err.find("Read-only file system"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists("/usr/pwned"));
+  EXPECT_FALSE(fs::exists("/pwned"));
+  EXPECT_TRUE(fs::exists(root_ + "/2/main/work/ok"));
+  (void)st;
+  ASSERT_TRUE(rt.Stop(1, 200).ok());
+  auto s1 = rt.GetStatus(1);
+  ASSERT_TRUE(s1.has_value());
+  EXPECT_EQ(s1->services[0].sandbox.value("mode", ""), "bwrap") << s1->services[0].sandbox.dump();
+}
+
+TEST_F(RuntimeTest, ArtifactsThatAreLinksAreRefused) {
+  ExecRuntime rt(root_);
+  std::ofstream(root_ + "/host-secret.txt") << "provider-secret";
+  auto m = Sh("ln -s " + root_ +
+              "/host-secret.txt sym.txt; ln -s / root; printf ok > data; ln data hard.txt; "
+              "printf fine > fine.txt");
+  m.services["main"].artifacts = {"sym.txt", "root/etc/hostname", "hard.txt", "fine.txt"};
+  ASSERT_TRUE(rt.Start(1, m, Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  auto arts = rt.Artifacts(1);
+  ASSERT_EQ(arts.size(), 4u);
+  EXPECT_FALSE(arts[0].present);
+  EXPECT_NE(arts[0].error.find("symbolic link"), std::string::npos) << arts[0].error;
+  EXPECT_FALSE(arts[1].present);
+  EXPECT_FALSE(arts[2].present);
+  EXPECT_NE(arts[2].error.find("hard links"), std::string::npos) << arts[2].error;
+  EXPECT_TRUE(arts[3].present);
+  EXPECT_EQ(arts[3].sha256, HexEncode(crypto::Sha256("fine")));
+  EXPECT_FALSE(fs::exists(root_ + "/1/main/artifacts/sym.txt"));
+}
+
+TEST_F(RuntimeTest, ManifestFilesCannotLeaveTheWorkDirectory) {
+  ExecRuntime rt(root_);
+  auto m = Sh("true");
+  m.services["main"].files["../escaped.txt"] = "x";  // as if the manifest's own check had been bypassed
+  auto st = rt.Start(1, m, Limits{});
+  EXPECT_FALSE(st.ok());
+  EXPECT_FALSE(fs::exists(root_ + "/1/main/escaped.txt"));
+  EXPECT_FALSE(fs::exists(root_ + "/1/escaped.txt"));
+}
+
+TEST_F(RuntimeTest, GpuLeaseGetsExactlyItsDevices) {
+  std::string dev = root_ + "-dev";
+  fs::create_directories(dev);
+  ::chmod(dev.c_str(), 0755);
+  for (const char* n : {"nvidia0", "nvidia1", "nvidia2", "nvidiactl", "nvidia-uvm"}) {
+    std::ofstream(dev + "/" + n) << "fake " << n << "\n";
+    ::chmod((dev + "/" + n).c_str(), 0666);
+  }
+  SandboxConfig sb;
+  sb.dev_dir = dev;
+  ExecRuntime rt(root_, sb);
+  Limits lim;
+  lim.gpus = {1, 2};
+  ASSERT_TRUE(rt.Start(1, Sh("ls /dev; echo CVD=$CUDA_VISIBLE_DEVICES; cat /dev/nvidia1"), lim).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  std::string out = Slurp(rt.LogPath(1, "main", "stdout"));
+  fs::remove_all(dev);
+  EXPECT_EQ(out.find("nvidia0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("nvidia1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("nvidia2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("nvidiactl\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("nvidia-uvm\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("CVD=0,1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("fake nvidia1"), std::string::npos) << out;
+  // A missing device refuses the start.
+  Limits bad;
+  bad.gpus = {7};
+  EXPECT_FALSE(rt.Start(2, Sh("true"), bad).ok());
+}
+
+TEST_F(RuntimeTest, ExposedPortIsReachedInsideTheNamespaceOnly) {
+  if (ExecRuntime::ResolveProgram("python3", "/usr/local/bin:/usr/bin:/bin").empty()) GTEST_SKIP() << "no python3";
+  ExecRuntime rt(root_);
+  client::Manifest m = Sh("");
+  m.services["main"].command = {"python3", "-m", "http.server", "18765", "--bind", "127.0.0.1"};
+  m.services["main"].files["hello.txt"] = "hello-inside";
+  m.services["main"].expose = {18765};
+  m.services["main"].restart = client::RestartPolicy::kAlways;
+  m.services["main"].timeout_s = 0;
+  ASSERT_TRUE(rt.Start(1, m, Limits{}).ok());
+  std::string body;
+  for (int i = 0; i < 100 && body.find("hello-inside") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto fd = rt.Connect(1, "main", 18765);
+    if (!fd.ok()) continue;
+    std::string req = "GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n";
+    if (::write(fd->get(), req.data(), req.size()) != static_cast<ssize_t>(req.size())) continue;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd->get(), buf, sizeof buf)) > 0) body.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(body.find("hello-inside"), std::string::npos) << body;
+  EXPECT_FALSE(rt.Connect(1, "main", 22).ok());  // not exposed
+  // Not on the host's loopback.
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(18765);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_NE(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::close(s);
+  ASSERT_TRUE(rt.Stop(1, 500).ok());
+}
+
+TEST_F(RuntimeTest, SandboxNoneRunsUnconfined) {
+  SandboxConfig sb;
+  sb.mode = "none";
+  ExecRuntime rt(root_, sb);
+  ASSERT_TRUE(rt.Start(1, Sh("pwd"), Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  EXPECT_EQ(Slurp(rt.LogPath(1, "main", "stdout")), root_ + "/1/main/work\n");
+}
+
+TEST(Sandbox, BwrapArgvAndGpuBinding) {
+  SandboxConfig sb;
+  Launch l;
+  l.lease_id = 9;
+  l.argv = {"/usr/bin/python3", "main.py"};
+  l.env = {"PATH=/usr/bin", "A=b=c"};
+  auto a = BwrapArgv(sb, l);
+  std::string joined;
+  for (const auto& x : a) joined += x + " ";
+  for (const char* want : {"--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop ALL",
+                           "--seccomp 4", "--bind-fd 5 /work", "--proc /proc", "--dev /dev", "--remount-ro /",
+                           "--clearenv", "--setenv A b=c", "-- /usr/bin/python3 main.py"})
+    EXPECT_NE(joined.find(want), std::string::npos) << want << " in " << joined;
+  EXPECT_EQ(joined.find("nvidia"), std::string::npos);
+  EXPECT_EQ(joined.find("--share-net"), std::string::npos);
+  l.image = true;
+  joined.clear();
+  for (const auto& x : BwrapArgv(sb, l)) joined += x + " ";
+  EXPECT_NE(joined.find("--ro-bind-fd 6 /"), std::string::npos) << joined;
+  EXPECT_EQ(joined.find("--ro-bind /usr /usr"), std::string::npos) << joined;
+  EXPECT_EQ(CudaVisibleDevices(3), "0,1,2");
+  EXPECT_EQ(LeaseUid(sb, 5), ::geteuid() == 0 ? 200005u : 0u);
+  EXPECT_FALSE(GpuDeviceNodes("/nonexistent-dev", {0}).ok());
+  EXPECT_TRUE(GpuDeviceNodes("/nonexistent-dev", {})->empty());
+}
+
+TEST(Sandbox, RegistryOnTheProvidersOwnNetworkIsRefused) {
+  for (const char* loc : {"//127.0.0.1:1317/x", "//localhost/app", "//10.0.0.5/a", "//192.168.1.1:5000/a",
+                          "//[::1]:5000/a", "//169.254.169.254/latest", "//172.16.0.1/a", "//0.0.0.0/a"})
+    EXPECT_TRUE(RegistryIsLocal(loc)) << loc;
+  for (const char* loc : {"//registry.example.org/app", "//docker.io/library/busybox", "//8.8.8.8/a"})
+    EXPECT_FALSE(RegistryIsLocal(loc)) << loc;
 }
 
 }  // namespace
