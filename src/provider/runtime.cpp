@@ -606,6 +606,11 @@ Status ExecRuntime::Spawn(Svc& s) {
       if (tmp[i] < 0 || ::dup2(tmp[i], fdmap[i].second) < 0) ::_exit(123);
     if (::dup2(t_null, 0) < 0 || ::dup2(t_out, 1) < 0 || ::dup2(t_err, 2) < 0) ::_exit(123);
     ::close_range(kFdLast + 1, ~0U, 0);
+    for (int fd = 3; fd <= kFdLast; ++fd) {  // nothing of the daemon's (sockets, files) may follow
+      bool mapped = false;
+      for (size_t i = 0; i < n; ++i) mapped = mapped || fdmap[i].second == fd;
+      if (!mapped) ::close(fd);
+    }
     if (lim.cpu_seconds) SetRlimit(RLIMIT_CPU, lim.cpu_seconds, lim.cpu_seconds + 1);
     if (lim.memory_bytes) SetRlimit(RLIMIT_AS, lim.memory_bytes, lim.memory_bytes);
     if (lim.open_files) SetRlimit(RLIMIT_NOFILE, lim.open_files, lim.open_files);

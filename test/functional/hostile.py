@@ -82,6 +82,16 @@ report("proc-scan", len(pids) > 12, f"{len(pids)} processes visible, none with t
 # Another lease's working directory.
 try_read("other-lease-file", os.path.join(env["T_VICTIM_WORK"], "secret.txt"))
 try_list("other-lease-dir", env["T_VICTIM_WORK"])
+# File descriptors inherited from the provider (its sockets, its key files).
+fds = []
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        fds.append((int(fd), os.readlink(f"/proc/self/fd/{fd}")))
+    except OSError:
+        pass
+extra = [(fd, t) for fd, t in fds if fd > 2 and "/proc/" not in t and not t.startswith("/proc")]
+extra = [(fd, t) for fd, t in extra if os.path.basename(t) != "fd"]
+report("inherited-fds", len(extra) > 0, f"open fds beyond stdio: {extra}")
 # Writing outside the lease.
 for i, path in enumerate(["/usr/pwned", "/pwned", "/etc/pwned", "/work/../pwned-dotdot",
                           os.path.join(env["T_PROVIDER_HOME"], "pwned")]):

@@ -74,10 +74,15 @@ def module_address(name):
 
 
 class Provider:
-    def __init__(self, d, name, key, price_cpu, attrs, home_root, region="eu-west", lat="52.52", lon="13.40"):
+    def __init__(self, d, name, key, price_cpu, attrs, home_root, region="eu-west", lat="52.52", lon="13.40",
+                 sandbox_extra="", config_extra=""):
         self.d, self.name, self.key = d, name, key
         self.home = os.path.join(home_root, name)
         os.makedirs(self.home, exist_ok=True)
+        # The leases' directories: the sandbox (a per-lease uid) must be able to reach them by path,
+        # which a 0700 temp directory forbids; a searchable directory of its own, removed at the end.
+        self.state = tempfile.mkdtemp(prefix=f"depai-state-{name}-")
+        os.chmod(self.state, 0o711)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.config = os.path.join(self.home, "provider.toml")
@@ -104,6 +109,10 @@ per_storage_gib = {{ssd = 1}}
 poll_interval_ms = 150
 withdraw_every_blocks = 15
 manifest_timeout_blocks = 150
+{config_extra}
+[sandbox]
+state_dir = "{self.state}"
+{sandbox_extra}
 """)
         self.lat, self.lon = lat, lon
         self.proc = None
@@ -140,7 +149,7 @@ manifest_timeout_blocks = 150
 
     def kill_workloads(self):
         """Workloads outlive their provider by design; the test ends them (by recorded pid)."""
-        for st in glob.glob(os.path.join(self.home, "provider", "leases", "*", "*", "status.json")):
+        for st in glob.glob(os.path.join(self.state, "leases", "*", "*", "status.json")):
             try:
                 with open(st) as f:
                     pid = json.load(f).get("pid", 0)
@@ -149,6 +158,8 @@ manifest_timeout_blocks = 150
                         os.killpg(pid, signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+        time.sleep(0.2)
+        shutil.rmtree(self.state, ignore_errors=True)
 
     def log(self):
         try:

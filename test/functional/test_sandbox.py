@@ -144,21 +144,10 @@ def main():
         d.cli_json("devnet", "init", "--accounts", "7")
         keys = {k["name"]: k["address"] for k in d.cli_json("keys", "list")}
         d.start(block_time="200ms")
-        prov = Provider(d, "p-box", "dave", 100, {"tier": "gold"}, root)
-        with open(prov.config, "a") as f:
-            f.write(f"""
-[[inventory.gpus]]
-vendor = "nvidia"
-model = "t4"
-count = 3
-devices = [0, 1, 2]
-[pricing.per_gpu]
-t4 = 5
-[sandbox]
-dev_dir = "{fakedev}"
-image_dirs = ["{images}"]
-pids_max = 64
-""")
+        prov = Provider(d, "p-box", "dave", 100, {"tier": "gold"}, root,
+                        sandbox_extra=f'dev_dir = "{fakedev}"\nimage_dirs = ["{images}"]\npids_max = 64\n',
+                        config_extra='[[inventory.gpus]]\nvendor = "nvidia"\nmodel = "t4"\ncount = 3\n'
+                                     'devices = [0, 1, 2]\n[pricing.per_gpu]\nt4 = 5\n')
         # A secret in the daemon's environment, as a `file` keyring's passphrase would be.
         os.environ["DEPAI_KEYRING_PASSPHRASE_TEST"] = SENTINEL
         prov.start()
@@ -201,10 +190,10 @@ resources: {cpu_millicores: 500, memory_mib: 256}
 """ + common)
         out, _ = deploy(d, victim, who="bob")
         v_order, v_lease = out["order_id"], out["lease_id"]
-        v_work = os.path.join(prov.home, "provider", "leases", v_lease, "victim", "work")
+        v_work = os.path.join(prov.state, "leases", v_lease, "victim", "work")
         wait_for("the victim's secret", lambda: os.path.exists(os.path.join(v_work, "secret.txt")), 20)
         secrets.append("secret-of-the-victim-lease")
-        v_log = os.path.join(prov.home, "provider", "leases", v_lease, "victim", "stdout.log")
+        v_log = os.path.join(prov.state, "leases", v_lease, "victim", "stdout.log")
         st = d.cli_json("deploy", "status", v_order, "--from", "bob")
         vs = st["services"][0]["sandbox"]
         assert vs["mode"] == "bwrap" and "network" in vs["namespaces"] and vs["seccomp"], vs
@@ -305,7 +294,7 @@ resources: {cpu_millicores: 500, memory_mib: 256}
             "hardlink": [("pw", "hardlink", "/etc/passwd", 0o644)],
             "through-link": [("ln", "symlink", "/", 0o777), ("ln/tmp/escaped-through-link", "file", "x", 0o644)],
         }
-        before_files = tree_files(prov.home)
+        before_files = tree_files(prov.home) | tree_files(prov.state)
         for name, layer in hostile_layers.items():
             path = os.path.join(images, f"hostile-{name}.tar")
             dg = build_oci_archive(path, [layer], {"Entrypoint": ["/bin/true"]})
@@ -322,7 +311,8 @@ resources: {{cpu_millicores: 200, memory_mib: 128}}
             print(f"ok: image with a {name} layer refused: {msg.strip().splitlines()[-1][:160]}")
         for p in ("/escaped-absolute", "/tmp/escaped-through-link", "/escaped-dotdot"):
             assert not os.path.exists(p), p
-        new = {f for f in tree_files(prov.home) - before_files if "escaped" in os.path.basename(f)}
+        new = {f for f in (tree_files(prov.home) | tree_files(prov.state)) - before_files
+               if "escaped" in os.path.basename(f)}
         assert not new, new
         print("ok: nothing of the hostile layers landed outside an image root")
         bad_files = write_spec(work, "dotdot-files.yaml", """version: "1"

@@ -1,6 +1,7 @@
 // The exec runtime with real child processes: exit codes, logs, timeouts, rlimits, artifacts,
 // environment isolation, restart policies, stop, and adoption by a new runtime (provider restart).
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -372,6 +373,25 @@ TEST_F(RuntimeTest, SandboxHidesTheHostAndOtherLeases) {
   auto s1 = rt.GetStatus(1);
   ASSERT_TRUE(s1.has_value());
   EXPECT_EQ(s1->services[0].sandbox.value("mode", ""), "bwrap") << s1->services[0].sandbox.dump();
+}
+
+TEST_F(RuntimeTest, NoDaemonFileDescriptorReachesTheWorkload) {
+  // Inheritable fds of the daemon (a socket, a key file) at low and high numbers.
+  std::ofstream(root_ + "-key") << "private key";
+  int fd = ::open((root_ + "-key").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  int low = ::dup2(fd, 6), high = ::dup2(fd, 40);
+  ExecRuntime rt(root_);
+  ASSERT_TRUE(rt.Start(1, Sh("for f in /proc/self/fd/*; do echo \"$f -> $(readlink $f)\"; done"), Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  std::string out = Slurp(rt.LogPath(1, "main", "stdout"));
+  ::close(fd), ::close(low), ::close(high);
+  fs::remove(root_ + "-key");
+  EXPECT_EQ(out.find("-key"), std::string::npos) << out;
+  // fd 3 is the shell's own handle on /proc/self/fd while it globs (its target is gone by then).
+  EXPECT_TRUE(out.find("/fd/3 ") == std::string::npos || out.find("/fd/3 -> \n") != std::string::npos) << out;
+  for (const char* n : {"/fd/4 ", "/fd/5 ", "/fd/6 ", "/fd/7 ", "/fd/8 ", "/fd/9 ", "/fd/40 "})
+    EXPECT_EQ(out.find(n), std::string::npos) << n << " open inside:\n" << out;
 }
 
 TEST_F(RuntimeTest, ArtifactsThatAreLinksAreRefused) {
