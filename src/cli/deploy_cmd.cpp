@@ -420,7 +420,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
         throw CommandError{"the provider listed an unsafe artifact name '" + name + "'"};
       if (!art.value("present", false)) {
         any_missing = true;
-        files.push_back({{"name", name}, {"present", false}});
+        files.push_back({{"name", name}, {"present", false}, {"refused", art.value("error", "")}});
         continue;
       }
       auto f = Request(t.endpoint, http::verb::get, base + "/" + name, "", ReadHeaders(s, t.lease_id));
@@ -447,7 +447,10 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     PrintJsonOrText(g, out, [&] {
       std::cout << "lease " << t.lease_id << " (" << list.value("workload_state", "") << "), saved in " << dir << "/\n";
       for (const auto& f : files) {
-        if (!f["present"].get<bool>())
+        if (!f["present"].get<bool>() && !f.value("refused", "").empty())
+          std::cout << "  " << f["name"].get<std::string>()
+                    << ": refused by the provider: " << f["refused"].get<std::string>() << "\n";
+        else if (!f["present"].get<bool>())
           std::cout << "  " << f["name"].get<std::string>() << ": not produced\n";
         else
           std::cout << "  " << f["name"].get<std::string>() << "  " << f["size"].get<size_t>() << " bytes  sha256 "

@@ -58,6 +58,7 @@ def try_connect(name, port):
 
 
 env = os.environ
+# The daemon's secret comes reversed, so that this process's own environment does not hold it.
 # The provider's keyring, home and state.
 for i, path in enumerate(env.get("T_KEYRING_FILES", "").split(":")):
     if path:
@@ -72,7 +73,7 @@ seen = 0
 for p in glob.glob("/proc/[0-9]*/environ"):
     try:
         with open(p, "rb") as f:
-            if env["T_SENTINEL"].encode() in f.read():
+            if env["T_SENTINEL_REVERSED"][::-1].encode() in f.read():
                 report("proc-scan", True, f"found the daemon's secret in {p}")
         seen += 1
     except OSError:
