@@ -430,7 +430,7 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
   const toml::table& sb = t["sandbox"].as_table() ? *t["sandbox"].as_table() : empty;
   DEPAI_TRY(CheckKeys(sb, "sandbox",
                       {"mode", "bwrap", "uid_base", "cgroups", "pids_max", "tmp_size_mib", "allow_egress", "dev_dir",
-                       "gpu_libs", "skopeo", "image_dirs", "state_dir"}));
+                       "gpu_libs", "skopeo", "image_dirs", "state_dir", "max_image_mib"}));
   auto& x = c.sandbox;
   DEPAI_ASSIGN_OR_RETURN(x.mode, GetStr(sb, "mode", "sandbox.", x.mode));
   if (x.mode != "bwrap" && x.mode != "none")
@@ -446,6 +446,8 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
   DEPAI_ASSIGN_OR_RETURN(x.dev_dir, GetStr(sb, "dev_dir", "sandbox.", x.dev_dir));
   DEPAI_ASSIGN_OR_RETURN(x.skopeo, GetStr(sb, "skopeo", "sandbox.", x.skopeo));
   DEPAI_ASSIGN_OR_RETURN(x.state_dir, GetStr(sb, "state_dir", "sandbox.", ""));
+  DEPAI_ASSIGN_OR_RETURN(x.max_image_mib, GetU64(sb, "max_image_mib", "sandbox.", x.max_image_mib));
+  if (x.max_image_mib == 0) return Err("sandbox.max_image_mib: must be positive");
   if (!x.state_dir.empty() && x.state_dir.front() != '/') {
     x.state_dir = (fs::path(base_dir) / x.state_dir).lexically_normal().string();
   }

@@ -136,7 +136,9 @@ Daemon::Daemon(ProviderConfig cfg, std::string home, crypto::KeyPair key)
   state_dir_ = StateDir();
   fs::create_directories(state_dir_);
   ImageStoreOptions io;
-  io.local_roots = cfg_.sandbox.image_dirs;  // a buyer may not name a path on this host otherwise
+  io.local_roots = cfg_.sandbox.image_dirs;               // a buyer may not name a path on this host otherwise
+  io.max_image_bytes = cfg_.sandbox.max_image_mib << 20;  // a buyer's image cannot fill the disk
+  io.unpack.max_bytes = cfg_.sandbox.max_image_mib << 20;
   images_ = std::make_unique<ImageStore>(state_dir_ + "/images", cfg_.sandbox.skopeo, io);
   runtime_ = std::make_unique<ExecRuntime>(state_dir_ + "/leases", cfg_.sandbox, images_.get());
   Load();

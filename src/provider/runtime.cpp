@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -148,6 +149,30 @@ bool RegistryIsLocal(const std::string& location) {
     return IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_LINKLOCAL(&a6) || (a6.s6_addr[0] & 0xfe) == 0xfc ||
            IN6_IS_ADDR_V4MAPPED(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6);
   return false;
+}
+
+bool RegistryResolvesLocal(const std::string& location) {
+  if (RegistryIsLocal(location)) return true;
+  std::string loc = location.rfind("//", 0) == 0 ? location.substr(2) : location;
+  std::string host = loc.substr(0, loc.find('/'));
+  if (host.find(':') != std::string::npos && host.front() != '[') host = host.substr(0, host.find(':'));
+  if (host.empty() || host.front() == '[') return false;  // literals were checked above
+  struct addrinfo hints {};
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return false;  // skopeo will fail to reach it
+  bool local = false;
+  char buf[INET6_ADDRSTRLEN + 8];
+  for (auto* ai = res; ai; ai = ai->ai_next) {
+    const void* addr = ai->ai_family == AF_INET
+                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
+                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
+    if (!::inet_ntop(ai->ai_family, addr, buf, sizeof buf)) continue;
+    std::string lit = ai->ai_family == AF_INET6 ? "[" + std::string(buf) + "]" : std::string(buf);
+    local = local || RegistryIsLocal(lit + "/x");
+  }
+  ::freeaddrinfo(res);
+  return local;
 }
 
 namespace {
@@ -349,7 +374,7 @@ Result<Launch> ExecRuntime::Resolve(uint64_t lease_id, const client::ServiceSpec
     if (!images_) return Err(3, "service " + spec.name + ": runtime 'oci' is not supported by this provider");
     auto ref = ParseImageRef(spec.image);
     if (!ref.ok()) return Err(8, "service " + spec.name + ": image " + spec.image + ": " + ref.error().message);
-    if (ref->transport == "docker" && RegistryIsLocal(ref->location))
+    if (ref->transport == "docker" && RegistryResolvesLocal(ref->location))
       return Err(8, "service " + spec.name + ": image " + spec.image +
                         ": registries on loopback, link-local or private addresses are refused (they are the "
                         "provider's own network)");

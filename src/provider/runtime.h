@@ -182,5 +182,7 @@ int64_t NowMs();
 // RFC 1918, link-local, CGNAT, ULA, "localhost"): refused, so a buyer cannot make the provider
 // fetch from its own services.
 bool RegistryIsLocal(const std::string& location);
+// RegistryIsLocal, or a registry name that resolves (DNS, /etc/hosts) to such an address.
+bool RegistryResolvesLocal(const std::string& location);
 
 }  // namespace depai::provider

@@ -51,6 +51,7 @@ struct SandboxConfig {
   // Host directories from which `oci:`, `oci-archive:` and `docker-archive:` images may be read.
   // Empty (the default): buyers may name registry images only, never a path on this host.
   std::vector<std::string> image_dirs;
+  uint64_t max_image_mib = 10240;  // an image's unpacked size (and its download) may not exceed this
   // Where a root daemon keeps the leases' directories and the image cache. bwrap runs as the
   // lease's uid and reaches the work directory by path, so every directory above this one must be
   // searchable by others (a home like /root is not). Default for root daemons:

@@ -444,6 +444,23 @@ resources: {cpu_millicores: 500, memory_mib: 256, gpus: [{model: t4, count: COUN
         assert vst["workload_state"] == "running", vst
         print(f"ok: provider healthy with {h['active_leases']} active leases; the victim lease is still running "
               f"({time.time() - t_start:.1f}s in all)")
+        # A host that cannot sandbox: the daemon refuses to start; mode "none" starts with a warning.
+        nobox = Provider(d, "p-nobox", "erin", 100, {}, root, sandbox_extra='bwrap = "/nonexistent/bwrap"\n')
+        try:
+            nobox.start()
+            raise AssertionError("a provider started without being able to sandbox")
+        except AssertionError as e:
+            assert "cannot sandbox workloads" in str(e) and "mode = \"none\"" in str(e), str(e)
+        print("ok: without bubblewrap the daemon refuses to start: " +
+              [x for x in nobox.log().splitlines() if "cannot sandbox" in x][-1][-160:])
+        unboxed = Provider(d, "p-none", "frank", 100, {}, root, sandbox_extra='mode = "none"\n')
+        unboxed.start()
+        h = json.loads(urllib.request.urlopen(unboxed.endpoint + "/health").read())
+        unboxed.stop()
+        unboxed.kill_workloads()
+        assert h["sandbox"]["mode"] == "none" and "UNCONFINED" in unboxed.log(), (h["sandbox"], unboxed.log())
+        print("ok: sandbox mode none starts, says so in /health and warns: " +
+              [x for x in unboxed.log().splitlines() if "UNCONFINED" in x][0][-120:])
         ok = True
     finally:
         if prov:

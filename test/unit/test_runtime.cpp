@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -530,6 +531,21 @@ TEST(Sandbox, RegistryOnTheProvidersOwnNetworkIsRefused) {
     EXPECT_TRUE(RegistryIsLocal(loc)) << loc;
   for (const char* loc : {"//registry.example.org/app", "//docker.io/library/busybox", "//8.8.8.8/a"})
     EXPECT_FALSE(RegistryIsLocal(loc)) << loc;
+  // A name that resolves to loopback (this host's own name, via /etc/hosts) is refused too.
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  struct addrinfo* res = nullptr;
+  bool loop = false;
+  if (::getaddrinfo(host, nullptr, nullptr, &res) == 0) {
+    for (auto* ai = res; ai; ai = ai->ai_next)
+      if (ai->ai_family == AF_INET)
+        loop = loop || (ntohl(reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+    ::freeaddrinfo(res);
+  }
+  if (loop) {
+    EXPECT_FALSE(RegistryIsLocal(std::string("//") + host + "/app"));
+    EXPECT_TRUE(RegistryResolvesLocal(std::string("//") + host + "/app")) << host;
+  }
 }
 
 }  // namespace
