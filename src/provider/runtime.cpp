@@ -396,10 +396,9 @@ Result<Launch> ExecRuntime::Resolve(uint64_t lease_id, const client::ServiceSpec
       env["LD_LIBRARY_PATH"] =
           "/usr/local/nvidia/lib64" + (env.count("LD_LIBRARY_PATH") ? ":" + env["LD_LIBRARY_PATH"] : std::string());
   }
-  if (spec.egress && !sandbox_.allow_egress)
-    return Err(9, "service " + spec.name + ": asks for egress, and this provider does not allow outbound network");
-  if (spec.egress)
-    return Err(9, "service " + spec.name + ": egress is not available on this provider yet (sandbox.allow_egress)");
+  if (spec.egress && (!sandbox_.allow_egress || sandbox_.mode == "none"))
+    return Err(9, "service " + spec.name +
+                      ": asks for egress, and this provider does not allow outbound network (sandbox.allow_egress)");
   for (const auto& [k, v] : env) l.env.push_back(k + "=" + v);
   l.argv = std::move(argv);
   if (!l.gpus.empty() && sandbox_.mode != "none") {
@@ -509,7 +508,7 @@ Status ExecRuntime::Spawn(Svc& s) {
       s.st.sandbox["cgroup"] = json{{"error", cg.error().message}};
     }
   }
-  std::string sh_error;
+  UniqueFd block_w;                        // egress: written once the network is up
   std::vector<UniqueFd> keep;              // closed in the parent after fork
   std::vector<std::pair<int, int>> fdmap;  // (source fd, number in the child)
   std::vector<std::string> args = {"/bin/sh", "-c", kShim, "depai-shim"};
@@ -542,13 +541,27 @@ Status ExecRuntime::Spawn(Svc& s) {
         fdmap.push_back({keep.back().get(), nums[i]});
       }
     }
+    if (s.launch.egress) {
+      int bp[2];
+      if (::pipe2(bp, O_CLOEXEC) != 0) return Err(6, "pipe failed");
+      keep.emplace_back(bp[0]);
+      fdmap.push_back({bp[0], kFdBlock});
+      block_w = UniqueFd(bp[1]);
+      if (!s.launch.image) {
+        auto rf = MemFile("depai-resolv", "nameserver 10.0.2.3\n");
+        if (!rf.ok()) return rf.error();
+        keep.push_back(std::move(rf).value());
+        fdmap.push_back({keep.back().get(), kFdResolv});
+      }
+    }
     auto bw = BwrapArgv(sandbox_, s.launch);
     args.insert(args.end(), bw.begin(), bw.end());
     envs = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};  // the shim's and bwrap's own; the workload's is --setenv
     s.st.sandbox["uid"] = s.uid ? json(s.uid) : json("the daemon's own");
     s.st.sandbox["namespaces"] = json::array({"user", "pid", "mount", "network", "ipc", "uts", "cgroup"});
     s.st.sandbox["seccomp"] = true;
-    s.st.sandbox["network"] = "none (own loopback only)";
+    s.st.sandbox["network"] =
+        s.launch.egress ? "egress through slirp4netns (the host's loopback unreachable)" : "none (own loopback only)";
     s.st.sandbox["root"] = s.launch.image ? "image (read-only)" : "host /usr (read-only)";
     s.st.sandbox["gpus"] = s.launch.gpus;
   } else {
@@ -625,8 +638,19 @@ Status ExecRuntime::Spawn(Svc& s) {
     ::_exit(127);
   }
   ::close(out_fd), ::close(err_fd), ::close(null_fd), ::close(exit_fd);
-  for (int fd : procs_fds) ::close(fd);
   keep.clear();
+  if (block_w) {  // the workload waits (bwrap --block-fd) until its network is configured
+    auto eg = StartEgress(sandbox_, pid, procs_fds, dir + "/slirp4netns.log", 5000);
+    if (!eg.ok() || ::write(block_w.get(), "1", 1) != 1) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      for (int fd : procs_fds) ::close(fd);
+      if (!s.cgroup.empty())
+        if (auto cg = Cgroup::Open(s.cgroup); cg.ok()) cg->KillAll();
+      return eg.ok() ? Err(6, "egress: the sandbox ended before its network was up") : eg.error();
+    }
+  }
+  for (int fd : procs_fds) ::close(fd);
   // Wait for the child's setsid() so that a group kill right after Start() cannot miss it.
   for (int i = 0; i < 5000 && ::getpgid(pid) != pid; ++i) ::usleep(100);
   char state = 0;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -230,6 +231,7 @@ std::vector<std::string> BwrapArgv(const SandboxConfig& cfg, const Launch& l) {
     add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdPasswd), "/etc/passwd"});
     add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdGroup), "/etc/group"});
     add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdHosts), "/etc/hosts"});
+    if (l.egress) add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdResolv), "/etc/resolv.conf"});
   }
   add({"--bind-fd", std::to_string(kFdWork), "/work"});
   add({"--proc", "/proc", "--dev", "/dev"});
@@ -241,6 +243,7 @@ std::vector<std::string> BwrapArgv(const SandboxConfig& cfg, const Launch& l) {
     for (const auto& lib : l.gpu_libs)
       add({"--ro-bind", lib, "/usr/local/nvidia/lib64/" + fs::path(lib).filename().string()});
   if (!l.image) add({"--remount-ro", "/"});
+  if (l.egress) add({"--block-fd", std::to_string(kFdBlock)});
   add({"--seccomp", std::to_string(kFdSeccomp), "--chdir", l.cwd.empty() ? "/work" : l.cwd, "--clearenv"});
   for (const auto& kv : l.env) {
     auto eq = kv.find('=');
@@ -383,6 +386,67 @@ std::string HostSupport::Text() const {
                        : (can_sandbox() ? "workloads can be sandboxed" : "this host CANNOT sandbox workloads"))
     << "\n";
   return o.str();
+}
+
+Result<pid_t> StartEgress(const SandboxConfig& cfg, pid_t pid, const std::vector<int>& procs_fds,
+                          const std::string& log_path, int timeout_ms) {
+  std::string slirp = Which(cfg.slirp4netns);
+  if (slirp.empty()) return Err(32, "egress needs slirp4netns (Debian's package), not found");
+  pid_t inner = 0;
+  for (int i = 0; i < timeout_ms / 10 && inner == 0; ++i) {
+    inner = SandboxedDescendant(pid);
+    if (inner == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (inner == 0) return Err(32, "egress: the sandbox's network namespace did not appear");
+  UniqueFd net(::open(("/proc/" + std::to_string(inner) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!net) return Err(32, "egress: cannot open the sandbox's network namespace");
+  constexpr unsigned long kNsGetUserns = 0xb701;  // NS_GET_USERNS (linux/nsfs.h)
+  UniqueFd owner(::ioctl(net.get(), kNsGetUserns));
+  if (!owner) return Err(32, std::string("egress: NS_GET_USERNS: ") + std::strerror(errno));
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return Err(32, "egress: pipe failed");
+  UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  UniqueFd log_fd(log);
+  std::string pid_s = std::to_string(inner);
+  std::vector<std::string> args = {
+      slirp,          "--configure", "--mtu=65520", "--disable-host-loopback", "--userns-path=/proc/self/fd/3",
+      "--ready-fd=4", pid_s,         "tap0"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  char* envp[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nullptr};
+  pid_t c = ::fork();
+  if (c < 0) return Err(32, "egress: fork failed");
+  if (c == 0) {
+    // Detached: a second fork leaves slirp4netns to init to reap; its process group (this
+    // child's pid) lets the parent kill it, and the service's cgroup ends it with the service.
+    ::setsid();
+    if (!procs_fds.empty() && Cgroup::JoinProcsFds(procs_fds) != 0) ::_exit(124);
+    pid_t g = ::fork();
+    if (g < 0) ::_exit(122);
+    if (g > 0) ::_exit(0);
+    int u = ::fcntl(owner.get(), F_DUPFD, 20), r = ::fcntl(ready_w.get(), F_DUPFD, 20);
+    int l2 = log >= 0 ? ::fcntl(log, F_DUPFD, 20) : -1;
+    if (u < 0 || r < 0 || ::dup2(u, 3) < 0 || ::dup2(r, 4) < 0) ::_exit(123);
+    int null = ::open("/dev/null", O_RDONLY);
+    if (null >= 0) ::dup2(null, 0);
+    if (l2 >= 0) ::dup2(l2, 1), ::dup2(l2, 2);
+    ::close_range(5, ~0U, 0);
+    ::execve(argv[0], argv.data(), envp);
+    ::_exit(127);
+  }
+  ready_w = UniqueFd();
+  ::waitpid(c, nullptr, 0);  // the intermediate child exits at once
+  struct pollfd pf {
+    ready_r.get(), POLLIN, 0
+  };
+  char b = 0;
+  if (::poll(&pf, 1, timeout_ms) != 1 || ::read(ready_r.get(), &b, 1) != 1) {
+    ::kill(-c, SIGKILL);
+    return Err(32, "egress: slirp4netns did not configure the network (see slirp4netns.log)");
+  }
+  return c;
 }
 
 pid_t SandboxedDescendant(pid_t pid) {

@@ -88,7 +88,9 @@ inline constexpr int kFdRootfs = 6;      // the image root (oci only)
 inline constexpr int kFdPasswd = 7;      // synthetic /etc/passwd, group, hosts (exec only; memfds)
 inline constexpr int kFdGroup = 8;
 inline constexpr int kFdHosts = 9;
-inline constexpr int kFdLast = 9;
+inline constexpr int kFdBlock = 10;   // egress: bwrap waits on it until the network is configured
+inline constexpr int kFdResolv = 11;  // egress, exec: /etc/resolv.conf (slirp4netns' DNS at 10.0.2.3)
+inline constexpr int kFdLast = 11;
 
 // One service's run, as the runtime resolved it.
 struct Launch {
@@ -120,6 +122,14 @@ std::vector<std::string> FindGpuLibs();
 // Directories and files an image root needs as mount points (proc, dev, tmp, work, and the GPU
 // library files); made in the cached root by the daemon (root-owned, empty).
 Status PrepareImageRoot(const std::string& rootfs, const std::vector<std::string>& gpu_libs);
+
+// Outbound network for a sandbox (egress): slirp4netns, user-mode TCP/IP, attached to the network
+// namespace of `pid` as tap0 (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3), with the host's
+// loopback NOT reachable through the gateway (--disable-host-loopback). It joins the user namespace
+// that owns the network namespace (NS_GET_USERNS) and `procs_fds`' cgroup, so it lives and dies
+// with the service. Waits until the network is configured. Returns its process group. Error code 32.
+Result<pid_t> StartEgress(const SandboxConfig& cfg, pid_t pid, const std::vector<int>& procs_fds,
+                          const std::string& log_path, int timeout_ms);
 
 // A TCP connection to 127.0.0.1:port inside the network namespace of process `pid` (a process of
 // the sandbox). A forked child enters the namespace (setns; the user namespace first when needed),

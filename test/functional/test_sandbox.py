@@ -325,6 +325,16 @@ resources: {cpu_millicores: 100, memory_mib: 64}
         r = d.cli("deploy", "create", bad_files, "--from", "alice", "--yes", check=False)
         assert r.returncode != 0 and "not a safe relative path" in r.stderr + r.stdout, r.stderr + r.stdout
         print("ok: a file named '../evil.sh' is refused before anything is sent")
+        egress = write_spec(work, "egress.yaml", """version: "1"
+services:
+  app:
+    command: ["true"]
+    egress: true
+resources: {cpu_millicores: 100, memory_mib: 64}
+""" + common)
+        out, r = deploy(d, egress, check=False)
+        assert r.returncode != 0 and "does not allow outbound network" in r.stderr + r.stdout, r.stderr + r.stdout
+        print("ok: a spec asking for egress is refused by a provider that does not allow it (the default)")
 
         # ---- route optimization: exec and OCI, equal route.json ------------------------------
         with open(os.path.join(EXAMPLE, "spec.yaml")) as f:

@@ -534,3 +534,64 @@ TEST(Sandbox, RegistryOnTheProvidersOwnNetworkIsRefused) {
 
 }  // namespace
 }  // namespace depai::provider
+
+namespace depai::provider {
+namespace {
+
+TEST_F(RuntimeTest, EgressOnlyWhenAllowedAndAskedAndNeverToTheHostLoopback) {
+  if (ExecRuntime::ResolveProgram("python3", "/usr/local/bin:/usr/bin:/bin").empty()) GTEST_SKIP() << "no python3";
+  if (ExecRuntime::ResolveProgram("slirp4netns", "/usr/bin:/bin").empty()) GTEST_SKIP() << "no slirp4netns";
+  // A service of the provider's on the host's loopback.
+  int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(ls, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string port = std::to_string(ntohs(a.sin_port));
+  std::string probe =
+      "import socket\n"
+      "print(open('/proc/net/dev').read().count(':'), 'interfaces')\n"
+      "for h in ['10.0.2.2', '127.0.0.1']:\n"
+      "    s = socket.socket(); s.settimeout(2)\n"
+      "    try:\n"
+      "        s.connect((h, " +
+      port +
+      ")); print(h, 'REACHED')\n"
+      "    except OSError as e: print(h, 'blocked', e)\n"
+      "print(open('/etc/resolv.conf').read() if __import__('os').path.exists('/etc/resolv.conf') else 'no resolv')\n";
+  auto make = [&](bool egress) {
+    client::Manifest m = Sh("");
+    m.services["main"].command = {"python3", "-c", probe};
+    m.services["main"].egress = egress;
+    return m;
+  };
+  {  // not allowed by the provider: refused with a clear error
+    ExecRuntime rt(root_);
+    auto st = rt.Start(1, make(true), Limits{});
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message.find("does not allow outbound network"), std::string::npos) << st.error().message;
+  }
+  SandboxConfig sb;
+  sb.allow_egress = true;
+  ExecRuntime rt(root_, sb);
+  ASSERT_TRUE(rt.Start(2, make(false), Limits{}).ok());  // allowed but not asked: loopback only
+  EXPECT_EQ(WaitDone(rt, 2).state, RunState::kSucceeded);
+  std::string off = Slurp(rt.LogPath(2, "main", "stdout"));
+  EXPECT_NE(off.find("1 interfaces"), std::string::npos) << off;
+  ASSERT_TRUE(rt.Start(3, make(true), Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 3).state, RunState::kSucceeded);
+  std::string on = Slurp(rt.LogPath(3, "main", "stdout"));
+  ::close(ls);
+  EXPECT_NE(on.find("2 interfaces"), std::string::npos) << on;  // lo and tap0
+  EXPECT_EQ(on.find("REACHED"), std::string::npos) << on;
+  EXPECT_NE(on.find("nameserver 10.0.2.3"), std::string::npos) << on;
+  auto st = rt.GetStatus(3);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_NE(st->services[0].sandbox.value("network", "").find("slirp4netns"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace depai::provider
