@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "crypto/hash.h"
 #include "provider/seccomp.h"
 #include "util/bytes.h"
 #include "util/safe_path.h"
@@ -491,7 +492,9 @@ Status ExecRuntime::Spawn(Svc& s) {
     cl.memory_bytes = s.limits.memory_bytes;
     cl.cpu_millicores = s.limits.cpu_millicores;
     cl.pids_max = sandbox_.pids_max;
-    std::string name = "lease-" + std::to_string(s.lease_id) + "-" + s.spec.name;
+    // Unique per runtime root: two providers (or tests) on one host never share a group.
+    std::string name = "r" + HexEncode(crypto::Sha256(root_)).substr(0, 10) + "-lease-" + std::to_string(s.lease_id) +
+                       "-" + s.spec.name;
     auto cg = Cgroup::Create(name, cl);
     if (cg.ok()) {
       procs_fds = cg->OpenProcsFds();
