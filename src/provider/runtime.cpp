@@ -367,6 +367,9 @@ Result<Launch> ExecRuntime::Resolve(uint64_t lease_id, const client::ServiceSpec
   l.tmp_bytes = sandbox_.tmp_size_mib << 20;
   std::map<std::string, std::string> env;
   std::vector<std::string> argv;
+  if (spec.egress && (!sandbox_.allow_egress || sandbox_.mode == "none"))  // before any image is fetched
+    return Err(9, "service " + spec.name +
+                      ": asks for egress, and this provider does not allow outbound network (sandbox.allow_egress)");
   if (spec.runtime == "oci") {
     if (sandbox_.mode == "none")
       return Err(3,
@@ -381,7 +384,7 @@ Result<Launch> ExecRuntime::Resolve(uint64_t lease_id, const client::ServiceSpec
     auto img = images_->Pull(spec.image);
     if (!img.ok()) return Err(8, "service " + spec.name + ": image " + spec.image + ": " + img.error().message);
     std::vector<std::string> libs = l.gpus.empty() ? std::vector<std::string>{} : sandbox_.gpu_libs;
-    if (auto st = PrepareImageRoot(img->rootfs, libs); !st.ok())
+    if (auto st = PrepareImageRoot(img->rootfs, libs, spec.egress); !st.ok())
       return Err(8, "service " + spec.name + ": preparing the image root: " + st.error().message);
     *rootfs = img->rootfs;
     l.image = true;
@@ -416,15 +419,18 @@ Result<Launch> ExecRuntime::Resolve(uint64_t lease_id, const client::ServiceSpec
   env["DEPAI_LEASE_ID"] = std::to_string(lease_id);
   env["DEPAI_SERVICE"] = spec.name;
   if (!l.gpus.empty()) {
-    env["CUDA_VISIBLE_DEVICES"] = CudaVisibleDevices(l.gpus.size());
+    if (sandbox_.mode == "none") {  // unconfined: every GPU is visible, so name the assigned ones
+      std::string ids;
+      for (uint32_t g : l.gpus) ids += (ids.empty() ? "" : ",") + std::to_string(g);
+      env["CUDA_VISIBLE_DEVICES"] = ids;
+    } else {
+      env["CUDA_VISIBLE_DEVICES"] = CudaVisibleDevices(l.gpus.size());
+    }
     env["NVIDIA_VISIBLE_DEVICES"] = env["CUDA_VISIBLE_DEVICES"];
     if (l.image)
       env["LD_LIBRARY_PATH"] =
           "/usr/local/nvidia/lib64" + (env.count("LD_LIBRARY_PATH") ? ":" + env["LD_LIBRARY_PATH"] : std::string());
   }
-  if (spec.egress && (!sandbox_.allow_egress || sandbox_.mode == "none"))
-    return Err(9, "service " + spec.name +
-                      ": asks for egress, and this provider does not allow outbound network (sandbox.allow_egress)");
   for (const auto& [k, v] : env) l.env.push_back(k + "=" + v);
   l.argv = std::move(argv);
   if (!l.gpus.empty() && sandbox_.mode != "none") {
@@ -575,13 +581,13 @@ Status ExecRuntime::Spawn(Svc& s) {
       keep.emplace_back(bp[0]);
       fdmap.push_back({bp[0], kFdBlock});
       block_w = UniqueFd(bp[1]);
-      if (!s.launch.image) {
-        auto rf = MemFile("depai-resolv", "nameserver 10.0.2.3\n");
-        if (!rf.ok()) return rf.error();
-        keep.push_back(std::move(rf).value());
-        fdmap.push_back({keep.back().get(), kFdResolv});
-      }
+      auto rf = MemFile("depai-resolv", "nameserver 10.0.2.3\n");
+      if (!rf.ok()) return rf.error();
+      keep.push_back(std::move(rf).value());
+      fdmap.push_back({keep.back().get(), kFdResolv});
     }
+    if (auto nodes = GpuDeviceNodes(sandbox_.dev_dir, s.launch.gpus); !nodes.ok())
+      return Err(10, "service " + s.spec.name + ": " + nodes.error().message);  // a GPU that vanished
     auto bw = BwrapArgv(sandbox_, s.launch);
     args.insert(args.end(), bw.begin(), bw.end());
     envs = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};  // the shim's and bwrap's own; the workload's is --setenv

@@ -172,7 +172,7 @@ std::vector<std::string> FindGpuLibs() {
   return out;
 }
 
-Status PrepareImageRoot(const std::string& rootfs, const std::vector<std::string>& gpu_libs) {
+Status PrepareImageRoot(const std::string& rootfs, const std::vector<std::string>& gpu_libs, bool resolv_conf) {
   auto root = OpenDirectory(rootfs);
   if (!root.ok()) return root.error();
   // bwrap, as the lease's uid, resolves the root by path: the root must be readable and the cache
@@ -194,6 +194,16 @@ Status PrepareImageRoot(const std::string& rootfs, const std::vector<std::string
     }
     auto m = MkdirsBeneath(root->get(), d);
     if (!m.ok()) return m.error();
+  }
+  if (resolv_conf) {  // a mount point for the sandbox's /etc/resolv.conf (a link in the image is replaced)
+    auto etc = OpenBeneath(root->get(), "etc", O_RDONLY | O_DIRECTORY);
+    if (!etc.ok()) return etc.error();
+    struct stat st;
+    if (::fstatat(etc->get(), "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+      ::unlinkat(etc->get(), "resolv.conf", 0);
+    int fd = ::openat(etc->get(), "resolv.conf", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return Err(21, std::string("cannot make /etc/resolv.conf in the image: ") + std::strerror(errno));
+    ::close(fd);
   }
   if (!gpu_libs.empty()) {
     auto dir = MkdirsBeneath(root->get(), "usr/local/nvidia/lib64");
@@ -231,8 +241,9 @@ std::vector<std::string> BwrapArgv(const SandboxConfig& cfg, const Launch& l) {
     add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdPasswd), "/etc/passwd"});
     add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdGroup), "/etc/group"});
     add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdHosts), "/etc/hosts"});
-    if (l.egress) add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdResolv), "/etc/resolv.conf"});
   }
+  // Egress: slirp4netns' DNS, over the image's own file (PrepareImageRoot made sure it exists).
+  if (l.egress) add({"--perms", "0444", "--ro-bind-data", std::to_string(kFdResolv), "/etc/resolv.conf"});
   add({"--bind-fd", std::to_string(kFdWork), "/work"});
   add({"--proc", "/proc", "--dev", "/dev"});
   add({"--perms", "1777", "--size", std::to_string(l.tmp_bytes), "--tmpfs", "/tmp"});
@@ -286,6 +297,7 @@ HostSupport ProbeHost(const SandboxConfig& cfg) {
     if (fd >= 0) ::close(static_cast<int>(fd));
   }
   h.cgroups = cfg.cgroups ? Cgroup::Probe() : CgroupSupport{"none", false, false, false, "disabled in the config"};
+  if (cfg.cgroups) Cgroup::RemoveParent();  // the probe's parent, unless groups of leases live in it
   std::error_code ec;
   for (int i = 0; i < 64; ++i)
     if (fs::exists(cfg.dev_dir + "/nvidia" + std::to_string(i), ec))

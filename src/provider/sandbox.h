@@ -7,7 +7,7 @@
 // that leaked into view is checked against a uid that owns nothing. Its filesystem:
 //   exec: the host's /usr (and the /bin, /lib*, /sbin links) read-only, a few read-only files of
 //         /etc (ld.so.cache, alternatives, ssl certificates, localtime) and synthetic passwd, group,
-//         hosts and resolv.conf; oci: the image's unpacked root, read-only;
+//         hosts (and resolv.conf with egress); oci: the image's unpacked root, read-only;
 //   both: the lease's work directory at /work (the only writable place, bound by fd), a private
 //         size-limited /tmp, its own /proc, a minimal /dev (null, zero, random, urandom, tty,
 //         pts, shm) plus exactly the GPU device nodes the lease was given.
@@ -122,7 +122,7 @@ std::string CudaVisibleDevices(size_t n);
 std::vector<std::string> FindGpuLibs();
 // Directories and files an image root needs as mount points (proc, dev, tmp, work, and the GPU
 // library files); made in the cached root by the daemon (root-owned, empty).
-Status PrepareImageRoot(const std::string& rootfs, const std::vector<std::string>& gpu_libs);
+Status PrepareImageRoot(const std::string& rootfs, const std::vector<std::string>& gpu_libs, bool resolv_conf = false);
 
 // Outbound network for a sandbox (egress): slirp4netns, user-mode TCP/IP, attached to the network
 // namespace of `pid` as tap0 (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3), with the host's

@@ -611,3 +611,69 @@ TEST_F(RuntimeTest, EgressOnlyWhenAllowedAndAskedAndNeverToTheHostLoopback) {
 
 }  // namespace
 }  // namespace depai::provider
+
+namespace depai::provider {
+namespace {
+
+// An OCI image (busybox-static and a script, built with test/functional/oci_image.py) run in the
+// sandbox: the image's root read-only, its env and entrypoint, /work writable, and with egress the
+// provider's resolv.conf over the image's.
+TEST_F(RuntimeTest, OciImageRunsInTheSandbox) {
+  if (!fs::exists("/bin/busybox") || ExecRuntime::ResolveProgram("python3", "/usr/bin:/bin").empty())
+    GTEST_SKIP() << "needs busybox-static and python3";
+  std::string src = fs::path(__FILE__).parent_path().parent_path().string() + "/functional";
+  std::string img = root_ + "-img.tar";
+  std::string py =
+      "import sys, json; sys.path.insert(0, '" + src +
+      "'); from oci_image import build_oci_archive\n"
+      "bb = open('/bin/busybox', 'rb').read()\n"
+      "layers = [[('bin', 'dir', None, 0o755), ('bin/busybox', 'file', bb, 0o755), ('bin/sh', 'symlink', 'busybox', "
+      "0o777),"
+      " ('etc', 'dir', None, 0o755), ('etc/resolv.conf', 'file', 'nameserver 192.0.2.53\\n', 0o644),"
+      " ('etc/motd', 'file', 'from the image\\n', 0o644)]]\n"
+      "cfg = {'Entrypoint': ['/bin/sh', '-c'], 'Cmd': ['cat /etc/motd; echo GREETING=$GREETING; cat /etc/resolv.conf;"
+      " busybox touch /etc/x 2>&1; echo out > /work/out.txt; busybox pwd'], 'Env': ['GREETING=image', 'PATH=/bin']}\n"
+      "print(json.dumps(build_oci_archive('" +
+      img + "', layers, cfg)))\n";
+  std::string cmd = "python3 -c \"$DEPAI_PY\"";
+  ::setenv("DEPAI_PY", py.c_str(), 1);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  std::string out;
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  auto j = nlohmann::json::parse(out);
+  ImageStore store(root_ + "-cache");
+  SandboxConfig sb;
+  sb.allow_egress = true;
+  ExecRuntime rt(root_, sb, &store);
+  client::Manifest m;
+  client::ServiceSpec s;
+  s.name = "main";
+  s.runtime = "oci";
+  s.image = "oci-archive:" + img + "@" + j["manifest_digest"].get<std::string>();
+  s.env = {{"GREETING", "manifest"}};
+  s.artifacts = {"out.txt"};
+  m.services["main"] = s;
+  ASSERT_TRUE(rt.Start(1, m, Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 1).state, RunState::kSucceeded);
+  std::string log = Slurp(rt.LogPath(1, "main", "stdout"));
+  EXPECT_NE(log.find("from the image\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("GREETING=manifest\n"), std::string::npos) << log;    // the manifest's env wins
+  EXPECT_NE(log.find("Read-only file system"), std::string::npos) << log;  // the image root
+  EXPECT_NE(log.find("/work\n"), std::string::npos) << log;
+  ASSERT_TRUE(rt.Artifacts(1).at(0).present);
+  // Egress: the provider's resolver over the image's file.
+  m.services["main"].egress = true;
+  ASSERT_TRUE(rt.Start(2, m, Limits{}).ok());
+  EXPECT_EQ(WaitDone(rt, 2).state, RunState::kSucceeded);
+  std::string log2 = Slurp(rt.LogPath(2, "main", "stdout"));
+  EXPECT_NE(log2.find("nameserver 10.0.2.3"), std::string::npos) << log2;
+  EXPECT_EQ(log2.find("192.0.2.53"), std::string::npos) << log2;
+  RemoveTree(root_ + "-cache");
+  fs::remove(img);
+}
+
+}  // namespace
+}  // namespace depai::provider
