@@ -309,6 +309,16 @@ void Create(const GlobalOptions& g, const DeployArgs& a) {
   if (g.output == "json") std::cout << out.dump() << "\n";
 }
 
+// The lease's status as its provider reports it (signed read); throws on any error.
+json LeaseStatus(const Signer& s, const Target& t) {
+  auto r =
+      Request(t.endpoint, http::verb::get, "/v1/leases/" + std::to_string(t.lease_id), "", ReadHeaders(s, t.lease_id));
+  if (r.status != 200) throw CommandError{ProviderError(r)};
+  json st = json::parse(r.body, nullptr, false);
+  if (!st.is_object()) throw CommandError{"the provider answered invalid JSON"};
+  return st;
+}
+
 void PrintJsonOrText(const GlobalOptions& g, const json& j, const std::function<void()>& text) {
   if (g.output == "json")
     std::cout << j.dump() << "\n";
@@ -359,11 +369,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
   status->callback([&g, a] {
     Signer s = SignerOrThrow(g, a->tx.from);
     Target t = Resolve(g, a->id, a->lease);
-    auto r = Request(t.endpoint, http::verb::get, "/v1/leases/" + std::to_string(t.lease_id), "",
-                     ReadHeaders(s, t.lease_id));
-    if (r.status != 200) throw CommandError{ProviderError(r)};
-    json st = json::parse(r.body, nullptr, false);
-    if (!st.is_object()) throw CommandError{"the provider answered invalid JSON"};
+    json st = LeaseStatus(s, t);
     st["chain_lease_state"] = t.lease_state;
     PrintJsonOrText(g, st, [&] {
       std::cout << "lease " << t.lease_id << " (order " << t.order_id << ") on " << t.provider
@@ -469,11 +475,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
   url->callback([&g, a] {
     Signer s = SignerOrThrow(g, a->tx.from);
     Target t = Resolve(g, a->id, a->lease);
-    auto r = Request(t.endpoint, http::verb::get, "/v1/leases/" + std::to_string(t.lease_id), "",
-                     ReadHeaders(s, t.lease_id));
-    if (r.status != 200) throw CommandError{ProviderError(r)};
-    json st = json::parse(r.body, nullptr, false);
-    if (!st.is_object()) throw CommandError{"the provider answered invalid JSON"};
+    json st = LeaseStatus(s, t);
     json urls = json::array();
     for (const auto& sv : st.value("services", json::array()))
       for (const auto& p : sv.value("expose", json::array()))
@@ -508,10 +510,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     std::string service = a->service;
     uint32_t port = a->port;
     if (service.empty() || port == 0) {
-      auto r = Request(t.endpoint, http::verb::get, "/v1/leases/" + std::to_string(t.lease_id), "",
-                       ReadHeaders(s, t.lease_id));
-      if (r.status != 200) throw CommandError{ProviderError(r)};
-      json st = json::parse(r.body, nullptr, false);
+      json st = LeaseStatus(s, t);
       for (const auto& sv : st.value("services", json::array())) {
         if (!service.empty() && sv.value("service", "") != service) continue;
         auto ex = sv.value("expose", json::array());

@@ -57,14 +57,7 @@ const char* const kDockerList = "application/vnd.docker.distribution.manifest.li
 
 Error Err(uint32_t code, const std::string& msg) { return Error{"oci", code, msg}; }
 Error SysErr(uint32_t code, const std::string& what, int e) { return Err(code, what + ": " + std::strerror(e)); }
-std::string Q(std::string_view v) {  // 'v'
-  std::string o;
-  o.reserve(v.size() + 2);
-  o += '\'';
-  o.append(v);
-  o += '\'';
-  return o;
-}
+std::string Q(std::string_view v) { return Quote(v); }
 
 class Sha256 {
  public:
@@ -125,38 +118,9 @@ Result<std::string> ReadBounded(int dirfd, const std::string& rel, uint64_t max,
 
 // Removes `name` in dirfd (a file, a link, or a directory and all under it) without following links.
 Status RemoveAt(int dirfd, const std::string& name) {
-  struct stat st;
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return {};
-    return SysErr(kOciIo, "stat " + Q(name), errno);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) return SysErr(kOciIo, "unlink " + Q(name), errno);
-    return {};
-  }
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return SysErr(kOciIo, "open " + Q(name), errno);
-  ::fchmod(fd, 0700);
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    int e = errno;
-    ::close(fd);
-    return SysErr(kOciIo, "opendir " + Q(name), e);
-  }
-  std::vector<std::string> names;
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  Status result;
-  for (const auto& n : names) {
-    auto st2 = RemoveAt(::dirfd(d), n);
-    if (!st2.ok() && result.ok()) result = st2;
-  }
-  ::closedir(d);
-  if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT && result.ok())
-    result = SysErr(kOciIo, "rmdir " + Q(name), errno);
-  return result;
+  auto st = depai::RemoveAt(dirfd, name.c_str());
+  if (!st.ok()) return Err(kOciIo, st.error().message);
+  return {};
 }
 
 Result<UniqueFd> OpenDir(const std::string& path, uint32_t code) {

@@ -16,7 +16,9 @@ namespace depai {
 namespace {
 
 Error Refused(const std::string& msg) { return Error{"path", 1, msg}; }
-std::string Quote(std::string_view v) {  // 'v' (built by append: GCC 12 warns falsely on "'" + string)
+}  // namespace
+
+std::string Quote(std::string_view v) {  // built by append: GCC 12 warns falsely on "'" + string
   std::string o;
   o.reserve(v.size() + 2);
   o += '\'';
@@ -24,6 +26,9 @@ std::string Quote(std::string_view v) {  // 'v' (built by append: GCC 12 warns f
   o += '\'';
   return o;
 }
+
+namespace {
+
 Error SysErr(const std::string& what, int e) { return Error{"path", 2, what + ": " + std::strerror(e)}; }
 
 std::vector<std::string> Split(std::string_view clean) {
@@ -231,7 +236,6 @@ Result<uint64_t> CopyFileOut(int src_dirfd, std::string_view rel, int dst_dirfd,
   return total;
 }
 
-namespace {
 Status RemoveAt(int dirfd, const char* name) {
   struct stat st;
   if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? Status{} : SysErr(name, errno);
@@ -263,7 +267,6 @@ Status RemoveAt(int dirfd, const char* name) {
     result = SysErr(std::string("rmdir ") + name, errno);
   return result;
 }
-}  // namespace
 
 Status RemoveTree(const std::string& path) {
   if (path.empty() || path == "/") return Refused("refusing to remove '" + path + "'");

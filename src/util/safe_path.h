@@ -67,6 +67,11 @@ Result<uint64_t> CopyFileOut(int src_dirfd, std::string_view rel, int dst_dirfd,
                              uint64_t max_bytes = 0);
 // Removes `path` and everything under it, without following links (links are removed, not entered).
 Status RemoveTree(const std::string& path);
+// The same for the entry `name` of the directory `dirfd` (a file, a link, or a directory and all
+// under it). Directories the entry's owner made unreadable are made readable first.
+Status RemoveAt(int dirfd, const char* name);
+// "'v'", for messages that name a path.
+std::string Quote(std::string_view v);
 
 // True when the symlink `target`, stored at `link_rel` (relative to a root), resolves lexically inside
 // the root: "a/b" -> "../c" stays; "a" -> "../../etc" escapes. Absolute targets are resolved
