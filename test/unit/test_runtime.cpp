@@ -621,7 +621,7 @@ namespace {
 TEST_F(RuntimeTest, OciImageRunsInTheSandbox) {
   if (!fs::exists("/bin/busybox") || ExecRuntime::ResolveProgram("python3", "/usr/bin:/bin").empty())
     GTEST_SKIP() << "needs busybox-static and python3";
-  std::string src = fs::path(__FILE__).parent_path().parent_path().string() + "/functional";
+  std::string src = std::string(DEPAI_SOURCE_DIR) + "/test/functional";
   std::string img = root_ + "-img.tar";
   std::string py =
       "import sys, json; sys.path.insert(0, '" + src +
