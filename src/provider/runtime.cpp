@@ -409,7 +409,18 @@ Result<Launch> ExecRuntime::Resolve(uint64_t lease_id, const client::ServiceSpec
   if (spec.runtime != "oci") {
     const std::string& prog = argv.at(0);
     if (prog.find('/') == std::string::npos) {
-      std::string found = ResolveProgram(prog, env["PATH"]);
+      // Looked up on the host, so only where the sandbox sees the host's own files (/usr and the
+      // /bin, /sbin links): a buyer's PATH must not probe the rest of the host.
+      std::string path = env["PATH"];
+      if (sandbox_.mode != "none") {
+        std::string visible, dir;
+        std::stringstream ss(path);
+        while (std::getline(ss, dir, ':'))
+          if (dir.rfind("/usr/", 0) == 0 || dir == "/usr" || dir == "/bin" || dir == "/sbin")
+            visible += (visible.empty() ? "" : ":") + dir;
+        path = visible;
+      }
+      std::string found = ResolveProgram(prog, path);
       if (found.empty())
         return Err(4, "service " + spec.name + ": program '" + prog + "' not found in PATH=" + env["PATH"]);
       argv[0] = found;
