@@ -58,6 +58,11 @@ const char* const kDockerList = "application/vnd.docker.distribution.manifest.li
 Error Err(uint32_t code, const std::string& msg) { return Error{"oci", code, msg}; }
 Error SysErr(uint32_t code, const std::string& what, int e) { return Err(code, what + ": " + std::strerror(e)); }
 std::string Q(std::string_view v) { return Quote(v); }
+// libarchive's message for the last error; it may be NULL (found by fuzz_oci_layer).
+const char* ArcErr(struct archive* a) {
+  const char* m = ::archive_error_string(a);
+  return m ? m : "unreadable archive data";
+}
 
 class Sha256 {
  public:
@@ -225,7 +230,7 @@ struct LayerStream {
     auto* s = static_cast<LayerStream*>(ud);
     la_ssize_t n = archive_read_data(s->raw, s->out_buf.data(), s->out_buf.size());
     if (n < 0) {
-      archive_set_error(a, -1, "decompress layer: %s", archive_error_string(s->raw));
+      archive_set_error(a, -1, "decompress layer: %s", ArcErr(s->raw));
       return -1;
     }
     s->uncompressed.Update(s->out_buf.data(), static_cast<size_t>(n));
@@ -262,23 +267,23 @@ class Unpacker {
     archive_read_support_format_raw(raw.get());
     stream_.raw = raw.get();
     if (archive_read_open(raw.get(), &stream_, nullptr, &LayerStream::ReadFd, nullptr) != ARCHIVE_OK)
-      return Err(kOciBadImage, std::string("open layer: ") + archive_error_string(raw.get()));
+      return Err(kOciBadImage, std::string("open layer: ") + ArcErr(raw.get()));
     archive_entry* re = nullptr;
     int rrc = archive_read_next_header(raw.get(), &re);
     if (rrc != ARCHIVE_OK && rrc != ARCHIVE_WARN && rrc != ARCHIVE_EOF)
-      return Err(kOciBadImage, std::string("read layer: ") + archive_error_string(raw.get()));
+      return Err(kOciBadImage, std::string("read layer: ") + ArcErr(raw.get()));
     raw_eof_ = rrc == ARCHIVE_EOF;
     if (!raw_eof_) {
       ArchivePtr tar(archive_read_new());
       archive_read_support_format_tar(tar.get());
       if (archive_read_open(tar.get(), &stream_, nullptr, &LayerStream::ReadRaw, nullptr) != ARCHIVE_OK)
-        return Err(kOciBadImage, std::string("open layer tar: ") + archive_error_string(tar.get()));
+        return Err(kOciBadImage, std::string("open layer tar: ") + ArcErr(tar.get()));
       DEPAI_TRY(Members(tar.get()));
       // The end-of-archive blocks and whatever padding follows belong to the diff_id as well.
       const void* p = nullptr;
       for (;;) {
         la_ssize_t n = LayerStream::ReadRaw(tar.get(), &stream_, &p);
-        if (n < 0) return Err(stream_.over_limit ? kOciLimit : kOciBadImage, archive_error_string(tar.get()));
+        if (n < 0) return Err(stream_.over_limit ? kOciLimit : kOciBadImage, ArcErr(tar.get()));
         if (n == 0) break;
       }
     }
@@ -286,7 +291,7 @@ class Unpacker {
     for (;;) {
       const void* p = nullptr;
       la_ssize_t n = LayerStream::ReadFd(raw.get(), &stream_, &p);
-      if (n < 0) return Err(kOciIo, archive_error_string(raw.get()));
+      if (n < 0) return Err(kOciIo, ArcErr(raw.get()));
       if (n == 0) break;
     }
     stats_.compressed_digest = stream_.compressed.Final();
@@ -386,8 +391,7 @@ class Unpacker {
       int rc = archive_read_next_header(tar, &e);
       if (rc == ARCHIVE_EOF) return {};
       if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-        return Err(stream_.over_limit ? kOciLimit : kOciBadImage,
-                   std::string("read layer tar: ") + archive_error_string(tar));
+        return Err(stream_.over_limit ? kOciLimit : kOciBadImage, std::string("read layer tar: ") + ArcErr(tar));
       ++stats_.entries;
       if (budget_->max_entries == 0) return Err(kOciLimit, "image has more layer members than allowed");
       --budget_->max_entries;
@@ -481,8 +485,7 @@ class Unpacker {
       int rc = archive_read_data_block(tar, &buf, &size, &offset);
       if (rc == ARCHIVE_EOF) break;
       if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-        return Err(stream_.over_limit ? kOciLimit : kOciBadImage,
-                   "layer member " + Q(raw_name) + ": " + archive_error_string(tar));
+        return Err(stream_.over_limit ? kOciLimit : kOciBadImage, "layer member " + Q(raw_name) + ": " + ArcErr(tar));
       if (size > budget_->max_bytes) return Err(kOciLimit, "image unpacks to more bytes than allowed");
       budget_->max_bytes -= size;
       const char* p = static_cast<const char*>(buf);
@@ -910,7 +913,7 @@ Status ExtractLayoutArchive(const std::string& path, int dstfd, uint64_t max_byt
   SupportFilters(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open_fd(a.get(), in.get(), 1 << 16) != ARCHIVE_OK)
-    return Err(kOciBadImage, Q(path) + ": " + archive_error_string(a.get()));
+    return Err(kOciBadImage, Q(path) + ": " + ArcErr(a.get()));
   auto blobs = MkdirsBeneath(dstfd, "blobs/sha256");
   if (!blobs.ok()) return Err(kOciIo, blobs.error().message);
   uint64_t total = 0;
@@ -918,8 +921,7 @@ Status ExtractLayoutArchive(const std::string& path, int dstfd, uint64_t max_byt
   for (;;) {
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-      return Err(kOciBadImage, Q(path) + ": " + archive_error_string(a.get()));
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return Err(kOciBadImage, Q(path) + ": " + ArcErr(a.get()));
     const char* pn = archive_entry_pathname(e);
     auto name = MemberName(pn ? pn : "");
     if (!name || name->empty() || archive_entry_hardlink(e) || archive_entry_filetype(e) != AE_IFREG) continue;
@@ -934,8 +936,7 @@ Status ExtractLayoutArchive(const std::string& path, int dstfd, uint64_t max_byt
     for (;;) {
       int r = archive_read_data_block(a.get(), &buf, &size, &offset);
       if (r == ARCHIVE_EOF) break;
-      if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-        return Err(kOciBadImage, Q(path) + ": " + archive_error_string(a.get()));
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return Err(kOciBadImage, Q(path) + ": " + ArcErr(a.get()));
       total += size;
       if (total > max_bytes)
         return Err(kOciLimit, Q(path) + " holds more than " + std::to_string(max_bytes) + " bytes");
