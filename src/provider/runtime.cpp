@@ -496,12 +496,21 @@ Status ExecRuntime::Start(uint64_t lease_id, const client::Manifest& m, const Li
         ::lchown(it->path().c_str(), uid, uid);
     }
   }
+  // The lease's resources are shared by its services: each gets an even part, so that a manifest
+  // with more services cannot use more than the order bought.
+  Limits per = limits;
+  const uint64_t n = m.services.size();
+  if (n > 1) {
+    per.memory_bytes = limits.memory_bytes / n;
+    per.cpu_millicores = limits.cpu_millicores ? std::max<uint64_t>(10, limits.cpu_millicores / n) : 0;
+    per.cpu_seconds = limits.cpu_seconds ? std::max<uint64_t>(1, limits.cpu_seconds / n) : 0;
+  }
   for (const auto& [name, spec] : m.services) {
     Svc s;
     s.lease_id = lease_id;
     s.spec = spec;
     s.spec.files.clear();
-    s.limits = limits;
+    s.limits = per;
     s.st.service = name;
     s.st.expose = spec.expose;
     s.child = true;

@@ -677,3 +677,31 @@ TEST_F(RuntimeTest, OciImageRunsInTheSandbox) {
 
 }  // namespace
 }  // namespace depai::provider
+
+namespace depai::provider {
+namespace {
+
+TEST_F(RuntimeTest, ServicesShareTheLeasesResources) {
+  ExecRuntime rt(root_);
+  client::Manifest m = Sh("sleep 5");
+  m.services["second"] = m.services["main"];
+  m.services["second"].name = "second";
+  Limits lim;
+  lim.memory_bytes = 512ull << 20;
+  lim.cpu_millicores = 1000;
+  ASSERT_TRUE(rt.Start(1, m, lim).ok());
+  auto st = rt.GetStatus(1);
+  ASSERT_TRUE(st.has_value());
+  ASSERT_EQ(st->services.size(), 2u);
+  for (const auto& s : st->services) {
+    EXPECT_EQ(s.sandbox["rlimits"].value("address_space_bytes", uint64_t{0}), 256ull << 20) << s.sandbox.dump();
+    if (s.sandbox.contains("cgroup") && s.sandbox["cgroup"].contains("memory_bytes")) {
+      EXPECT_EQ(s.sandbox["cgroup"].value("memory_bytes", uint64_t{0}), 256ull << 20) << s.sandbox.dump();
+      EXPECT_EQ(s.sandbox["cgroup"].value("cpu_millicores", uint64_t{0}), 500u) << s.sandbox.dump();
+    }
+  }
+  ASSERT_TRUE(rt.Stop(1, 200).ok());
+}
+
+}  // namespace
+}  // namespace depai::provider
