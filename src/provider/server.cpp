@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <fstream>
 #include <list>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -32,6 +33,11 @@ namespace {
 
 constexpr size_t kMaxBody = 4 * 1024 * 1024;  // a manifest is at most 2 MiB of canonical JSON
 constexpr int64_t kMaxFollowMs = 30 * 60 * 1000;
+constexpr int kMaxConnections = 256;           // in all
+constexpr int kMaxPerPeer = 32;                // from one client address
+constexpr int kReadTimeoutS = 10;              // one read; also the idle keep-alive timeout
+constexpr int kWriteTimeoutS = 30;             // one write (a client that stops reading)
+constexpr int64_t kRequestDeadlineMs = 20000;  // a whole request, header and body
 
 Daemon::Reply Err(int status, uint32_t code, const std::string& msg) {
   return Daemon::Reply{status, json{{"code", code}, {"codespace", "providerd"}, {"message", msg}}};
@@ -50,6 +56,7 @@ struct Endpoint::Impl {
   std::list<std::weak_ptr<tcp::socket>> sockets;
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};
+  std::map<std::string, int> per_peer;  // open connections per client address (mu)
 
   void WriteJson(tcp::socket& sock, const Daemon::Reply& r, unsigned version, bool keep_alive,
                  boost::system::error_code& ec) {
@@ -295,13 +302,38 @@ struct Endpoint::Impl {
     return false;
   }
 
-  void Serve(std::shared_ptr<tcp::socket> sock) {
+  // Reads one request with an overall deadline: a client that trickles its header or body (one
+  // byte every few seconds) is cut off instead of holding a connection forever. Each read also
+  // times out (SO_RCVTIMEO), which closes idle keep-alive connections.
+  bool ReadRequest(tcp::socket& sock, beast::flat_buffer& buf, http::request_parser<http::string_body>& parser,
+                   boost::system::error_code& ec, bool first) {
+    int64_t deadline = NowMs() + kRequestDeadlineMs;
+    while (!parser.is_done()) {
+      http::read_some(sock, buf, parser, ec);
+      if (ec) return false;
+      if (NowMs() > deadline) {
+        if (!first || parser.is_header_done())
+          WriteJson(sock, Err(408, 22, "request not received within 20 s"), 11, false, ec);
+        ec = beast::error::timeout;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void Serve(std::shared_ptr<tcp::socket> sock, std::string peer) {
     beast::flat_buffer buf;
     boost::system::error_code ec;
-    for (;;) {
+    struct timeval rcv {
+      kReadTimeoutS, 0
+    }, snd{kWriteTimeoutS, 0};
+    ::setsockopt(sock->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv);
+    ::setsockopt(sock->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
+    for (bool first = true;; first = false) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(kMaxBody);
-      http::read(*sock, buf, parser, ec);
+      parser.header_limit(16 * 1024);
+      ReadRequest(*sock, buf, parser, ec, first);
       if (ec == http::error::body_limit) {
         WriteJson(*sock, Err(413, 18, "request body over 4 MiB"), 11, false, ec);
         break;
@@ -321,6 +353,10 @@ struct Endpoint::Impl {
       if (ec || !req.keep_alive() || stopping) break;
     }
     sock->shutdown(tcp::socket::shutdown_both, ec);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (--per_peer[peer] == 0) per_peer.erase(peer);
+    }
     --active;
   }
 
@@ -330,15 +366,23 @@ struct Endpoint::Impl {
       boost::system::error_code ec;
       acceptor->accept(*sock, ec);
       if (ec || stopping) break;
-      if (active >= 64) {
+      std::string peer = sock->remote_endpoint(ec).address().to_string();
+      if (ec) {
+        sock->close(ec);
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      // One client address cannot take every connection: the others keep being served.
+      if (active >= kMaxConnections || per_peer[peer] >= kMaxPerPeer) {
+        if (per_peer[peer] == 0) per_peer.erase(peer);
         sock->close(ec);
         continue;
       }
       ++active;
-      std::lock_guard<std::mutex> lock(mu);
+      ++per_peer[peer];
       sockets.remove_if([](const auto& w) { return w.expired(); });
       sockets.push_back(sock);
-      std::thread([this, sock] { Serve(sock); }).detach();
+      std::thread([this, sock, peer] { Serve(sock, peer); }).detach();
     }
   }
 };

@@ -287,6 +287,59 @@ resources: {cpu_millicores: 500, memory_mib: 256}
         print(f"ok: fork bomb capped at {started} processes (pids limit 64), 1.5 GiB allocation refused at 256 MiB; "
               f"/health answered within {slow * 1000:.0f} ms meanwhile; the victim kept beating")
 
+        # ---- a hostile buyer against the provider endpoint itself ----------------------------
+        half = []
+        for _ in range(100):  # half-sent headers from one address
+            try:
+                c = socket.create_connection(("127.0.0.1", prov.port), timeout=5, source_address=("127.0.0.2", 0))
+                c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+                half.append(c)
+            except OSError:
+                pass
+        slow = []
+        for _ in range(5):  # bodies trickled one byte at a time from another
+            c = socket.create_connection(("127.0.0.1", prov.port), timeout=5, source_address=("127.0.0.3", 0))
+            c.sendall(b"POST /v1/leases/1/manifest HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            slow.append(c)
+        worst = 0.0
+        t_end = time.time() + 24
+        cut = set()
+        while time.time() < t_end:
+            t0 = time.time()
+            urllib.request.urlopen(prov.endpoint + "/health", timeout=5).read()
+            worst = max(worst, time.time() - t0)
+            for i, c in enumerate(slow):
+                if i in cut:
+                    continue
+                try:
+                    c.sendall(b"x")
+                except OSError:
+                    cut.add(i)
+            time.sleep(1)
+        for i, c in enumerate(slow):
+            c.settimeout(5)
+            try:
+                got = c.recv(4096)
+                if got == b"" or b"408" in got:
+                    cut.add(i)
+            except OSError:
+                cut.add(i)
+        idle_closed = 0
+        for c in half:
+            c.settimeout(1)
+            try:
+                if c.recv(4096) == b"":
+                    idle_closed += 1
+            except OSError:
+                idle_closed += 1
+            c.close()
+        for c in slow:
+            c.close()
+        assert worst < 1.0 and len(cut) == len(slow) and idle_closed == len(half), (worst, cut, idle_closed, len(half))
+        print(f"ok: {len(half)} half-open connections and {len(slow)} trickled bodies against the endpoint: /health "
+              f"answered within {worst * 1000:.0f} ms throughout; the trickles were cut at the 20 s deadline and "
+              f"the idle ones closed")
+
         # ---- hostile OCI images ---------------------------------------------------------------
         hostile_layers = {
             "dotdot": [("ok.txt", "file", "fine", 0o644), ("../escaped-dotdot", "file", "x", 0o644)],
