@@ -673,6 +673,7 @@ void Daemon::Stop() {
   if (loop_.joinable()) loop_.join();
   if (runtime_) runtime_->StopMonitor();
   if (server_) server_->Stop();
+  if (cfg_.sandbox.cgroups) Cgroup::RemoveParent();  // only when empty: running workloads keep theirs
   std::lock_guard<std::mutex> lock(mu_);
   Save();
 }
