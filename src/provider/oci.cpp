@@ -7,30 +7,24 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <thread>
 #include <unordered_set>
 
 #include "util/bytes.h"
 #include "util/files.h"
+#include "util/process.h"
 #include "util/safe_path.h"
-
-extern char** environ;
 
 namespace depai::provider {
 
@@ -527,129 +521,18 @@ class Unpacker {
 
 // ---- running skopeo -----------------------------------------------------------------------------
 
-struct ToolResult {
-  int exit_code = -1;
-  bool timed_out = false;
-  bool out_truncated = false;  // stdout was longer than max_out
-  std::string out, err;
-};
+using ToolResult = RunResult;
 
-// Runs argv (no shell) with stdin /dev/null, stdout captured up to max_out bytes (0: discarded) and
-// stderr captured (bounded, for messages), in its own process group, killed with the group after
-// timeout_s.
+// Runs argv (no shell) with stdout captured up to max_out bytes (0: discarded) and stderr captured
+// (bounded, for messages), killed with its process group after timeout_s.
 Result<ToolResult> RunTool(const std::vector<std::string>& argv, int timeout_s, size_t max_out = 0) {
-  int outp[2], errp[2];
-  if (::pipe2(outp, O_CLOEXEC) != 0) return SysErr(kOciFetch, "pipe", errno);
-  UniqueFd out_rd(outp[0]), out_wr(outp[1]);
-  if (::pipe2(errp, O_CLOEXEC) != 0) return SysErr(kOciFetch, "pipe", errno);
-  UniqueFd err_rd(errp[0]), err_wr(errp[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (max_out)
-    posix_spawn_file_actions_adddup2(&fa, out_wr.get(), 1);
-  else
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, err_wr.get(), 2);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t none, dflt;
-  sigemptyset(&none);
-  sigemptyset(&dflt);
-  for (int s : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&dflt, s);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &dflt);
-  posix_spawnattr_setpgroup(&at, 0);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, argv[0].c_str(), &fa, &at, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  out_wr = UniqueFd();
-  err_wr = UniqueFd();
-  if (rc != 0) return SysErr(kOciFetch, "cannot run " + Q(argv[0]), rc);
-  if (!max_out) out_rd = UniqueFd();
-
-  ToolResult res;
-  auto append = [](std::string* s, const char* p, size_t n, size_t max, bool* truncated) {
-    size_t room = s->size() < max ? max - s->size() : 0;
-    s->append(p, std::min(n, room));
-    if (n > room && truncated) *truncated = true;
-  };
-  // Reads what is there on fd into s; false at end of file.
-  auto drain = [&](UniqueFd& fd, std::string* s, size_t max, bool* truncated) {
-    char buf[1 << 14];
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n > 0) {
-      append(s, buf, static_cast<size_t>(n), max, truncated);
-      return true;
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    fd = UniqueFd();
-    return false;
-  };
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int status = 0;
-  bool reaped = false;
-  while (!reaped) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      res.timed_out = true;
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      break;
-    }
-    struct pollfd p[2];
-    nfds_t n = 0;
-    UniqueFd* which[2];
-    if (out_rd) {
-      p[n] = {out_rd.get(), POLLIN, 0};
-      which[n++] = &out_rd;
-    }
-    if (err_rd) {
-      p[n] = {err_rd.get(), POLLIN, 0};
-      which[n++] = &err_rd;
-    }
-    int timeout_ms = static_cast<int>(std::min<int64_t>(left.count(), 200));
-    if (n == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, 20)));
-    } else if (::poll(p, n, timeout_ms) > 0) {
-      for (nfds_t i = 0; i < n; ++i) {
-        if (!p[i].revents) continue;
-        if (which[i] == &out_rd)
-          drain(out_rd, &res.out, max_out, &res.out_truncated);
-        else
-          drain(err_rd, &res.err, kMaxToolOutput, nullptr);
-      }
-    }
-    pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) reaped = true;
-    if (w < 0 && errno != EINTR) break;
-  }
-  if (reaped && !res.timed_out) {
-    // The tool has exited: what is left in the pipes (unless a child of it holds them open).
-    for (auto* fd : {&out_rd, &err_rd}) {
-      if (!*fd) continue;
-      ::fcntl(fd->get(), F_SETFL, O_NONBLOCK);
-      while (*fd) {
-        char buf[1 << 14];
-        ssize_t n = ::read(fd->get(), buf, sizeof buf);
-        if (n <= 0) break;
-        if (fd == &out_rd)
-          append(&res.out, buf, static_cast<size_t>(n), max_out, &res.out_truncated);
-        else
-          append(&res.err, buf, static_cast<size_t>(n), kMaxToolOutput, nullptr);
-      }
-    }
-    res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  }
-  while (!res.err.empty() && (res.err.back() == '\n' || res.err.back() == ' ')) res.err.pop_back();
-  return res;
+  RunOptions o;
+  o.timeout_ms = int64_t{timeout_s} * 1000;
+  o.max_out = max_out;
+  o.max_err = kMaxToolOutput;
+  auto r = RunProgram(argv, o);
+  if (!r.ok()) return Err(kOciFetch, r.error().message);
+  return r;
 }
 
 // ---- image layouts ------------------------------------------------------------------------------

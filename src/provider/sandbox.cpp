@@ -1,7 +1,6 @@
 #include "provider/sandbox.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -24,6 +23,7 @@
 #include <thread>
 
 #include "provider/seccomp.h"
+#include "util/process.h"
 
 namespace depai::provider {
 
@@ -43,74 +43,19 @@ std::string Which(const std::string& prog) {
   return "";
 }
 
-// Runs argv with a timeout; returns (exit code or -signal, stdout+stderr). The child drops to `uid`
-// first when it is non-zero; `extra_fd` is kept open in the child at the same number.
+// Runs argv with a timeout; returns (exit code, stdout and stderr). The child drops to `uid` first
+// when it is non-zero; `keep_fd` stays open in it.
 std::pair<int, std::string> RunCapture(const std::vector<std::string>& argv, int timeout_ms, uint32_t uid,
                                        int keep_fd = -1) {
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return {-1, "pipe failed"};
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(pipefd[0]), ::close(pipefd[1]);
-    return {-1, "fork failed"};
-  }
-  if (pid == 0) {
-    ::setsid();
-    ::dup2(pipefd[1], 1);
-    ::dup2(pipefd[1], 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    if (keep_fd >= 0) {
-      int flags = ::fcntl(keep_fd, F_GETFD);
-      ::fcntl(keep_fd, F_SETFD, flags & ~FD_CLOEXEC);
-    }
-    if (uid != 0) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(125);
-    }
-    ::execv(cargv[0], cargv.data());
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  int status = 0;
-  bool done = false;
-  for (;;) {
-    struct pollfd p {
-      pipefd[0], POLLIN, 0
-    };
-    int left = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-    if (left <= 0) break;
-    int r = ::poll(&p, 1, left);
-    if (r > 0) {
-      char buf[4096];
-      ssize_t n = ::read(pipefd[0], buf, sizeof buf);
-      if (n <= 0) break;
-      if (out.size() < 65536) out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(pipefd[0]);
-  for (int i = 0; i < 200 && !done; ++i) {
-    pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid)
-      done = true;
-    else if (std::chrono::steady_clock::now() >= deadline)
-      break;
-    else
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!done) {
-    ::kill(-pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return {-SIGKILL, out + " (timed out)"};
-  }
-  if (WIFSIGNALED(status)) return {-WTERMSIG(status), out};
-  return {WEXITSTATUS(status), out};
+  RunOptions o;
+  o.timeout_ms = timeout_ms;
+  o.max_out = 64 << 10;
+  o.uid = uid;
+  o.keep_fd = keep_fd;
+  auto r = RunProgram(argv, o);
+  if (!r.ok()) return {-1, r.error().message};
+  if (r->timed_out) return {-1, r->out + r->err + " (timed out)"};
+  return {r->exit_code, r->out + r->err};
 }
 
 bool HostIsLink(const char* p, std::string* target) {
