@@ -49,6 +49,18 @@ Result<std::string> GetStr(const toml::table& t, const std::string& key, const s
   return Err(path + key + ": must be a string");
 }
 
+// `key`, when present, as a list of absolute paths appended to *out; `bad` is the error otherwise.
+Status AbsolutePaths(const toml::table& t, const char* key, const std::string& bad, std::vector<std::string>* out) {
+  auto n = t.get(key);
+  if (!n) return {};
+  if (!n->is_array()) return Err(bad);
+  for (const auto& e : *n->as_array()) {
+    if (!e.is_string() || e.value<std::string>()->empty() || e.value<std::string>()->front() != '/') return Err(bad);
+    out->push_back(*e.value<std::string>());
+  }
+  return {};
+}
+
 Result<uint64_t> GetU64(const toml::table& t, const std::string& key, const std::string& path, uint64_t def) {
   auto n = t.get(key);
   if (!n) return def;
@@ -457,21 +469,10 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
       (std::string(k) == "cgroups" ? x.cgroups : x.allow_egress) = *b->value<bool>();
     }
   }
-  if (auto idirs = sb.get("image_dirs")) {
-    if (!idirs->is_array()) return Err("sandbox.image_dirs: must be a list of absolute directories");
-    for (const auto& e : *idirs->as_array()) {
-      if (!e.is_string() || e.value<std::string>()->empty() || e.value<std::string>()->front() != '/')
-        return Err("sandbox.image_dirs: must be a list of absolute directories");
-      x.image_dirs.push_back(*e.value<std::string>());
-    }
-  }
-  if (auto gl = sb.get("gpu_libs")) {
-    if (!gl->is_array()) return Err("sandbox.gpu_libs: must be a list of absolute paths");
-    for (const auto& e : *gl->as_array()) {
-      if (!e.is_string() || e.value<std::string>()->empty() || e.value<std::string>()->front() != '/')
-        return Err("sandbox.gpu_libs: must be a list of absolute paths");
-      x.gpu_libs.push_back(*e.value<std::string>());
-    }
+  DEPAI_TRY(
+      AbsolutePaths(sb, "image_dirs", "sandbox.image_dirs: must be a list of absolute directories", &x.image_dirs));
+  if (sb.get("gpu_libs")) {
+    DEPAI_TRY(AbsolutePaths(sb, "gpu_libs", "sandbox.gpu_libs: must be a list of absolute paths", &x.gpu_libs));
   } else if (!c.gpu_devices.empty()) {
     x.gpu_libs = FindGpuLibs();
   }

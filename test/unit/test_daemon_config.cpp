@@ -141,3 +141,44 @@ TEST(DaemonConfig, PriceScript) {
 
 }  // namespace
 }  // namespace depai::provider
+
+namespace depai::provider {
+namespace {
+
+TEST(DaemonConfig, SandboxTableAndGpuDevices) {
+  std::string base = kToml;
+  auto with = [&](const std::string& sandbox) { return ParseConfig(base + "[sandbox]\n" + sandbox, "/tmp"); };
+  auto c = with(
+      "mode = \"bwrap\"\nimage_dirs = [\"/srv/images\"]\ngpu_libs = [\"/usr/lib/libcuda.so.1\"]\n"
+      "pids_max = 64\nallow_egress = true\nstate_dir = \"state\"\nmax_image_mib = 100\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->sandbox.image_dirs, std::vector<std::string>{"/srv/images"});
+  EXPECT_EQ(c->sandbox.gpu_libs, std::vector<std::string>{"/usr/lib/libcuda.so.1"});
+  EXPECT_EQ(c->sandbox.pids_max, 64u);
+  EXPECT_TRUE(c->sandbox.allow_egress);
+  EXPECT_EQ(c->sandbox.state_dir, "/tmp/state");
+  EXPECT_EQ(c->sandbox.max_image_mib, 100u);
+  EXPECT_EQ(c->gpu_devices.at("h100"), (std::vector<uint32_t>{0, 1}));  // the next `count` indices
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"mode = \"docker\"\n", "sandbox.mode"},
+           {"image_dirs = [\"relative\"]\n", "sandbox.image_dirs: must be a list of absolute directories"},
+           {"image_dirs = \"/srv\"\n", "sandbox.image_dirs: must be a list of absolute directories"},
+           {"gpu_libs = [1]\n", "sandbox.gpu_libs: must be a list of absolute paths"},
+           {"pids_max = 3\n", "sandbox.pids_max"},
+           {"cgroups = \"yes\"\n", "sandbox.cgroups: must be true or false"},
+           {"sandboxes = 1\n", "unknown key 'sandbox.sandboxes'"}}) {
+    auto bad = with(text);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(bad.error().message.find(want), std::string::npos) << text << ": " << bad.error().message;
+  }
+  std::string devs = base;
+  devs.replace(devs.find("vram_mib = 81920}"), 17, "vram_mib = 81920, devices = [3, 5]}");
+  auto d = ParseConfig(devs, "/tmp");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->gpu_devices.at("h100"), (std::vector<uint32_t>{3, 5}));
+  devs.replace(devs.find("[3, 5]"), 6, "[3]");
+  EXPECT_FALSE(ParseConfig(devs, "/tmp").ok());  // must list exactly `count` indices
+}
+
+}  // namespace
+}  // namespace depai::provider
