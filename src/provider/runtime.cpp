@@ -28,6 +28,7 @@
 #include "crypto/hash.h"
 #include "provider/seccomp.h"
 #include "util/bytes.h"
+#include "util/process.h"
 #include "util/safe_path.h"
 
 namespace depai::provider {
@@ -125,10 +126,12 @@ client::ServiceSpec SpecFromJson(const std::string& name, const json& j) {
 
 }  // namespace
 
-// "127.0.0.1:5000/app", "localhost/app", "[::1]/app", "10.1.2.3/app": the provider's own network.
-bool RegistryIsLocal(const std::string& location) {
-  std::string loc = location;
-  if (loc.rfind("//", 0) == 0) loc = loc.substr(2);
+namespace {
+
+// The registry host of a docker:// location ("//h:5000/x", "[::1]/x"), lower case, without port
+// or brackets.
+std::string RegistryHost(const std::string& location) {
+  std::string loc = location.rfind("//", 0) == 0 ? location.substr(2) : location;
   std::string host = loc.substr(0, loc.find('/'));
   if (!host.empty() && host.front() == '[') {
     auto close = host.find(']');
@@ -137,6 +140,11 @@ bool RegistryIsLocal(const std::string& location) {
     host = host.substr(0, host.find(':'));
   }
   for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host;
+}
+
+// A host name or address literal on the provider's own networks.
+bool HostIsLocal(const std::string& host) {
   if (host == "localhost" || (host.size() > 10 && host.substr(host.size() - 10) == ".localhost")) return true;
   in_addr a4{};
   if (::inet_pton(AF_INET, host.c_str(), &a4) == 1) {
@@ -151,25 +159,26 @@ bool RegistryIsLocal(const std::string& location) {
   return false;
 }
 
+}  // namespace
+
+// "127.0.0.1:5000/app", "localhost/app", "[::1]/app", "10.1.2.3/app": the provider's own network.
+bool RegistryIsLocal(const std::string& location) { return HostIsLocal(RegistryHost(location)); }
+
 bool RegistryResolvesLocal(const std::string& location) {
-  if (RegistryIsLocal(location)) return true;
-  std::string loc = location.rfind("//", 0) == 0 ? location.substr(2) : location;
-  std::string host = loc.substr(0, loc.find('/'));
-  if (host.find(':') != std::string::npos && host.front() != '[') host = host.substr(0, host.find(':'));
-  if (host.empty() || host.front() == '[') return false;  // literals were checked above
+  std::string host = RegistryHost(location);
+  if (HostIsLocal(host)) return true;
+  if (host.empty()) return false;
   struct addrinfo hints {};
   hints.ai_socktype = SOCK_STREAM;
   struct addrinfo* res = nullptr;
   if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return false;  // skopeo will fail to reach it
   bool local = false;
-  char buf[INET6_ADDRSTRLEN + 8];
+  char buf[INET6_ADDRSTRLEN];
   for (auto* ai = res; ai; ai = ai->ai_next) {
     const void* addr = ai->ai_family == AF_INET
                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
-    if (!::inet_ntop(ai->ai_family, addr, buf, sizeof buf)) continue;
-    std::string lit = ai->ai_family == AF_INET6 ? "[" + std::string(buf) + "]" : std::string(buf);
-    local = local || RegistryIsLocal(lit + "/x");
+    if (::inet_ntop(ai->ai_family, addr, buf, sizeof buf)) local = local || HostIsLocal(buf);
   }
   ::freeaddrinfo(res);
   return local;
@@ -213,15 +222,9 @@ std::string RunStateName(RunState s) {
 }
 
 std::string ExecRuntime::ResolveProgram(const std::string& program, const std::string& path) {
+  // A path is the workload's, resolved inside its sandbox: not checked on the host.
   if (program.find('/') != std::string::npos) return program;
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) continue;
-    std::string cand = dir + "/" + program;
-    if (::access(cand.c_str(), X_OK) == 0 && fs::is_regular_file(cand)) return cand;
-  }
-  return "";
+  return FindExecutable(program, path);
 }
 
 ExecRuntime::ExecRuntime(std::string root, SandboxConfig sandbox, ImageStore* images)

@@ -34,14 +34,7 @@ namespace {
 
 Error Err(uint32_t code, const std::string& msg) { return Error{"sandbox", code, msg}; }
 
-std::string Which(const std::string& prog) {
-  if (prog.find('/') != std::string::npos) return ::access(prog.c_str(), X_OK) == 0 ? prog : "";
-  for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
-    std::string p = std::string(dir) + "/" + prog;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
+std::string Which(const std::string& prog) { return FindExecutable(prog, kSystemPath); }
 
 // Runs argv with a timeout; returns (exit code, stdout and stderr). The child drops to `uid` first
 // when it is non-zero; `keep_fd` stays open in it.
@@ -164,7 +157,8 @@ Status PrepareImageRoot(const std::string& rootfs, const std::vector<std::string
 }
 
 std::vector<std::string> BwrapArgv(const SandboxConfig& cfg, const Launch& l) {
-  std::vector<std::string> a = {Which(cfg.bwrap).empty() ? cfg.bwrap : Which(cfg.bwrap)};
+  std::string bwrap = Which(cfg.bwrap);
+  std::vector<std::string> a = {bwrap.empty() ? cfg.bwrap : bwrap};
   auto add = [&a](std::initializer_list<std::string> xs) { a.insert(a.end(), xs); };
   add({"--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL"});
   add({"--uid", "1000", "--gid", "1000", "--hostname", "lease-" + std::to_string(l.lease_id)});

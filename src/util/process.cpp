@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,20 +26,6 @@ namespace {
 
 Error Err(const std::string& msg) { return Error{"process", 1, msg}; }
 
-// argv[0] as execvp would find it, looked up before fork (the child only calls execve).
-std::string Lookup(const std::string& prog) {
-  if (prog.find('/') != std::string::npos) return ::access(prog.c_str(), X_OK) == 0 ? prog : "";
-  const char* path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) continue;
-    std::string cand = dir + "/" + prog;
-    if (::access(cand.c_str(), X_OK) == 0) return cand;
-  }
-  return "";
-}
-
 void Append(std::string* s, const char* p, size_t n, size_t max, bool* truncated) {
   size_t room = s->size() < max ? max - s->size() : 0;
   s->append(p, std::min(n, room));
@@ -47,9 +34,24 @@ void Append(std::string* s, const char* p, size_t n, size_t max, bool* truncated
 
 }  // namespace
 
+std::string FindExecutable(const std::string& program, const std::string& path) {
+  if (program.empty()) return "";
+  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0 ? program : "";
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    if (dir.empty()) continue;
+    std::string cand = dir + "/" + program;
+    struct stat st;
+    if (::access(cand.c_str(), X_OK) == 0 && ::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return cand;
+  }
+  return "";
+}
+
 Result<RunResult> RunProgram(const std::vector<std::string>& argv, const RunOptions& o) {
   if (argv.empty()) return Err("nothing to run");
-  std::string exe = Lookup(argv[0]);
+  const char* path = std::getenv("PATH");
+  std::string exe = FindExecutable(argv[0], path ? path : kSystemPath);
   if (exe.empty()) return Err("cannot run " + Quote(argv[0]) + ": " + std::strerror(ENOENT));
   int outp[2], errp[2];
   if (::pipe2(outp, O_CLOEXEC) != 0) return Err(std::string("pipe: ") + std::strerror(errno));

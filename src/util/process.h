@@ -27,7 +27,13 @@ struct RunResult {
   std::string out, err;        // err without trailing newlines
 };
 
-// Error codespace "process", code 1: the program cannot be started (message names it).
+// The executable `program` as execvp would find it in `path` (a PATH list): a name with a '/' is
+// taken as it is when executable; otherwise the first executable regular file named so. "" when none.
+std::string FindExecutable(const std::string& program, const std::string& path);
+inline constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Error codespace "process", code 1: the program cannot be started (message names it). argv[0] is
+// looked up in the daemon's PATH.
 Result<RunResult> RunProgram(const std::vector<std::string>& argv, const RunOptions& opts);
 
 }  // namespace depai
