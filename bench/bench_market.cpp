@@ -101,7 +101,7 @@ Records MakeRecords(int n, uint64_t escrow) {
 class NullBank : public x::market::BankKeeper {
  public:
   Status send(x::Context&, std::string_view, std::string_view, const Coins&, bool) const override { return {}; }
-  Amount balance(const store::KVReader&, std::string_view, std::string_view) const override { return {}; }
+  Result<Amount> balance(const store::KVReader&, std::string_view, std::string_view) const override { return Amount(); }
 };
 
 struct KeeperWorld {

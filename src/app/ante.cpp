@@ -9,6 +9,7 @@ using x::RootErr;
 
 namespace {
 ExecTxResult FromError(const Error& e, uint64_t gas_wanted, uint64_t gas_used) {
+  // Callers route faults away before this point (they are never a tx's code).
   ExecTxResult r;
   r.code = e.code == 0 ? 1 : e.code;
   r.codespace = e.codespace;
@@ -26,24 +27,27 @@ Status GasCheck(const x::GasMeter& gas, const char* where) {
 }
 }  // namespace
 
-Result<std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>>> TxPipeline::DecodeMsgs(
-    const x::DecodedTx& tx) const {
-  std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>> out;
+Result<TxPipeline::DecodedMsgs> TxPipeline::DecodeMsgs(const x::DecodedTx& tx) const {
+  DecodedMsgs out;
+  out.reserve(static_cast<size_t>(tx.body.messages_size()));
   for (const auto& any : tx.body.messages()) {
     auto it = routes->find(any.type_url());
     if (it == routes->end()) return RootErr(x::kErrUnknownRequest, "unrecognized message type: " + any.type_url());
-    auto msg = it->second.make();
-    if (!msg->ParseFromString(any.value()) || x::HasUnknownFields(*msg))
-      return RootErr(x::kErrTxDecode, "cannot decode message " + any.type_url());
-    DEPAI_TRY(it->second.validate_basic(*msg));
-    out.emplace_back(&it->second, std::move(msg));
+    DEPAI_ASSIGN_OR_RETURN(auto parsed, it->second.decode(any.value()));
+    out.emplace_back(&it->second, std::move(parsed));
   }
   return out;
 }
 
-ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::CacheStore& state,
-                               const x::BlockHeader& header, Bytes* sender_out, uint64_t* seq_out) const {
-  const auto params = auth->params(state);
+// A fault raised by any phase leaves RunTx as its Error; everything else is a result.
+#define DEPAI_FAULT_OR(expr)                                                           \
+  do {                                                                                 \
+    if (auto&& st_ = (expr); !st_.ok() && x::IsFault(st_.error())) return st_.error(); \
+  } while (0)
+
+Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::CacheStore& state,
+                                       const x::BlockHeader& header, Bytes* sender_out, uint64_t* seq_out) const {
+  DEPAI_ASSIGN_OR_RETURN(const auto params, auth->params(state));
   // ---- phase 1: stateless ----------------------------------------------------------------
   if (txb.size() > params.tx_size_limit())
     return FromError(RootErr(x::kErrTxTooLarge, "tx size " + std::to_string(txb.size()) + " exceeds limit " +
@@ -69,10 +73,8 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   const auto& signer_info = tx.auth_info.signer_infos(0);
   const Bytes signer = crypto::AddressOf(signer_info.public_key());
   for (const auto& [route, msg] : msgs.value()) {
-    auto s = route->signer(*msg);
-    if (!s.ok()) return fail(s.error(), 0);
-    if (s.value() != signer)
-      return fail(RootErr(x::kErrWrongSigner, "message signer " + crypto::AddressToBech32(s.value()) +
+    if (msg->signer() != signer)
+      return fail(RootErr(x::kErrWrongSigner, "message signer " + crypto::AddressToBech32(msg->signer()) +
                                                   " does not match the tx signer " + crypto::AddressToBech32(signer)),
                   0);
   }
@@ -102,7 +104,9 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   x::Context ctx{&ante_store, &gas, &events, &header, mode != ExecMode::kDeliver};
   if (auto st = gas.consume(params.tx_size_cost_per_byte() * txb.size(), "txSize"); !st.ok())
     return fail(st.error(), gas.consumed());
-  auto acc = auth->get_account(ante_store, signer);
+  auto got = auth->get_account(ante_store, signer);
+  if (!got.ok()) return got.error();  // only faults: a stored account that does not decode
+  auto& acc = got.value();
   if (!acc)
     return fail(RootErr(x::kErrUnknownAddress, "account " + crypto::AddressToBech32(signer) +
                                                    " does not exist; it must receive funds before it can send"),
@@ -128,6 +132,7 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
         gas.consumed());
   if (!tx.fee.empty()) {
     auto st = bank->send(ctx, signer, x::bank::FeeCollectorAddress(), tx.fee, false);
+    DEPAI_FAULT_OR(st);
     if (!st.ok()) {
       Error e = st.error();
       if (e.code == x::kErrInsufficientFunds) e.message = "insufficient funds to pay fees: " + e.message;
@@ -148,9 +153,11 @@ ExecTxResult TxPipeline::RunTx(ExecMode mode, std::string_view txb, store::Cache
   x::EventManager msg_events;
   x::Context mctx{&msg_store, &gas, &msg_events, &header, mode != ExecMode::kDeliver};
   Status msg_status;
+  const x::View view{msg_store, header, mode != ExecMode::kDeliver};
   for (const auto& [route, msg] : msgs.value()) {
-    msg_status = route->check(mctx, *msg);
+    msg_status = route->check(view, *msg);
     if (msg_status.ok() && mode == ExecMode::kDeliver) msg_status = route->apply(mctx, *msg);
+    DEPAI_FAULT_OR(msg_status);
     if (msg_status.ok()) msg_status = GasCheck(gas, route->type_url.c_str());
     if (!msg_status.ok()) break;
     msg_events.emit("message", {{"action", route->type_url}, {"sender", signer_b32}});

@@ -1,9 +1,11 @@
 // The transaction pipeline: stateless checks, the ante handler (signature, sequence, fee, gas
 // and size limits) and message execution, each on its own branch.
 //
-// RunTx never throws for a bad transaction: every rejection is an ExecTxResult with a stable
-// (codespace, code). State changes: on an ante failure nothing is written; on a message failure
-// only the ante effects (fee paid, sequence incremented) are written; on success everything.
+// RunTx: every rejection of a bad transaction is an ExecTxResult with a stable (codespace, code).
+// State changes: on an ante failure nothing is written; on a message failure only the ante
+// effects (fee paid, sequence incremented) are written; on success everything. A fault
+// (x/types/errors.h: a record that does not decode, an invariant break, a storage failure) is
+// never a result: RunTx returns it as its Error, writes nothing, and the caller halts the node.
 // Not thread-safe; deterministic given (state, tx bytes, header).
 #pragma once
 
@@ -30,12 +32,12 @@ struct TxPipeline {
   const SigCache* sig_cache = nullptr;
 
   // Runs `tx` against `state`; writes the tx's effects into `state` as described above.
-  ExecTxResult RunTx(ExecMode mode, std::string_view tx, store::CacheStore& state, const x::BlockHeader& header,
-                     Bytes* sender = nullptr, uint64_t* sequence = nullptr) const;
+  Result<ExecTxResult> RunTx(ExecMode mode, std::string_view tx, store::CacheStore& state, const x::BlockHeader& header,
+                             Bytes* sender = nullptr, uint64_t* sequence = nullptr) const;
 
-  // Decodes every message of a decoded tx with its route (validate_basic included).
-  Result<std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::ProtoMsg>>>> DecodeMsgs(
-      const x::DecodedTx& tx) const;
+  // Decodes and validates every message of a decoded tx with its route, once.
+  using DecodedMsgs = std::vector<std::pair<const x::MsgRoute*, std::unique_ptr<x::AnyParsed>>>;
+  Result<DecodedMsgs> DecodeMsgs(const x::DecodedTx& tx) const;
 };
 
 }  // namespace depai::app

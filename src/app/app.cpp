@@ -26,7 +26,9 @@ class BankAccountAdapter : public x::bank::AccountKeeper {
  public:
   explicit BankAccountAdapter(const x::auth::Keeper* k) : k_(k) {}
   bool has_account(const store::KVReader& s, std::string_view addr) const override { return k_->has_account(s, addr); }
-  void create_account(store::KVStore& s, std::string_view addr) const override { k_->new_account(s, addr); }
+  Status create_account(store::KVStore& s, std::string_view addr) const override {
+    return k_->new_account(s, addr).status();
+  }
 
  private:
   const x::auth::Keeper* k_;
@@ -36,7 +38,7 @@ class BankAccountAdapter : public x::bank::AccountKeeper {
 class ProviderBankAdapter : public x::provider::BankKeeper {
  public:
   explicit ProviderBankAdapter(const x::bank::Keeper* k) : k_(k) {}
-  Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
     return k_->balance(s, addr, denom);
   }
   Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins) const override {
@@ -77,7 +79,7 @@ class MarketBankAdapter : public x::market::BankKeeper {
               bool user_transfer) const override {
     return k_->send(ctx, from, to, coins, user_transfer);
   }
-  Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
     return k_->balance(s, addr, denom);
   }
 
@@ -85,7 +87,17 @@ class MarketBankAdapter : public x::market::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
-Error Fault(const std::string& m) { return Error{"app", 1, m}; }
+Error Fault(const std::string& m) { return x::Fault(x::kFaultInternal, m); }
+
+// Runs one App entry point; a storage failure (store::StorageFault) becomes a fault.
+template <typename F>
+auto Guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const store::StorageFault& e) {
+    return x::Fault(x::kFaultStorage, std::string("storage failure: ") + e.what());
+  }
+}
 }  // namespace
 
 class App::Impl {
@@ -109,6 +121,7 @@ class App::Impl {
   std::unique_ptr<store::CacheStore> genesis_state;  // InitChain output, committed with the first block
   std::unique_ptr<store::CacheStore> block_state;    // FinalizeBlock output, persisted by Commit
   int64_t block_height = 0;
+  std::optional<Error> fault;  // a fault seen outside FinalizeBlock (CheckTx); reported by the next block
 
   TxPipeline pipeline(const SigCache* cache) const {
     return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache};
@@ -172,7 +185,10 @@ Result<ResponseInitChain> App::InitChain(const RequestInitChain& req) {
     }
     DEPAI_TRY(m->init_genesis(ctx, app_state[m->name()]));
   }
-  for (auto* m : I.modules) DEPAI_TRY(m->check_invariants(*gen));
+  for (auto* m : I.modules) {
+    auto st = m->check_invariants(*gen);
+    if (!st.ok()) return x::RootErr(x::kErrInvalidGenesis, "genesis breaks an invariant: " + st.error().message);
+  }
   I.chain_id = req.chain_id;
   I.initial_height = req.initial_height > 0 ? req.initial_height : 1;
   I.db->stage_meta(kMetaChainId, I.chain_id);
@@ -196,7 +212,19 @@ ResponseCheckTx App::CheckTx(const RequestCheckTx& req) {
   }
   auto header = I.check_header();
   auto mode = req.type == CheckTxType::kRecheck ? ExecMode::kRecheck : ExecMode::kCheck;
-  auto res = I.pipeline(sig_cache_).RunTx(mode, req.tx, *I.check_state, header, &r.sender, &r.sequence);
+  auto ran = Guard([&]() -> Result<ExecTxResult> {
+    return I.pipeline(sig_cache_).RunTx(mode, req.tx, *I.check_state, header, &r.sender, &r.sequence);
+  });
+  if (!ran.ok()) {
+    // A fault is never a tx result: the tx is refused as internal, and the next FinalizeBlock
+    // reports the fault so the driver halts.
+    if (!I.fault) I.fault = ran.error();
+    r.code = x::kErrInternal;
+    r.codespace = x::kRootCodespace;
+    r.log = "node fault; the node is halting";
+    return r;
+  }
+  auto& res = ran.value();
   r.code = res.code;
   r.codespace = res.codespace;
   r.log = res.log;
@@ -228,7 +256,12 @@ ResponseProcessProposal App::ProcessProposal(const RequestProcessProposal& req) 
 }
 
 Result<ResponseFinalizeBlock> App::FinalizeBlock(const RequestFinalizeBlock& req) {
+  return Guard([&] { return FinalizeBlockImpl(req); });
+}
+
+Result<ResponseFinalizeBlock> App::FinalizeBlockImpl(const RequestFinalizeBlock& req) {
   auto& I = *impl_;
+  if (I.fault) return *I.fault;
   if (I.chain_id.empty()) return Fault("FinalizeBlock before InitChain");
   const int64_t expect = I.db->height() == 0 ? I.initial_height : I.db->height() + 1;
   if (req.height != expect)
@@ -243,14 +276,24 @@ Result<ResponseFinalizeBlock> App::FinalizeBlock(const RequestFinalizeBlock& req
   ResponseFinalizeBlock r;
   auto pipeline = I.pipeline(sig_cache_);
   r.tx_results.reserve(req.txs.size());
-  for (const auto& tx : req.txs) r.tx_results.push_back(pipeline.RunTx(ExecMode::kDeliver, tx, *I.block_state, header));
-  {
-    x::GasMeter gas = x::GasMeter::Infinite();
-    x::EventManager events;
-    x::Context ctx{I.block_state.get(), &gas, &events, &header, false};
-    for (auto* m : I.modules) m->end_block(ctx);
-    r.events = events.take();
+  x::GasMeter hook_gas = x::GasMeter::Infinite();
+  x::EventManager hook_events;
+  x::Context hook_ctx{I.block_state.get(), &hook_gas, &hook_events, &header, false};
+  auto halt = [&](const char* where, const Error& e) {
+    return Error{e.codespace, e.code,
+                 std::string(where) + " at height " + std::to_string(req.height) + ": " + e.message};
+  };
+  for (auto* m : I.modules)
+    if (auto st = m->begin_block(hook_ctx); !st.ok()) return halt((m->name() + " begin_block").c_str(), st.error());
+  r.events = hook_events.take();
+  for (const auto& tx : req.txs) {
+    auto res = pipeline.RunTx(ExecMode::kDeliver, tx, *I.block_state, header);
+    if (!res.ok()) return halt("fault in a tx", res.error());
+    r.tx_results.push_back(std::move(res).value());
   }
+  for (auto* m : I.modules)
+    if (auto st = m->end_block(hook_ctx); !st.ok()) return halt((m->name() + " end_block").c_str(), st.error());
+  for (auto& e : hook_events.take()) r.events.push_back(std::move(e));
   if (I.genesis_state) {
     // Flatten: the block store must hold genesis + block writes relative to committed state.
     I.block_state->write_to(*I.genesis_state);
@@ -258,7 +301,10 @@ Result<ResponseFinalizeBlock> App::FinalizeBlock(const RequestFinalizeBlock& req
   }
   for (auto* m : I.modules) {
     auto st = m->check_block_invariants(*I.block_state, I.db->committed());
-    if (!st.ok()) return Fault("invariant broken at height " + std::to_string(req.height) + ": " + st.error().message);
+    if (!st.ok())
+      return x::Fault(
+          st.error().codespace == x::kFaultCodespace ? static_cast<x::FaultCode>(st.error().code) : x::kFaultInvariant,
+          "invariant broken at height " + std::to_string(req.height) + ": " + st.error().message);
   }
   r.app_hash = I.db->prepare(*I.block_state);
   I.block_height = req.height;
@@ -267,6 +313,7 @@ Result<ResponseFinalizeBlock> App::FinalizeBlock(const RequestFinalizeBlock& req
 
 Result<ResponseCommit> App::Commit() {
   auto& I = *impl_;
+  if (I.fault) return *I.fault;
   if (!I.block_state) return Fault("Commit without FinalizeBlock");
   DEPAI_TRY(I.db->commit(*I.block_state, I.block_height));
   I.block_state.reset();
@@ -278,7 +325,7 @@ ResponseQuery App::Query(const RequestQuery& req) {
   ResponseQuery r;
   r.height = impl_->db->height();
   for (auto* m : impl_->modules) {
-    auto res = m->query(impl_->db->committed(), req.path);
+    auto res = Guard([&]() -> std::optional<Result<json>> { return m->query(impl_->db->committed(), req.path); });
     if (!res) continue;
     if (!res->ok()) {
       r.code = res->error().code;
@@ -295,9 +342,17 @@ ResponseQuery App::Query(const RequestQuery& req) {
   return r;
 }
 
-std::string App::ExportGenesis() const {
+Result<std::string> App::ExportGenesis() const {
+  return Guard([&] { return ExportGenesisImpl(); });
+}
+
+Result<std::string> App::ExportGenesisImpl() const {
   json app_state = json::object();
-  for (auto* m : impl_->modules) app_state[m->name()] = m->export_genesis(impl_->db->committed());
+  for (auto* m : impl_->modules) {
+    auto section = m->export_genesis(impl_->db->committed());
+    if (!section.ok()) return section.error();
+    app_state[m->name()] = std::move(section).value();
+  }
   json g{{"chain_id", impl_->chain_id},
          {"initial_height", impl_->db->height() + 1},
          {"app_hash", HexEncode(impl_->db->app_hash(), true)},
@@ -306,19 +361,23 @@ std::string App::ExportGenesis() const {
 }
 
 Status App::CheckInvariants() const {
-  for (auto* m : impl_->modules) {
-    auto st = m->check_invariants(impl_->db->committed());
-    if (!st.ok()) return Fault("invariant broken: " + st.error().message);
-  }
-  return {};
+  return Guard([&]() -> Status {
+    for (auto* m : impl_->modules) {
+      auto st = m->check_invariants(impl_->db->committed());
+      if (!st.ok()) return x::Fault(x::kFaultInvariant, "invariant broken: " + st.error().message);
+    }
+    return {};
+  });
 }
 
 std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
   auto tx = x::DecodeTx(txb);
   if (!tx.ok()) return {};
   const auto& si = tx->auth_info.signer_infos(0);
-  auto acc = impl_->auth.keeper().get_account(impl_->db->committed(), crypto::AddressOf(si.public_key()));
-  if (!acc) return {};
+  auto got = Guard(
+      [&] { return impl_->auth.keeper().get_account(impl_->db->committed(), crypto::AddressOf(si.public_key())); });
+  if (!got.ok() || !*got) return {};
+  const auto& acc = *got;
   return {
       SigCheck{si.public_key(),
                x::SignBytes(tx->raw.body_bytes(), tx->raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
@@ -335,11 +394,7 @@ std::string App::TxToJson(std::string_view txb) const {
       msgs.push_back(json{{"@type", any.type_url()}});
       continue;
     }
-    auto m = it->second.make();
-    if (m->ParseFromString(any.value()))
-      msgs.push_back(it->second.to_json(*m));
-    else
-      msgs.push_back(json{{"@type", any.type_url()}, {"error", "undecodable"}});
+    msgs.push_back(it->second.to_json(any.value()));
   }
   const auto& si = tx->auth_info.signer_infos(0);
   return json{

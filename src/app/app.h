@@ -53,7 +53,7 @@ class App {
   int64_t last_height() const;
   const store::KVReader& committed_state() const;
   // Genesis export of the committed state (JSON), for `depai export`.
-  std::string ExportGenesis() const;
+  Result<std::string> ExportGenesis() const;
   // Decoded, human-readable form of a tx (messages, memo, fee, signer), for the API.
   // Returns an object with "error" when the bytes do not decode.
   std::string TxToJson(std::string_view tx) const;
@@ -70,6 +70,8 @@ class App {
   class Impl;
 
  private:
+  Result<ResponseFinalizeBlock> FinalizeBlockImpl(const RequestFinalizeBlock& req);
+  Result<std::string> ExportGenesisImpl() const;
   explicit App(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   const SigCache* sig_cache_ = nullptr;

@@ -113,7 +113,9 @@ void RegisterQueryCommands(CLI::App& app, GlobalOptions& g) {
     if (!std::filesystem::exists(o.db_path)) throw CommandError{"no chain state at " + o.db_path};
     auto a = app::App::Open(o);
     if (!a.ok()) throw CommandError{"cannot open the state (is the node still running?): " + a.error().message};
-    std::cout << a.value()->ExportGenesis() << "\n";
+    auto exported = a.value()->ExportGenesis();
+    if (!exported.ok()) throw CommandError{"export failed: " + exported.error().message};
+    std::cout << exported.value() << "\n";
   });
 }
 

@@ -297,7 +297,7 @@ std::string Node::TxJson(const Bytes& tx) {
   return app_->TxToJson(tx);
 }
 
-std::string Node::ExportGenesis() {
+Result<std::string> Node::ExportGenesis() {
   std::lock_guard<std::mutex> lock(mu_);
   return app_->ExportGenesis();
 }

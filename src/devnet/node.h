@@ -67,7 +67,7 @@ class Node {
   std::optional<StoredBlock> Block(int64_t height) const { return blocks_->get(height); }
   std::optional<TxLocation> FindTx(const std::string& hash) const { return blocks_->find_tx(hash); }
   std::string TxJson(const Bytes& tx);
-  std::string ExportGenesis();
+  Result<std::string> ExportGenesis();
 
  private:
   Node() = default;

@@ -3,16 +3,29 @@
 // Contract: keys and values are arbitrary bytes. Iteration is in ascending byte order over
 // [start, end); an empty `end` means "no upper bound". The callback returns false to stop.
 // Implementations are not thread-safe unless stated otherwise.
+//
+// Storage failure: get() and iterate() have no error return. A store whose engine fails a read
+// (I/O error, corruption detected by the engine) throws StorageFault and never answers "absent"
+// or a partial range instead. StorageFault is the one exception in the state machine: only the
+// App's entry points catch it, and they turn it into a node fault (kFaultStorage), which halts
+// the node. In-memory stores (MemStore, CacheStore over one) never fail. Writes to a CacheStore
+// cannot fail; the durable write happens in StateDB::commit, which returns a Status.
 #pragma once
 
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "util/bytes.h"
 
 namespace depai::store {
+
+class StorageFault : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 using IterFn = std::function<bool(std::string_view key, std::string_view value)>;
 

@@ -29,7 +29,7 @@ std::optional<Bytes> RocksReader::get(std::string_view key) const {
   if (s.ok()) {
     out = std::move(v);
   } else if (!s.IsNotFound()) {
-    throw std::runtime_error("rocksdb get: " + s.ToString());  // node fault, not a tx result
+    throw StorageFault("rocksdb get: " + s.ToString());  // node fault, not a tx result
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() >= capacity_) cache_.clear();
@@ -54,7 +54,7 @@ void RocksReader::iterate(std::string_view start, std::string_view end, const It
     auto v = it->value();
     if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
   }
-  if (!it->status().ok()) throw std::runtime_error("rocksdb iterate: " + it->status().ToString());
+  if (!it->status().ok()) throw StorageFault("rocksdb iterate: " + it->status().ToString());
 }
 
 Result<std::unique_ptr<StateDB>> StateDB::Open(const std::string& path) {

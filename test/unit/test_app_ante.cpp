@@ -231,7 +231,7 @@ TEST(Bank, MultiSendAndSupplyInvariant) {
 TEST(Bank, GenesisExportImportRoundTrip) {
   TestLedger L;
   L.Block({L.Send(0, L.accounts[1].bech32, "1234udpai"), L.Send(2, L.accounts[3].bech32, "1udpai")});
-  auto exported = nlohmann::json::parse(L.app->ExportGenesis());
+  auto exported = nlohmann::json::parse(L.app->ExportGenesis().value());
   TestLedger M(0, "", false);
   app::RequestInitChain req;
   req.chain_id = TestLedger::kChainId;
@@ -239,7 +239,7 @@ TEST(Bank, GenesisExportImportRoundTrip) {
   auto ic = M.app->InitChain(req);
   ASSERT_TRUE(ic.ok()) << ic.error().message;
   EXPECT_EQ(ic->app_hash, L.AppHash()) << "re-imported genesis must reproduce the exact state";
-  auto again = nlohmann::json::parse(L.app->ExportGenesis());
+  auto again = nlohmann::json::parse(L.app->ExportGenesis().value());
   EXPECT_EQ(again["app_state"], exported["app_state"]);
 }
 

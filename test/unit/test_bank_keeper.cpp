@@ -52,8 +52,8 @@ TEST_F(BankFixture, MintRespectsMaxSupply) {
   auto r = k.mint(ctx, bob, C("401udpai"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, xbank::kErrMaxSupply);
-  EXPECT_EQ(k.supply(base, "udpai").raw(), 600u);
-  EXPECT_TRUE(k.balances(base, bob).empty());
+  EXPECT_EQ(k.supply(base, "udpai").value().raw(), 600u);
+  EXPECT_TRUE(k.balances(base, bob).value().empty());
   EXPECT_TRUE(k.check_supply_full(base).ok());
 }
 
@@ -79,14 +79,14 @@ TEST_F(BankFixture, SendToSelfKeepsBalance) {
   auto ctx = Ctx(base);
   ASSERT_TRUE(k.mint(ctx, alice, C("100udpai")).ok());
   ASSERT_TRUE(k.send(ctx, alice, alice, C("40udpai"), true).ok());
-  EXPECT_EQ(k.balance(base, alice, "udpai").raw(), 100u);
+  EXPECT_EQ(k.balance(base, alice, "udpai").value().raw(), 100u);
 }
 
 TEST_F(BankFixture, BurnReducesSupply) {
   auto ctx = Ctx(base);
   ASSERT_TRUE(k.mint(ctx, alice, C("100udpai")).ok());
   ASSERT_TRUE(k.burn(ctx, alice, C("30udpai")).ok());
-  EXPECT_EQ(k.supply(base, "udpai").raw(), 70u);
+  EXPECT_EQ(k.supply(base, "udpai").value().raw(), 70u);
   EXPECT_FALSE(k.burn(ctx, alice, C("71udpai")).ok());
   EXPECT_TRUE(k.check_supply_full(base).ok());
 }
@@ -97,7 +97,23 @@ TEST_F(BankFixture, FullInvariantCatchesCorruption) {
   k.set_balance(base, bob, "udpai", Amount::Of(1).value());  // coins from nowhere
   auto r = k.check_supply_full(base);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, xbank::kErrSupplyInvariant);
+  // An invariant break is a fault (it halts the node), never a tx result.
+  EXPECT_EQ(r.error().codespace, x::kFaultCodespace);
+  EXPECT_EQ(r.error().code, x::kFaultInvariant);
+}
+
+TEST_F(BankFixture, CorruptStoredBalanceIsAFaultNotZero) {
+  auto ctx = Ctx(base);
+  ASSERT_TRUE(k.mint(ctx, alice, C("100udpai")).ok());
+  base.set(std::string("bank/bal/") + alice + "udpai", "\x01\x02");  // 2 bytes, not a u64
+  auto b = k.balance(base, alice, "udpai");
+  ASSERT_FALSE(b.ok());
+  EXPECT_TRUE(x::IsFault(b.error()));
+  EXPECT_EQ(b.error().code, x::kFaultCorruptRecord);
+  auto sent = k.send(ctx, alice, bob, C("1udpai"), true);
+  ASSERT_FALSE(sent.ok());
+  EXPECT_TRUE(x::IsFault(sent.error()));
+  EXPECT_FALSE(k.check_supply_full(base).ok());
 }
 
 TEST_F(BankFixture, BlockInvariantCatchesCorruption) {

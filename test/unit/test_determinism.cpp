@@ -53,7 +53,7 @@ ChainRun Apply(uint64_t seed, const app::SigCache* cache = nullptr) {
     run.results.push_back(codes);
     EXPECT_TRUE(L.app->CheckInvariants().ok());
   }
-  run.exported = L.app->ExportGenesis();
+  run.exported = L.app->ExportGenesis().value();
   return run;
 }
 

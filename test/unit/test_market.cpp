@@ -124,7 +124,7 @@ class Market {
     return j["orders"].empty() ? 0 : std::stoull(j["orders"].back()["id"].get<std::string>());
   }
   json Q(const std::string& p) { return L.Query(p); }
-  json MarketState() { return json::parse(L.app->ExportGenesis())["app_state"]["market"]; }
+  json MarketState() { return json::parse(L.app->ExportGenesis().value())["app_state"]["market"]; }
 
   TestLedger L;
   std::vector<Bytes> registrations;
@@ -488,7 +488,7 @@ TEST(MarketApp, GenesisExportImportRoundTrip) {
   ASSERT_EQ(M.Tx(2, client::PackMsgCreateBid(M.Addr(2), 2, Amount::Of(40).value())).code, 0u);
   ASSERT_EQ(M.Tx(0, client::PackMsgCreateLease(M.Addr(0), 1, M.Addr(1))).code, 0u);
   M.Idle(3);
-  json exported = json::parse(M.L.app->ExportGenesis());
+  json exported = json::parse(M.L.app->ExportGenesis().value());
   // Import into a fresh chain starting at the next height.
   TestLedger L2(6, "", false);
   app::RequestInitChain req;
@@ -503,7 +503,7 @@ TEST(MarketApp, GenesisExportImportRoundTrip) {
   ASSERT_TRUE(f2.ok()) << f2.error().message;
   ASSERT_TRUE(L2.app->Commit().ok());
   EXPECT_TRUE(L2.app->CheckInvariants().ok());
-  json reexported = json::parse(L2.app->ExportGenesis())["app_state"]["market"];
+  json reexported = json::parse(L2.app->ExportGenesis().value())["app_state"]["market"];
   EXPECT_EQ(reexported, exported["app_state"]["market"]);
   // The imported chain keeps paying: the lease settles identically at the same height.
   app::RequestQuery q;
@@ -518,7 +518,7 @@ TEST(MarketApp, GenesisExportImportRoundTrip) {
 class FakeBank : public x::market::BankKeeper {
  public:
   Status send(x::Context&, std::string_view, std::string_view, const Coins&, bool) const override { return {}; }
-  Amount balance(const store::KVReader&, std::string_view, std::string_view) const override { return held; }
+  Result<Amount> balance(const store::KVReader&, std::string_view, std::string_view) const override { return held; }
   Amount held;
 };
 
@@ -663,7 +663,7 @@ TEST(MarketApp, SeededTrafficTwiceGivesIdenticalAppHashes) {
     for (size_t p = 4; p <= 7; ++p) M.Register(p);
     M.FlushRegistrations();
     runs[r] = MarketTraffic(M, 42, 60, [](int) {});
-    exports[r] = json::parse(M.L.app->ExportGenesis());
+    exports[r] = json::parse(M.L.app->ExportGenesis().value());
   }
   ASSERT_EQ(runs[0].size(), 60u);
   for (size_t i = 0; i < runs[0].size(); ++i) EXPECT_EQ(runs[0][i], runs[1][i]) << "block " << i;

@@ -323,7 +323,7 @@ TEST(Provider, DeregisterUnbondsAndPaysOutAtCompletionHeight) {
   const uint64_t after_dereg = TestLedger::kInitialBalance - 2 * kFee - kCollateral;
   EXPECT_EQ(L.Balance(owner), after_dereg);
   EXPECT_EQ(L.Balance(BondBech32()), kCollateral);  // still bonded while unbonding
-  auto exported = json::parse(L.app->ExportGenesis());
+  auto exported = json::parse(L.app->ExportGenesis().value());
   ASSERT_EQ(exported["app_state"]["provider"]["unbonding"].size(), 1u);
   EXPECT_EQ(exported["app_state"]["provider"]["unbonding"][0]["completion_height"], std::to_string(h + 5));
 
@@ -341,7 +341,7 @@ TEST(Provider, DeregisterUnbondsAndPaysOutAtCompletionHeight) {
   EXPECT_EQ(Attr(*ub, "amount"), "5000000udpai");
   EXPECT_EQ(L.Balance(owner), after_dereg - kFee + kCollateral);
   EXPECT_EQ(L.Balance(BondBech32()), 0u);
-  exported = json::parse(L.app->ExportGenesis());
+  exported = json::parse(L.app->ExportGenesis().value());
   EXPECT_TRUE(exported["app_state"]["provider"]["unbonding"].empty());
   EXPECT_TRUE(L.app->CheckInvariants().ok());
 }
@@ -360,7 +360,7 @@ TEST(Provider, ReRegisterAndDeregisterInOneBlockMergeUnbonding) {
   }
   auto res = L.Block(txs);
   for (const auto& r : res) ASSERT_EQ(r.code, 0u) << r.log;
-  auto exported = json::parse(L.app->ExportGenesis());
+  auto exported = json::parse(L.app->ExportGenesis().value());
   ASSERT_EQ(exported["app_state"]["provider"]["unbonding"].size(), 1u);
   EXPECT_EQ(exported["app_state"]["provider"]["unbonding"][0]["amount"], "2000002");
   EXPECT_TRUE(L.app->CheckInvariants().ok());
@@ -540,7 +540,7 @@ TEST(Provider, GenesisExportImportGivesTheSameAppHash) {
                      L.SignAny(1, {client::PackMsgDeregisterProvider(L.accounts[1].bech32)})})[1]
                 .code,
             0u);
-  auto exported = json::parse(L.app->ExportGenesis());
+  auto exported = json::parse(L.app->ExportGenesis().value());
   const auto& ps = exported["app_state"]["provider"];
   EXPECT_EQ(ps["params"]["min_collateral"], "2000000");
   EXPECT_EQ(ps["params"]["heartbeat_window"], "7");

@@ -23,22 +23,22 @@ Params DefaultParams() {
   return p;
 }
 
-Params Keeper::params(const store::KVReader& s) const {
+Result<Params> Keeper::params(const store::KVReader& s) const {
   auto v = s.get(kParams);
   if (!v) return DefaultParams();
-  Params p;
-  p.ParseFromString(*v);
-  return p;
+  if (params_bytes_ && *params_bytes_ == *v) return params_;  // a memo of the parse, keyed by the bytes
+  DEPAI_ASSIGN_OR_RETURN(params_, DecodeRecord<Params>(*v, "auth params"));
+  params_bytes_ = std::move(*v);
+  return params_;
 }
 
 void Keeper::set_params(store::KVStore& s, const Params& p) const { s.set(kParams, DeterministicSerialize(p)); }
 
-std::optional<Account> Keeper::get_account(const store::KVReader& s, std::string_view addr) const {
+Result<std::optional<Account>> Keeper::get_account(const store::KVReader& s, std::string_view addr) const {
   auto v = s.get(AccKey(addr));
-  if (!v) return std::nullopt;
-  Account a;
-  if (!a.ParseFromString(*v)) return std::nullopt;
-  return a;
+  if (!v) return std::optional<Account>();
+  DEPAI_ASSIGN_OR_RETURN(auto a, DecodeRecord<Account>(*v, "account"));
+  return std::optional<Account>(std::move(a));
 }
 
 bool Keeper::has_account(const store::KVReader& s, std::string_view addr) const { return s.has(AccKey(addr)); }
@@ -47,9 +47,12 @@ void Keeper::set_account(store::KVStore& s, const Account& acc) const {
   s.set(AccKey(acc.address()), DeterministicSerialize(acc));
 }
 
-Account Keeper::new_account(store::KVStore& s, std::string_view addr) const {
+Result<Account> Keeper::new_account(store::KVStore& s, std::string_view addr) const {
   auto n = s.get(kNextNum);
-  uint64_t num = n ? GetU64BE(*n) : 0;
+  uint64_t num = 0;
+  if (n) {
+    DEPAI_ASSIGN_OR_RETURN(num, DecodeU64Record(*n, "next account number"));
+  }
   s.set(kNextNum, U64BE(num + 1));
   Account a;
   a.set_address(std::string(addr));
@@ -59,17 +62,19 @@ Account Keeper::new_account(store::KVStore& s, std::string_view addr) const {
   return a;
 }
 
-Account Keeper::get_or_create(store::KVStore& s, std::string_view addr) const {
-  if (auto a = get_account(s, addr)) return *a;
-  return new_account(s, addr);
-}
+void Keeper::set_next_account_number(store::KVStore& s, uint64_t next) const { s.set(kNextNum, U64BE(next)); }
 
-void Keeper::iterate_accounts(const store::KVReader& s, const std::function<bool(const Account&)>& fn) const {
+Status Keeper::for_each_account(const store::KVReader& s, const std::function<bool(const Account&)>& fn) const {
+  Status st;
   s.iterate(kAccPrefix, store::PrefixEnd(kAccPrefix), [&](std::string_view, std::string_view v) {
-    Account a;
-    a.ParseFromArray(v.data(), static_cast<int>(v.size()));
-    return fn(a);
+    auto a = DecodeRecord<Account>(v, "account");
+    if (!a.ok()) {
+      st = a.error();
+      return false;
+    }
+    return fn(*a);
   });
+  return st;
 }
 
 }  // namespace depai::x::auth

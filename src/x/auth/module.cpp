@@ -76,8 +76,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
         return genesisErr("account needs an address");
       auto addr = crypto::AddressFromBech32(ja["address"].get<std::string>());
       if (!addr.ok()) return genesisErr(addr.error().message);
-      if (keeper_.get_account(*ctx.store, *addr))
-        return genesisErr("duplicate account " + ja["address"].get<std::string>());
+      DEPAI_ASSIGN_OR_RETURN(auto existing, keeper_.get_account(*ctx.store, *addr));
+      if (existing) return genesisErr("duplicate account " + ja["address"].get<std::string>());
       Account a;
       a.set_address(*addr);
       if (ja.contains("pub_key") && ja["pub_key"].is_string()) {
@@ -93,26 +93,33 @@ Status Module::init_genesis(Context& ctx, const json& g) {
       keeper_.set_account(*ctx.store, a);
     }
   }
-  ctx.store->set("auth/next_acc_num", U64BE(next));
+  keeper_.set_next_account_number(*ctx.store, next);
   return {};
 }
 
-json Module::export_genesis(const store::KVReader& state) const {
+Result<json> Module::export_genesis(const store::KVReader& state) const {
   json accs = json::array();
-  keeper_.iterate_accounts(state, [&](const Account& a) {
+  DEPAI_TRY(keeper_.for_each_account(state, [&](const Account& a) {
     accs.push_back(AccountToJson(a));
     return true;
-  });
-  return json{{"params", ParamsToJson(keeper_.params(state))}, {"accounts", accs}};
+  }));
+  DEPAI_ASSIGN_OR_RETURN(auto params, keeper_.params(state));
+  return json{{"params", ParamsToJson(params)}, {"accounts", accs}};
 }
 
 std::optional<Result<json>> Module::query(const store::KVReader& state, std::string_view path) const {
   constexpr std::string_view kAcc = "/auth/account/";
-  if (path == "/auth/params") return Result<json>(ParamsToJson(keeper_.params(state)));
+  if (path == "/auth/params") {
+    auto p = keeper_.params(state);
+    if (!p.ok()) return Result<json>(p.error());
+    return Result<json>(ParamsToJson(*p));
+  }
   if (path.substr(0, kAcc.size()) != kAcc) return std::nullopt;
   auto addr = crypto::AddressFromBech32(path.substr(kAcc.size()));
   if (!addr.ok()) return Result<json>(addr.error());
-  auto acc = keeper_.get_account(state, *addr);
+  auto got = keeper_.get_account(state, *addr);
+  if (!got.ok()) return Result<json>(got.error());
+  const auto& acc = *got;
   if (!acc)
     return Result<json>(RootErr(kErrUnknownAddress, "account " + std::string(path.substr(kAcc.size())) + " not found"));
   return Result<json>(AccountToJson(*acc));

@@ -11,7 +11,7 @@ class Module : public x::Module {
   std::string name() const override { return "auth"; }
   std::vector<MsgRoute> routes() override { return {}; }
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
-  nlohmann::json export_genesis(const store::KVReader& state) const override;
+  Result<nlohmann::json> export_genesis(const store::KVReader& state) const override;
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
   const Keeper& keeper() const { return keeper_; }
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "store/kv.h"
+#include "util/result.h"
 
 namespace depai::x::bank {
 
@@ -13,7 +14,7 @@ class AccountKeeper {
   virtual ~AccountKeeper() = default;
   virtual bool has_account(const store::KVReader& s, std::string_view addr) const = 0;
   // Creates an account with the next account number (first time an address receives funds).
-  virtual void create_account(store::KVStore& s, std::string_view addr) const = 0;
+  virtual Status create_account(store::KVStore& s, std::string_view addr) const = 0;
 };
 
 }  // namespace depai::x::bank

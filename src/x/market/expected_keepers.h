@@ -10,6 +10,7 @@
 #include "depai/provider/v1/provider.pb.h"
 #include "store/kv.h"
 #include "util/amount.h"
+#include "util/result.h"
 #include "x/types/context.h"
 
 namespace depai::x::market {
@@ -34,7 +35,7 @@ class BankKeeper {
   // Market always passes user_transfer = false (module-driven movements).
   virtual Status send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins,
                       bool user_transfer) const = 0;
-  virtual Amount balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const = 0;
+  virtual Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const = 0;
 };
 
 }  // namespace depai::x::market

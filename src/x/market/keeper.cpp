@@ -340,7 +340,7 @@ Status Keeper::check_create_order(const store::KVReader& s, const MsgCreateOrder
     return MarketErr(kErrDepositTooSmall,
                      "deposit " + dep.str() + "udpai is below the minimum " + p.min_deposit() + "udpai");
   Bytes owner = AddrOf(m.owner());
-  Amount have = bank_->balance(s, owner, kDenom);
+  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, owner, kDenom));
   if (have < dep)
     return RootErr(kErrInsufficientFunds, "insufficient funds: balance " + have.str() +
                                               "udpai is smaller than deposit " + dep.str() + "udpai");
@@ -448,7 +448,7 @@ Status Keeper::check_create_bid(const store::KVReader& s, std::string_view provi
                                           " bids (max " + std::to_string(p.max_bids_per_order()) + ")");
   DEPAI_TRY(check_eligible(s, *o, provider20));
   Amount dep = Amt(p.bid_deposit());
-  Amount have = bank_->balance(s, provider20, kDenom);
+  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, provider20, kDenom));
   if (have < dep)
     return RootErr(kErrInsufficientFunds, "insufficient funds: balance " + have.str() +
                                               "udpai is smaller than the bid deposit " + dep.str() + "udpai");
@@ -641,7 +641,7 @@ Status Keeper::check_deposit(const store::KVReader& s, std::string_view deposito
   if (!o) return MarketErr(kErrOrderNotFound, "order " + std::to_string(order_id) + " not found");
   if (o->state() == ORDER_STATE_CLOSED)
     return MarketErr(kErrOrderClosed, "order " + std::to_string(order_id) + " is closed");
-  Amount have = bank_->balance(s, depositor20, kDenom);
+  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, depositor20, kDenom));
   if (have < amount)
     return RootErr(kErrInsufficientFunds,
                    "insufficient funds: balance " + have.str() + "udpai is smaller than " + amount.str() + "udpai");
@@ -887,7 +887,7 @@ Status Keeper::check_invariants_full(const store::KVReader& s) const {
     sum += Held(b);
     return true;
   });
-  const Amount have = bank_->balance(s, EscrowModuleAddress(), kDenom);
+  DEPAI_ASSIGN_OR_RETURN(const Amount have, bank_->balance(s, EscrowModuleAddress(), kDenom));
   if (sum != have.raw())
     return MarketErr(kErrInvariant, "escrow invariant broken: module:market_escrow holds " + have.str() +
                                         "udpai, escrows and bid deposits sum to " +
@@ -915,8 +915,9 @@ Status Keeper::check_invariants_block(const store::CacheStore& block, const stor
     auto old = use_originals && orig ? *orig : committed.get(k);
     delta += contribution(key, v) - contribution(key, old);
   });
-  const __int128 bank_delta = static_cast<__int128>(bank_->balance(block, EscrowModuleAddress(), kDenom).raw()) -
-                              static_cast<__int128>(bank_->balance(committed, EscrowModuleAddress(), kDenom).raw());
+  DEPAI_ASSIGN_OR_RETURN(const Amount esc_block, bank_->balance(block, EscrowModuleAddress(), kDenom));
+  DEPAI_ASSIGN_OR_RETURN(const Amount esc_committed, bank_->balance(committed, EscrowModuleAddress(), kDenom));
+  const __int128 bank_delta = static_cast<__int128>(esc_block.raw()) - static_cast<__int128>(esc_committed.raw());
   if (delta != bank_delta)
     return MarketErr(kErrInvariant,
                      "escrow invariant broken in block: module:market_escrow balance and the "

@@ -1,5 +1,7 @@
 #include "x/market/module.h"
 
+#include "x/types/legacy_route.h"
+
 #include <google/protobuf/util/json_util.h>
 
 #include "crypto/bech32.h"
@@ -80,8 +82,8 @@ Status PositiveId(uint64_t id, const char* field) {
 }
 
 template <typename M>
-MsgRoute Route(const char* type_url) {
-  return RouteFor<M>(type_url, &ProtoToJson);  // manifest_hash printed as hex
+LegacyRoute Route(const char* type_url) {
+  return LegacyRouteFor<M>(type_url, &ProtoToJson);  // manifest_hash printed as hex
 }
 
 json EscrowJson(const Escrow& e) { return ProtoToJson(e); }
@@ -143,7 +145,7 @@ std::vector<MsgRoute> Module::routes() {
     r.apply = [this](Context& ctx, const ProtoMsg& pm) -> Status {
       return keeper_.create_order(ctx, static_cast<const MsgCreateOrder&>(pm)).status();
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   {
     auto r = Route<MsgCloseOrder>("/depai.market.v1.MsgCloseOrder");
@@ -163,7 +165,7 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_ASSIGN_OR_RETURN(auto owner, ParseAddress(m.owner(), "owner"));
       return keeper_.close_order(ctx, owner, m.order_id());
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   {
     auto r = Route<MsgCreateBid>("/depai.market.v1.MsgCreateBid");
@@ -188,7 +190,7 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_ASSIGN_OR_RETURN(auto price, UdpaiArg(m.price_per_block(), "price_per_block"));
       return keeper_.create_bid(ctx, prov, m.order_id(), price);
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   {
     auto r = Route<MsgCloseBid>("/depai.market.v1.MsgCloseBid");
@@ -210,7 +212,7 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.close_bid(ctx, prov, m.order_id());
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   {
     auto r = Route<MsgCreateLease>("/depai.market.v1.MsgCreateLease");
@@ -233,7 +235,7 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.create_lease(ctx, owner, m.order_id(), prov).status();
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   {
     auto r = Route<MsgCloseLease>("/depai.market.v1.MsgCloseLease");
@@ -259,7 +261,7 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_ASSIGN_OR_RETURN(auto sender, ParseAddress(m.sender(), "sender"));
       return keeper_.close_lease(ctx, sender, m.lease_id(), m.reason());
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   {
     auto r = Route<MsgDepositEscrow>("/depai.market.v1.MsgDepositEscrow");
@@ -284,7 +286,7 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_ASSIGN_OR_RETURN(auto amount, UdpaiArg(m.amount(), "amount"));
       return keeper_.deposit(ctx, from, m.order_id(), amount);
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   {
     auto r = Route<MsgWithdrawLease>("/depai.market.v1.MsgWithdrawLease");
@@ -306,22 +308,14 @@ std::vector<MsgRoute> Module::routes() {
       DEPAI_ASSIGN_OR_RETURN(auto prov, ParseAddress(m.provider(), "provider"));
       return keeper_.withdraw(ctx, prov, m.lease_id());
     };
-    out.push_back(std::move(r));
+    out.push_back(FromLegacy(std::move(r)));
   }
   return out;
 }
 
-void Module::end_block(Context& ctx) {
-  auto st = keeper_.end_block(ctx);
-  if (!st.ok()) end_block_error_ = st.error();
-}
+Status Module::end_block(Context& ctx) { return keeper_.end_block(ctx); }
 
 Status Module::check_block_invariants(const store::CacheStore& block, const store::KVReader& committed) const {
-  if (end_block_error_) {
-    Error e = *end_block_error_;
-    end_block_error_.reset();
-    return MarketErr(kErrInvariant, "market end_block failed: " + e.message);
-  }
   return keeper_.check_invariants_block(block, committed);
 }
 
@@ -394,7 +388,7 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   return {};
 }
 
-json Module::export_genesis(const store::KVReader& s) const {
+Result<json> Module::export_genesis(const store::KVReader& s) const {
   json orders = json::array(), bids = json::array(), leases = json::array(), escrows = json::array();
   auto dump = [&](std::string_view prefix, json& out, auto proto) {
     s.iterate(prefix, store::PrefixEnd(prefix), [&](std::string_view, std::string_view v) {

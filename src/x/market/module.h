@@ -21,18 +21,16 @@ class Module : public x::Module {
   std::string name() const override { return "market"; }
   std::vector<MsgRoute> routes() override;
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
-  nlohmann::json export_genesis(const store::KVReader& state) const override;
+  Result<nlohmann::json> export_genesis(const store::KVReader& state) const override;
   Status check_invariants(const store::KVReader& state) const override { return keeper_.check_invariants_full(state); }
-  // Also reports (once) an error from the last end_block, which must halt the node.
   Status check_block_invariants(const store::CacheStore& block, const store::KVReader& committed) const override;
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
-  void end_block(Context& ctx) override;
+  Status end_block(Context& ctx) override;
   const Keeper& keeper() const { return keeper_; }
 
  private:
   Keeper keeper_;
   std::function<int64_t()> committed_height_;
-  mutable std::optional<Error> end_block_error_;
 };
 
 // Proto message -> JSON with proto field names, u64 as strings, enums as names, manifest_hash hex.

@@ -194,9 +194,9 @@ std::vector<UnbondingEntry> Keeper::unbonding(const store::KVReader& s) const {
   return out;
 }
 
-void Keeper::end_block(Context& ctx) const {
+Status Keeper::end_block(Context& ctx) const {
   const int64_t h = ctx.header->height;
-  if (h < 0 || !bank_) return;
+  if (h < 0 || !bank_) return {};
   // Due entries are exactly the keys in [prefix, prefix + BE(h + 1)): the scan stops at the first
   // entry that is not due, so the cost is the number of due entries (plus one).
   std::vector<std::pair<std::string, UnbondingEntry>> due;
@@ -209,11 +209,13 @@ void Keeper::end_block(Context& ctx) const {
   for (const auto& [key, e] : due) {
     std::string_view owner = std::string_view(key).substr(kUnbondPrefix.size() + 8);
     Amount amount = AmountOr0(e.amount());
-    if (!bank_->send(ctx, BondAddress(), owner, BondCoins(amount)).ok()) continue;  // leaves the entry: invariant
+    auto st = bank_->send(ctx, BondAddress(), owner, BondCoins(amount));
+    if (!st.ok()) return Fault(kFaultInvariant, "provider unbonding payout failed: " + st.error().message);
     ctx.store->del(key);
     if (ctx.events)
       ctx.events->emit("provider.unbonded", {{"owner", e.owner()}, {"amount", amount.str() + kBondDenom}});
   }
+  return {};
 }
 
 Status Keeper::check_bond_full(const store::KVReader& s) const {
@@ -230,7 +232,11 @@ Status Keeper::check_bond_full(const store::KVReader& s) const {
     sum += AmountOr0(e.amount()).raw();
     return true;
   });
-  const uint64_t bal = bank_ ? bank_->balance(s, BondAddress(), kBondDenom).raw() : 0;
+  uint64_t bal = 0;
+  if (bank_) {
+    DEPAI_ASSIGN_OR_RETURN(const Amount b, bank_->balance(s, BondAddress(), kBondDenom));
+    bal = b.raw();
+  }
   if (sum != bal)
     return ProviderErr(kErrBondInvariant, "bond invariant broken: module:provider_bond holds " + std::to_string(bal) +
                                               kBondDenom + " but collateral + unbonding sum to a different amount");
@@ -260,8 +266,9 @@ Status Keeper::check_bond_block(const store::CacheStore& block, const store::KVR
     delta += amount_of(v) - amount_of(old);
   });
   if (!bank_) return {};
-  const __int128 bal_delta = static_cast<__int128>(bank_->balance(block, BondAddress(), kBondDenom).raw()) -
-                             static_cast<__int128>(bank_->balance(committed, BondAddress(), kBondDenom).raw());
+  DEPAI_ASSIGN_OR_RETURN(const Amount bond_block, bank_->balance(block, BondAddress(), kBondDenom));
+  DEPAI_ASSIGN_OR_RETURN(const Amount bond_committed, bank_->balance(committed, BondAddress(), kBondDenom));
+  const __int128 bal_delta = static_cast<__int128>(bond_block.raw()) - static_cast<__int128>(bond_committed.raw());
   if (bal_delta != delta)
     return ProviderErr(kErrBondInvariant,
                        "bond invariant broken in block: module:provider_bond balance changed by a different amount "

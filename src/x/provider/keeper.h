@@ -104,7 +104,7 @@ class Keeper {
   // Unbonding entries in (completion_height, owner) order.
   std::vector<UnbondingEntry> unbonding(const store::KVReader& s) const;
   // Pays out entries with completion_height <= ctx.header->height. Reads only the due keys.
-  void end_block(Context& ctx) const;
+  Status end_block(Context& ctx) const;
 
   // Full invariant check (genesis, start-up).
   Status check_bond_full(const store::KVReader& s) const;

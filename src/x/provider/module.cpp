@@ -1,5 +1,7 @@
 #include "x/provider/module.h"
 
+#include "x/types/legacy_route.h"
+
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -95,7 +97,7 @@ void CopyDetails(const M& m, Provider* p) {
 
 Status CheckFunds(const BankKeeper* bank, const store::KVReader& s, std::string_view owner, Amount need) {
   if (!bank || need.is_zero()) return {};
-  Amount have = bank->balance(s, owner, kBondDenom);
+  DEPAI_ASSIGN_OR_RETURN(Amount have, bank->balance(s, owner, kBondDenom));
   if (have < need)
     return RootErr(kErrInsufficientFunds, "insufficient funds: spendable balance " + have.str() + kBondDenom +
                                               " is smaller than collateral " + need.str() + kBondDenom);
@@ -212,7 +214,7 @@ Status ValidateResources(const Resources& r) {
 
 std::vector<MsgRoute> Module::routes() {
   const BankKeeper* bank = keeper_.bank();
-  MsgRoute reg = RouteFor<MsgRegisterProvider>(kTypeRegister);
+  LegacyRoute reg = LegacyRouteFor<MsgRegisterProvider>(kTypeRegister);
   reg.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgRegisterProvider&>(pm);
     DEPAI_TRY(ParseAddress(m.owner(), "owner"));
@@ -259,7 +261,7 @@ std::vector<MsgRoute> Module::routes() {
     return {};
   };
 
-  MsgRoute upd = RouteFor<MsgUpdateProvider>(kTypeUpdate);
+  LegacyRoute upd = LegacyRouteFor<MsgUpdateProvider>(kTypeUpdate);
   upd.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgUpdateProvider&>(pm);
     DEPAI_TRY(ParseAddress(m.owner(), "owner"));
@@ -301,7 +303,7 @@ std::vector<MsgRoute> Module::routes() {
     return {};
   };
 
-  MsgRoute dereg = RouteFor<MsgDeregisterProvider>(kTypeDeregister);
+  LegacyRoute dereg = LegacyRouteFor<MsgDeregisterProvider>(kTypeDeregister);
   dereg.validate_basic = [](const ProtoMsg& pm) -> Status {
     DEPAI_TRY(ParseAddress(static_cast<const MsgDeregisterProvider&>(pm).owner(), "owner"));
     return {};
@@ -336,7 +338,7 @@ std::vector<MsgRoute> Module::routes() {
     return {};
   };
 
-  MsgRoute sign = RouteFor<MsgSignProviderAttributes>(kTypeSign);
+  LegacyRoute sign = LegacyRouteFor<MsgSignProviderAttributes>(kTypeSign);
   sign.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgSignProviderAttributes&>(pm);
     DEPAI_TRY(ParseAddress(m.auditor(), "auditor"));
@@ -391,7 +393,7 @@ std::vector<MsgRoute> Module::routes() {
     return {};
   };
 
-  MsgRoute del = RouteFor<MsgDeleteProviderAttributes>(kTypeDelete);
+  LegacyRoute del = LegacyRouteFor<MsgDeleteProviderAttributes>(kTypeDelete);
   del.validate_basic = [](const ProtoMsg& pm) -> Status {
     const auto& m = static_cast<const MsgDeleteProviderAttributes&>(pm);
     DEPAI_TRY(ParseAddress(m.auditor(), "auditor"));
@@ -456,7 +458,7 @@ std::vector<MsgRoute> Module::routes() {
     return {};
   };
 
-  MsgRoute hb = RouteFor<MsgProviderHeartbeat>(kTypeHeartbeat);
+  LegacyRoute hb = LegacyRouteFor<MsgProviderHeartbeat>(kTypeHeartbeat);
   hb.validate_basic = [](const ProtoMsg& pm) -> Status {
     DEPAI_TRY(ParseAddress(static_cast<const MsgProviderHeartbeat&>(pm).owner(), "owner"));
     return {};
@@ -493,7 +495,7 @@ std::vector<MsgRoute> Module::routes() {
           {{"owner", p->owner(), false}, {"uptime_bps", std::to_string(keeper_.uptime_bps(*ctx.store, *p, h)), false}});
     return {};
   };
-  return {reg, upd, dereg, sign, del, hb};
+  return {FromLegacy(reg), FromLegacy(upd), FromLegacy(dereg), FromLegacy(sign), FromLegacy(del), FromLegacy(hb)};
 }
 
 Status Module::init_genesis(Context& ctx, const json& g) {
@@ -565,7 +567,7 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   return {};
 }
 
-json Module::export_genesis(const store::KVReader& state) const {
+Result<json> Module::export_genesis(const store::KVReader& state) const {
   json providers = json::array(), audits = json::array(), unbonding = json::array();
   for (const auto& p : keeper_.providers(state)) providers.push_back(MessageToJson(p));
   for (const auto& a : keeper_.all_audits(state)) audits.push_back(MessageToJson(a));

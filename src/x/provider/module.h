@@ -40,13 +40,13 @@ class Module : public x::Module {
   std::string name() const override { return "provider"; }
   std::vector<MsgRoute> routes() override;
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
-  nlohmann::json export_genesis(const store::KVReader& state) const override;
+  Result<nlohmann::json> export_genesis(const store::KVReader& state) const override;
   Status check_invariants(const store::KVReader& state) const override { return keeper_.check_bond_full(state); }
   Status check_block_invariants(const store::CacheStore& block, const store::KVReader& committed) const override {
     return keeper_.check_bond_block(block, committed);
   }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
-  void end_block(Context& ctx) override { keeper_.end_block(ctx); }
+  Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
   const Keeper& keeper() const { return keeper_; }
 
  private:

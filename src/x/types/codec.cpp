@@ -37,3 +37,12 @@ nlohmann::json MessageToJson(const google::protobuf::Message& m) {
 }
 
 }  // namespace depai::x
+
+namespace depai::x {
+
+Result<uint64_t> DecodeU64Record(std::string_view bytes, std::string_view what) {
+  if (bytes.size() != 8) return Fault(kFaultCorruptRecord, "stored " + std::string(what) + " is not 8 bytes");
+  return GetU64BE(bytes);
+}
+
+}  // namespace depai::x

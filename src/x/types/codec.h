@@ -10,6 +10,7 @@
 #include "util/amount.h"
 #include "util/bytes.h"
 #include "util/result.h"
+#include "x/types/errors.h"
 
 namespace depai::x {
 
@@ -22,6 +23,19 @@ Result<Bytes> ParseAddress(std::string_view bech32, const char* field);
 // A message as JSON with its proto field names, every primitive field printed (for the API,
 // queries and genesis export). A message the printer refuses gives {"error": ...}.
 nlohmann::json MessageToJson(const google::protobuf::Message& m);
+
+// A stored record decoded into its typed struct. Bytes that do not decode are a fault
+// (kFaultCorruptRecord), never an empty record or a zero: state is the node's own, and a record
+// that fails to parse means storage or code is broken.
+template <typename T>
+Result<T> DecodeRecord(std::string_view bytes, std::string_view what) {
+  T t;
+  if (!t.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return Fault(kFaultCorruptRecord, "stored " + std::string(what) + " does not decode");
+  return t;
+}
+// A stored u64 big-endian value (balances, counters); any other length is a fault.
+Result<uint64_t> DecodeU64Record(std::string_view bytes, std::string_view what);
 
 // Coins <-> repeated depai.tx.v1.Coin (proto amounts are decimal strings).
 template <typename RepeatedCoin>

@@ -1,6 +1,11 @@
 // Stable result codes. (codespace, code) pairs are part of the chain's public interface:
 // never renumber or reuse one. Code 0 is success. Invalid transactions are *results* recorded
-// on chain; faults inside the node are not codes here (they stop the node).
+// on chain.
+//
+// Faults are kept apart (rippled keeps its tef/tec ranges apart): an Error whose codespace is
+// kFaultCodespace ("fault") is a fault inside the node, never a tx result. The tx pipeline and
+// the block hooks turn any fault into a node halt (App::FinalizeBlock returns it; drivers stop),
+// and no code path records one as a tx's code. Module codespaces never use the name "fault".
 #pragma once
 
 #include <cstdint>
@@ -41,5 +46,16 @@ enum RootCode : uint32_t {
 };
 
 inline Error RootErr(RootCode c, std::string msg) { return Error{kRootCodespace, c, std::move(msg)}; }
+
+inline constexpr const char* kFaultCodespace = "fault";
+enum FaultCode : uint32_t {
+  kFaultCorruptRecord = 1,  // a stored record that does not decode
+  kFaultInvariant = 2,      // an invariant broken by a block, a hook or genesis
+  kFaultStorage = 3,        // the storage engine failed a read or write
+  kFaultInternal = 4,       // a condition check said cannot happen (a bug)
+};
+inline Error Fault(FaultCode c, std::string msg) { return Error{kFaultCodespace, c, std::move(msg)}; }
+inline bool IsFault(const Error& e) { return e.codespace == kFaultCodespace; }
+inline bool IsFault(const Status& s) { return !s.ok() && IsFault(s.error()); }
 
 }  // namespace depai::x
