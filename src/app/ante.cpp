@@ -98,8 +98,10 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
 
   // ---- phase 2: ante on its own branch ----------------------------------------------------
   x::GasMeter gas(gas_limit);
-  store::CacheStore ante_branch(&state);
-  x::GasKVStore ante_store(&ante_branch, &gas);
+  // One flat write buffer (the caller's branch) with a savepoint per phase, instead of a
+  // CacheStore per level: the ante savepoint rolls back unless the tx's effects are kept.
+  store::CacheStore::Scope ante_scope(state);
+  x::GasKVStore ante_store(&state, &gas);
   x::EventManager events;
   x::Context ctx{&ante_store, &gas, &events, &header, mode != ExecMode::kDeliver};
   if (auto st = gas.consume(params.tx_size_cost_per_byte() * txb.size(), "txSize"); !st.ok())
@@ -148,8 +150,8 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   events.emit("tx", {{"acc_seq", signer_b32 + "/" + std::to_string(signer_info.sequence())}});
 
   // ---- phase 3: messages on a nested branch ------------------------------------------------
-  store::CacheStore msg_branch(&ante_branch);
-  x::GasKVStore msg_store(&msg_branch, &gas);
+  store::CacheStore::Scope msg_scope(state);
+  x::GasKVStore& msg_store = ante_store;
   x::EventManager msg_events;
   x::Context mctx{&msg_store, &gas, &msg_events, &header, mode != ExecMode::kDeliver};
   Status msg_status;
@@ -166,7 +168,7 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   r.gas_wanted = static_cast<int64_t>(gas_limit);
   r.gas_used = static_cast<int64_t>(gas.consumed());
   if (msg_status.ok()) {
-    msg_branch.write_to(ante_branch);
+    msg_scope.keep();
     events.append(msg_events.take());
   } else {
     r.code = msg_status.error().code;
@@ -175,7 +177,8 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   }
   // In a block the fee and sequence stick even when a message fails (the tx is on chain). In
   // CheckTx a failing tx is rejected and never enters the mempool, so it must leave no trace.
-  if (mode == ExecMode::kDeliver || msg_status.ok()) ante_branch.write_to(state);
+  if (!msg_status.ok()) msg_scope.discard();
+  if (mode == ExecMode::kDeliver || msg_status.ok()) ante_scope.keep();
   r.events = events.take();
   return r;
 }

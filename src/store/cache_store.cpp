@@ -23,8 +23,38 @@ std::optional<Bytes> CacheStore::get(std::string_view key) const {
   return v;
 }
 
+void CacheStore::journal(Map::iterator it, std::string_view key) {
+  if (it == entries_.end())
+    journal_.emplace_back(std::string(key), std::nullopt);
+  else
+    journal_.emplace_back(it->first, it->second);
+}
+
+size_t CacheStore::savepoint() {
+  ++open_savepoints_;
+  return journal_.size();
+}
+
+void CacheStore::rollback(size_t sp) {
+  while (journal_.size() > sp) {
+    auto& [key, prev] = journal_.back();
+    if (prev) {
+      entries_.insert_or_assign(key, std::move(*prev));
+    } else {
+      entries_.erase(key);
+    }
+    journal_.pop_back();
+  }
+  release(sp);
+}
+
+void CacheStore::release(size_t) {
+  if (open_savepoints_ > 0 && --open_savepoints_ == 0) journal_.clear();
+}
+
 void CacheStore::set(std::string_view key, std::string_view value) {
   auto it = entries_.find(key);
+  if (open_savepoints_) journal(it, key);
   if (it == entries_.end()) {
     entries_.emplace(std::string(key), Entry{Bytes(value), true});
   } else {
@@ -35,6 +65,7 @@ void CacheStore::set(std::string_view key, std::string_view value) {
 
 void CacheStore::del(std::string_view key) {
   auto it = entries_.find(key);
+  if (open_savepoints_) journal(it, key);
   if (it == entries_.end()) {
     entries_.emplace(std::string(key), Entry{std::nullopt, true});
   } else {
@@ -112,6 +143,10 @@ size_t CacheStore::pending_writes() const {
   return n;
 }
 
-void CacheStore::reset() { entries_.clear(); }
+void CacheStore::reset() {
+  entries_.clear();
+  journal_.clear();
+  open_savepoints_ = 0;
+}
 
 }  // namespace depai::store

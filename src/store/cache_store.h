@@ -2,10 +2,16 @@
 // them to a parent store; dropping the CacheStore discards them (transaction rollback).
 // Branches nest: a CacheStore can be the parent of another. Reads are cached. Iteration merges
 // pending writes with the parent in key order. Not thread-safe.
+//
+// Savepoints make one branch serve as a flat write buffer for a whole block: the tx pipeline
+// opens a savepoint per tx phase instead of stacking a CacheStore per level. While a savepoint
+// is open, set/del journal the key's previous entry; rollback(sp) restores them (newest first),
+// release(sp) keeps the writes. Savepoints nest and must be closed innermost first.
 #pragma once
 
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "store/kv.h"
 
@@ -30,6 +36,34 @@ class CacheStore : public KVStore {
   void for_each_write(const WriteWithOriginalFn& fn) const;
   size_t pending_writes() const;
   void reset();  // drop all writes and cached reads
+
+  size_t savepoint();
+  void rollback(size_t sp);
+  void release(size_t sp);
+
+  // Closes a savepoint when it goes out of scope: rolls back unless keep() was called.
+  class Scope {
+   public:
+    explicit Scope(CacheStore& s) : s_(s), sp_(s.savepoint()) {}
+    ~Scope() {
+      if (!done_) s_.rollback(sp_);
+    }
+    void keep() {
+      if (!done_) s_.release(sp_);
+      done_ = true;
+    }
+    void discard() {
+      if (!done_) s_.rollback(sp_);
+      done_ = true;
+    }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    CacheStore& s_;
+    size_t sp_;
+    bool done_ = false;
+  };
   const KVReader* parent() const { return parent_; }
 
  private:
@@ -39,8 +73,12 @@ class CacheStore : public KVStore {
     bool original_known = false;    // set when the first access was a read of the parent
     std::optional<Bytes> original;  // the parent's value at that read (valid if original_known)
   };
+  using Map = std::map<std::string, Entry, std::less<>>;
+  void journal(Map::iterator it, std::string_view key);
   const KVReader* parent_;
-  mutable std::map<std::string, Entry, std::less<>> entries_;
+  mutable Map entries_;
+  std::vector<std::pair<std::string, std::optional<Entry>>> journal_;  // (key, entry before the write)
+  size_t open_savepoints_ = 0;
 };
 
 }  // namespace depai::store
