@@ -161,7 +161,8 @@ Result<EventPage> HttpChainClient::Events(int64_t from, int64_t to) {
     ChainEvent ev;
     ev.height = I64(e, "height");
     ev.type = e.value("type", "");
-    for (const auto& [k, v] : e.value("attributes", json::object()).items())
+    const json attrs = e.value("attributes", json::object());
+    for (const auto& [k, v] : attrs.items())
       ev.attributes[k] = v.is_string() ? v.get<std::string>() : v.dump();
     page.events.push_back(std::move(ev));
   }

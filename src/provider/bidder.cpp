@@ -28,6 +28,23 @@ Totals FreeResources(const ProviderConfig& cfg, const DaemonState& st) {
   return free;
 }
 
+namespace {
+// For the log only (the decision is Gaps'): the audits the order's auditors have not signed for
+// us, as "audit of k=v by <auditor>, ...".
+std::string MissingAudits(const mv1::Order& o, const std::vector<depai::provider::v1::AuditedAttributes>& audits) {
+  std::string out;
+  for (const auto& auditor : o.placement().auditors())
+    for (const auto& want : o.placement().attributes()) {
+      bool signed_it = false;
+      for (const auto& au : audits)
+        if (au.auditor() == auditor)
+          for (const auto& a : au.attributes()) signed_it = signed_it || (a.key() == want.key() && a.value() == want.value());
+      if (!signed_it) out += (out.empty() ? "" : ", ") + ("audit of " + want.key() + "=" + want.value() + " by " + auditor);
+    }
+  return out;
+}
+}  // namespace
+
 void Bidder::Skip(uint64_t order_id, const std::string& why) {
   spdlog::info("order {}: not bidding: {}", order_id, why);
   std::lock_guard<std::mutex> lock(shared_.mu);
@@ -88,7 +105,8 @@ void Bidder::ConsiderOrder(uint64_t order_id, int64_t height) {
   if (!gaps.empty()) {
     std::string list;
     for (const auto& g : gaps) list += (list.empty() ? "" : "; ") + g;
-    return Skip(order_id, "we do not meet it: " + list);
+    const std::string audits = MissingAudits(o, self->audits);
+    return Skip(order_id, "we do not meet it: " + list + (audits.empty() ? "" : " (we lack " + audits + ")"));
   }
   std::string missing;
   {
