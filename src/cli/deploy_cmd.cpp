@@ -17,11 +17,11 @@
 #include "cli/keys_util.h"
 #include "cli/node_client.h"
 #include "cli/tx_util.h"
+#include "client/chain_client.h"
 #include "client/deploy_spec.h"
 #include "client/market_msgs.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
-#include "client/chain_client.h"
 
 namespace depai::cli {
 

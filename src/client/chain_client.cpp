@@ -162,8 +162,7 @@ Result<EventPage> HttpChainClient::Events(int64_t from, int64_t to) {
     ev.height = I64(e, "height");
     ev.type = e.value("type", "");
     const json attrs = e.value("attributes", json::object());
-    for (const auto& [k, v] : attrs.items())
-      ev.attributes[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    for (const auto& [k, v] : attrs.items()) ev.attributes[k] = v.is_string() ? v.get<std::string>() : v.dump();
     page.events.push_back(std::move(ev));
   }
   page.next_height = j->contains("next_height") ? I64(*j, "next_height") : to + 1;
@@ -205,7 +204,8 @@ Result<TxResult> HttpChainClient::Broadcast(const std::vector<google::protobuf::
   if (!cid.ok()) return cid.error();
   std::lock_guard<std::mutex> lock(tx_mu_);
   auto r = BroadcastOnce(*cid, msgs, memo);
-  if (!r.ok() && IsChainError(r.error(), x::kRootCodespace, x::kErrInvalidSequence)) r = BroadcastOnce(*cid, msgs, memo);
+  if (!r.ok() && IsChainError(r.error(), x::kRootCodespace, x::kErrInvalidSequence))
+    r = BroadcastOnce(*cid, msgs, memo);
   return r;
 }
 

@@ -38,8 +38,10 @@ std::string MissingAudits(const mv1::Order& o, const std::vector<depai::provider
       bool signed_it = false;
       for (const auto& au : audits)
         if (au.auditor() == auditor)
-          for (const auto& a : au.attributes()) signed_it = signed_it || (a.key() == want.key() && a.value() == want.value());
-      if (!signed_it) out += (out.empty() ? "" : ", ") + ("audit of " + want.key() + "=" + want.value() + " by " + auditor);
+          for (const auto& a : au.attributes())
+            signed_it = signed_it || (a.key() == want.key() && a.value() == want.value());
+      if (!signed_it)
+        out += (out.empty() ? "" : ", ") + ("audit of " + want.key() + "=" + want.value() + " by " + auditor);
     }
   return out;
 }

@@ -46,7 +46,8 @@ Reply Handlers::AcceptManifest(uint64_t lease_id, const std::string& body) {
   if (crypto::AddressToBech32(crypto::AddressOf(*pk)) != owner)
     return ErrorReply(401, kErrUnauthenticated, "pubkey does not belong to owner " + owner);
   if (owner != l->owner())
-    return ErrorReply(403, kErrForbidden, "only the lease owner " + l->owner() + " may send its manifest, not " + owner);
+    return ErrorReply(403, kErrForbidden,
+                      "only the lease owner " + l->owner() + " may send its manifest, not " + owner);
   auto cid = chain_.ChainId();
   if (!cid.ok()) return ErrorReply(503, kErrUnavailable, cid.error().message);
   Bytes hash = client::ManifestHash(req["manifest"]);
@@ -65,8 +66,8 @@ Reply Handlers::AcceptManifest(uint64_t lease_id, const std::string& body) {
   auto r = leases_.AcceptManifest(lease_id, l->start_height(), req["manifest"], m.value());
   if (!r.ok()) {
     const uint32_t code = r.error().code;
-    const int status = code == kErrCannotStart    ? 422
-                       : code == kErrManifestHash ? 400
+    const int status = code == kErrCannotStart     ? 422
+                       : code == kErrManifestHash  ? 400
                        : code == kErrLeaseIsClosed ? 409
                                                    : 503;
     return ErrorReply(status, code, r.error().message);

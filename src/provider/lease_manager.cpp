@@ -105,8 +105,8 @@ void LeaseManager::CloseLease(uint64_t lease_id, const std::string& reason) {
   std::lock_guard<std::mutex> lock(shared_.mu);
   HeldLease& l = shared_.st.leases[lease_id];
   if (!r.ok()) {
-    spdlog::warn("closing lease {} ({}) failed: {} ({} {})", lease_id, reason, r.error().message,
-                 r.error().codespace, r.error().code);
+    spdlog::warn("closing lease {} ({}) failed: {} ({} {})", lease_id, reason, r.error().message, r.error().codespace,
+                 r.error().code);
     if (LeaseClosedError(r.error())) {
       l.closed = true;
       l.pending_close.clear();
@@ -245,7 +245,8 @@ Result<bool> LeaseManager::AcceptManifest(uint64_t lease_id, int64_t start_heigh
     std::lock_guard<std::mutex> lock(shared_.mu);
     auto it = shared_.st.leases.find(lease_id);
     if (it == shared_.st.leases.end())
-      return Error{kProviderdCodespace, kErrUnavailable, "lease " + std::to_string(lease_id) + " is not known yet; retry"};
+      return Error{kProviderdCodespace, kErrUnavailable,
+                   "lease " + std::to_string(lease_id) + " is not known yet; retry"};
     if (it->second.closed)
       return Error{kProviderdCodespace, kErrLeaseIsClosed, "lease " + std::to_string(lease_id) + " is closed"};
     if (it->second.manifest_received) return false;

@@ -58,8 +58,7 @@ struct Endpoint::Impl {
   std::atomic<int> active{0};
   std::map<std::string, int> per_peer;  // open connections per client address (mu)
 
-  void WriteJson(tcp::socket& sock, const Reply& r, unsigned version, bool keep_alive,
-                 boost::system::error_code& ec) {
+  void WriteJson(tcp::socket& sock, const Reply& r, unsigned version, bool keep_alive, boost::system::error_code& ec) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::content_type, "application/json");
     res.set(http::field::server, "depai-provider");

@@ -72,10 +72,10 @@ struct SharedState {
   explicit SharedState(StateStore s) : store(std::move(s)), st(store.Load()) {}
   std::mutex mu;
   StateStore store;
-  DaemonState st;                // guarded by mu
-  int64_t latest_height = 0;     // guarded by mu: the chain's height at the last tick
+  DaemonState st;                 // guarded by mu
+  int64_t latest_height = 0;      // guarded by mu: the chain's height at the last tick
   int64_t heartbeat_window = 10;  // guarded by mu: x/provider params
-  void Save();                   // mu held; a failure is logged (the next save retries)
+  void Save();                    // mu held; a failure is logged (the next save retries)
 };
 
 }  // namespace depai::provider

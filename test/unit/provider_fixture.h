@@ -158,9 +158,7 @@ class FakeRuntime : public provider::Runtime {
   std::vector<provider::Artifact> Artifacts(uint64_t) override { return {}; }
   std::string ArtifactPath(uint64_t, const std::string&) override { return ""; }
   std::vector<uint64_t> Leases() override { return {}; }
-  Result<UniqueFd> Connect(uint64_t, const std::string&, uint16_t) override {
-    return Error{"runtime", 1, "no ports"};
-  }
+  Result<UniqueFd> Connect(uint64_t, const std::string&, uint16_t) override { return Error{"runtime", 1, "no ports"}; }
 
   std::mutex mu;
   bool fail_start = false;

@@ -123,7 +123,7 @@ TEST_F(LeaseManagerTest, ClosesWithManifestTimeoutAfterTheDeadline) {
   chain.AddEvent(10, "market.lease_created", {{"lease_id", "7"}, {"order_id", "1"}, {"provider", me}});
   FollowTo(10);
   shared.heartbeat_window = 1000;  // no heartbeat in the way
-  leases.Housekeeping(15);  // the deadline itself is still in time
+  leases.Housekeeping(15);         // the deadline itself is still in time
   EXPECT_TRUE(Closes().empty());
   leases.Housekeeping(16);
   auto c = Closes();
@@ -178,7 +178,7 @@ TEST_F(LeaseManagerTest, AWorkloadThatCannotStartIsClosedFailed) {
 }
 
 TEST_F(LeaseManagerTest, WithdrawsEveryNBlocks) {
-  HoldAndStart();  // start height 10, withdraw_every_blocks 10
+  HoldAndStart();                  // start height 10, withdraw_every_blocks 10
   shared.heartbeat_window = 1000;  // no heartbeat in the way
   for (int64_t h = 11; h <= 31; ++h) leases.Housekeeping(h);
   auto w = chain.Sent<mv1::MsgWithdrawLease>();
