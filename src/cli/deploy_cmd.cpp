@@ -17,11 +17,11 @@
 #include "cli/keys_util.h"
 #include "cli/node_client.h"
 #include "cli/tx_util.h"
+#include "client/chain_client.h"
 #include "client/deploy_spec.h"
 #include "client/market_msgs.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
-#include "provider/chain.h"
 
 namespace depai::cli {
 
@@ -88,12 +88,12 @@ json Broadcast(const GlobalOptions& g, const TxArgs& a, const Signer& s, const g
     std::getline(std::cin, line);
     if (line != "y" && line != "Y" && line != "yes") throw CommandError{"aborted: nothing was sent"};
   }
-  provider::ChainClient chain(g.node, s.key, a.chain_id, fee, a.gas);
+  client::HttpChainClient chain(g.node, s.key, a.chain_id, fee, a.gas);
   auto r = chain.Broadcast({msg}, a.memo);
   if (!r.ok())
     throw CommandError{"transaction rejected: " + r.error().message + " (codespace " + r.error().codespace + ", code " +
                        std::to_string(r.error().code) + ")"};
-  return r.value();
+  return r->raw;
 }
 
 // ---- talking to the provider's endpoint ----------------------------------------------------

@@ -164,6 +164,12 @@ Totals OrderTotals(const json& order) {
   return t;
 }
 
+Totals OrderTotals(const depai::market::v1::Order& order) {
+  Totals t;
+  for (const auto& g : order.groups()) t.add(TotalsOf(g.units(), g.count()));
+  return t;
+}
+
 Result<uint64_t> RulePrice(const PriceRule& r, const json& order) {
   unsigned __int128 total = 0;
   for (const auto& g : order.value("groups", json::array())) {

@@ -81,6 +81,7 @@ struct Totals {
 Totals TotalsOf(const depai::provider::v1::Resources& r, uint64_t count = 1);
 // From an order's JSON (proto field names): sum over groups of units x count.
 Totals OrderTotals(const nlohmann::json& order);
+Totals OrderTotals(const depai::market::v1::Order& order);  // the same, from the typed record
 
 // The rule's price for an order (JSON as the chain shows it), or an error naming an unpriced resource.
 Result<uint64_t> RulePrice(const PriceRule& rule, const nlohmann::json& order);

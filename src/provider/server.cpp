@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "client/deploy_spec.h"
-#include "provider/daemon.h"
+#include "provider/handlers.h"
 
 namespace depai::provider {
 
@@ -39,15 +39,15 @@ constexpr int kReadTimeoutS = 10;              // one read; also the idle keep-a
 constexpr int kWriteTimeoutS = 30;             // one write (a client that stops reading)
 constexpr int64_t kRequestDeadlineMs = 20000;  // a whole request, header and body
 
-Daemon::Reply Err(int status, uint32_t code, const std::string& msg) {
-  return Daemon::Reply{status, json{{"code", code}, {"codespace", "providerd"}, {"message", msg}}};
+Reply Err(int status, uint32_t code, const std::string& msg) {
+  return Reply{status, json{{"code", code}, {"codespace", "providerd"}, {"message", msg}}};
 }
 
 }  // namespace
 
 struct Endpoint::Impl {
-  Impl(Daemon& d, std::string l) : daemon(d), listen(std::move(l)) {}
-  Daemon& daemon;
+  Impl(Handlers& d, std::string l) : daemon(d), listen(std::move(l)) {}
+  Handlers& daemon;
   std::string listen;
   asio::io_context io;
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -58,8 +58,7 @@ struct Endpoint::Impl {
   std::atomic<int> active{0};
   std::map<std::string, int> per_peer;  // open connections per client address (mu)
 
-  void WriteJson(tcp::socket& sock, const Daemon::Reply& r, unsigned version, bool keep_alive,
-                 boost::system::error_code& ec) {
+  void WriteJson(tcp::socket& sock, const Reply& r, unsigned version, bool keep_alive, boost::system::error_code& ec) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::content_type, "application/json");
     res.set(http::field::server, "depai-provider");
@@ -111,7 +110,7 @@ struct Endpoint::Impl {
   // The buyer's authentication headers are not forwarded. Sets out.status = 0 when it wrote the
   // response itself; otherwise `out` holds an error reply.
   void Proxy(tcp::socket& sock, const http::request<http::string_body>& req, uint64_t lease, const std::string& service,
-             uint16_t port, const std::string& upath, Daemon::Reply& out, boost::system::error_code& ec) {
+             uint16_t port, const std::string& upath, Reply& out, boost::system::error_code& ec) {
     auto fd = daemon.runtime().Connect(lease, service, port);
     if (!fd.ok()) {
       uint32_t c = fd.error().code;
@@ -168,7 +167,7 @@ struct Endpoint::Impl {
   }
 
   // Returns true when the response was written here (streams, files); else fills `out`.
-  bool Route(tcp::socket& sock, const http::request<http::string_body>& req, Daemon::Reply& out,
+  bool Route(tcp::socket& sock, const http::request<http::string_body>& req, Reply& out,
              boost::system::error_code& ec) {
     std::string target(req.target());
     std::string path = target.substr(0, target.find('?'));
@@ -340,7 +339,7 @@ struct Endpoint::Impl {
       }
       if (ec) break;
       auto& req = parser.get();
-      Daemon::Reply out;
+      Reply out;
       bool written = false;
       try {
         written = Route(*sock, req, out, ec);
@@ -387,7 +386,7 @@ struct Endpoint::Impl {
   }
 };
 
-Endpoint::Endpoint(Daemon& d, std::string listen) : impl_(std::make_unique<Impl>(d, std::move(listen))) {}
+Endpoint::Endpoint(Handlers& d, std::string listen) : impl_(std::make_unique<Impl>(d, std::move(listen))) {}
 Endpoint::~Endpoint() { Stop(); }
 
 Status Endpoint::Start() {

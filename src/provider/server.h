@@ -19,11 +19,11 @@
 
 namespace depai::provider {
 
-class Daemon;
+class Handlers;
 
 class Endpoint {
  public:
-  Endpoint(Daemon& d, std::string listen);  // "127.0.0.1:8443"
+  Endpoint(Handlers& h, std::string listen);  // "127.0.0.1:8443"
   ~Endpoint();
   Status Start();
   void Stop();
