@@ -148,7 +148,8 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
       return {200, json{{"hash", hash}, {"code", 0}, {"codespace", ""}, {"log", ""}}.dump()};
     auto loc = node.WaitForTx(hash, kCommitTimeoutMs);
     if (!loc)
-      return Err(504, kErrCommitTimeout, kCodespace, "tx " + hash + " was accepted but not committed within 30s; query GET /txs/" + hash);
+      return Err(504, kErrCommitTimeout, kCodespace,
+                 "tx " + hash + " was accepted but not committed within 30s; query GET /txs/" + hash);
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
     return {200, json{{"hash", hash},
@@ -161,7 +162,8 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
                       {"events", EventsJson(r.events)}}
                      .dump()};
   }
-  if (method != "GET") return Err(405, kErrMethodOrInternal, kCodespace, "method " + method + " not allowed on " + path);
+  if (method != "GET")
+    return Err(405, kErrMethodOrInternal, kCodespace, "method " + method + " not allowed on " + path);
   if (path == "/status") {
     auto s = node.Status();
     return {200, json{{"chain_id", s.chain_id},
@@ -194,14 +196,16 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
       h = std::stoll(hs);
     }
     auto b = h > 0 ? node.Block(h) : std::nullopt;
-    if (!b || h > node.Status().height) return Err(404, kErrBlockNotFound, kCodespace, "block " + std::to_string(h) + " not found");
+    if (!b || h > node.Status().height)
+      return Err(404, kErrBlockNotFound, kCodespace, "block " + std::to_string(h) + " not found");
     return {200, BlockJson(*b).dump()};
   }
   if (starts("/txs/")) {
     std::string hash = Upper(path.substr(5));
     if (!ValidHashHex(hash)) return Err(400, kErrBadTxHash, kCodespace, "tx hash must be 64 hex characters");
     auto loc = node.FindTx(hash);
-    if (!loc || loc->height > node.Status().height) return Err(404, kErrTxNotFound, kCodespace, "tx " + hash + " not found");
+    if (!loc || loc->height > node.Status().height)
+      return Err(404, kErrTxNotFound, kCodespace, "tx " + hash + " not found");
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
     json tx = json::parse(node.TxJson(b->txs[loc->index]), nullptr, false);
@@ -244,18 +248,17 @@ Server::Server(Backend& node, std::string addr, http::Limits limits) {
   o.name = "depai";
   o.limits = limits;
   o.error_body = ErrorJson;
-  server_ = std::make_unique<http::Server>(std::move(addr), std::move(o),
-                                           [&node](const http::Request& req, http::ResponseWriter& w) {
-                                             std::pair<int, std::string> out;
-                                             try {
-                                               out = Route(node, req.method, req.target, req.body);
-                                             } catch (const std::exception& e) {
-                                               out = Err(500, kErrMethodOrInternal, kCodespace,
-                                                         std::string("internal error: ") + e.what());
-                                             }
-                                             spdlog::debug("api {} {} -> {}", req.method, req.target, out.first);
-                                             w.Send(out.first, std::move(out.second));
-                                           });
+  server_ = std::make_unique<http::Server>(
+      std::move(addr), std::move(o), [&node](const http::Request& req, http::ResponseWriter& w) {
+        std::pair<int, std::string> out;
+        try {
+          out = Route(node, req.method, req.target, req.body);
+        } catch (const std::exception& e) {
+          out = Err(500, kErrMethodOrInternal, kCodespace, std::string("internal error: ") + e.what());
+        }
+        spdlog::debug("api {} {} -> {}", req.method, req.target, out.first);
+        w.Send(out.first, std::move(out.second));
+      });
 }
 Server::Server(Backend& node, std::string addr) : Server(node, std::move(addr), DefaultLimits()) {}
 Server::~Server() { Stop(); }

@@ -49,7 +49,9 @@ std::string DefaultErrorBody(int status, const std::string& message) {
   return "{\"code\":" + std::to_string(status) + ",\"codespace\":\"http\",\"message\":\"" + esc + "\"}";
 }
 
-std::string Seconds(int64_t ms) { return std::to_string(ms / 1000) + (ms % 1000 ? "." + std::to_string(ms % 1000 / 100) : "") + " s"; }
+std::string Seconds(int64_t ms) {
+  return std::to_string(ms / 1000) + (ms % 1000 ? "." + std::to_string(ms % 1000 / 100) : "") + " s";
+}
 
 // Handler threads, started on demand up to `max`; jobs wait in a queue when all are busy (the
 // queue holds at most one job per connection).
@@ -120,7 +122,7 @@ class Server::Impl {
   bool started = false;
   std::vector<std::thread> io_threads;
 
-  std::mutex mu;  // guards the connection table
+  std::mutex mu;                         // guards the connection table
   std::list<std::weak_ptr<Conn>> conns;  // in accept order (oldest first)
   std::map<std::string, int> per_peer;
   int open = 0;
@@ -138,11 +140,15 @@ class Server::Impl {
 
 class Conn : public std::enable_shared_from_this<Conn> {
  public:
-  Conn(Server::Impl* s, tcp::socket sock, std::string p) : srv(s), stream(std::move(sock)), peer(std::move(p)) {}
+  Conn(Server::Impl* s, tcp::socket sock, std::string p)
+      : srv(s), stream(std::move(sock)), timer(stream.get_executor()), peer(std::move(p)) {}
   ~Conn() { ReleaseSlot(); }
 
   Server::Impl* srv;
-  beast::tcp_stream stream;
+  beast::tcp_stream stream;  // its own deadline serves the writes (a timed-out write closes the socket)
+  asio::steady_timer timer;  // the read deadlines: on expiry the read is cancelled, so a 408 can still be sent
+  uint64_t timer_gen = 0;
+  bool timed_out = false;
   std::string peer;
   beast::flat_buffer buf;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser;
@@ -165,6 +171,23 @@ class Conn : public std::enable_shared_from_this<Conn> {
     }
   }
 
+  // Starts the deadline of the read that follows (on the strand).
+  void Arm(int64_t timeout_ms) {
+    uint64_t gen = ++timer_gen;
+    timed_out = false;
+    timer.expires_after(ms(timeout_ms));
+    timer.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->timer_gen) return;
+      self->timed_out = true;
+      beast::error_code e;
+      self->stream.socket().cancel(e);
+    });
+  }
+  void Disarm() {
+    ++timer_gen;
+    timer.cancel();
+  }
+
   void Start() {
     asio::dispatch(stream.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
@@ -175,29 +198,32 @@ class Conn : public std::enable_shared_from_this<Conn> {
     parser->header_limit(static_cast<uint32_t>(L().max_header_bytes));
     parser->body_limit(L().max_body_bytes);
     state = kHeader;
-    stream.expires_after(ms(first ? L().header_timeout_ms : L().idle_timeout_ms));
+    stream.expires_never();
+    Arm(first ? L().header_timeout_ms : L().idle_timeout_ms);
     bhttp::async_read_header(stream, buf, *parser,
                              [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
+    Disarm();
     if (state == kClosed) return Close();
+    if (timed_out) ec = beast::error::timeout;
     if (ec == bhttp::error::header_limit)
       return Fail(431, "request header over " + std::to_string(L().max_header_bytes) + " bytes");
     if (ec == bhttp::error::body_limit) return TooLarge();
     if (ec == beast::error::timeout && buf.size() > 0)
-      return Fail(408, "request header not received within " +
-                           Seconds(first ? L().header_timeout_ms : L().idle_timeout_ms));
+      return Fail(408,
+                  "request header not received within " + Seconds(first ? L().header_timeout_ms : L().idle_timeout_ms));
     if (ec) return Close();
     first = false;
     state = kBody;
     if (parser->is_done()) return Dispatch();
-    stream.expires_after(ms(L().body_timeout_ms));
+    Arm(L().body_timeout_ms);
     auto& req = parser->get();
     if (beast::iequals(req[bhttp::field::expect], "100-continue") && buf.size() == 0) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(stream, asio::buffer(kContinue), [self = shared_from_this()](beast::error_code ec, size_t) {
-        if (ec) return self->Close();
+        if (ec || self->timed_out) return self->Close();
         self->ReadBody();
       });
       return;
@@ -211,9 +237,12 @@ class Conn : public std::enable_shared_from_this<Conn> {
   }
 
   void OnBody(beast::error_code ec) {
+    Disarm();
     if (state == kClosed) return Close();
+    if (timed_out) ec = beast::error::timeout;
     if (ec == bhttp::error::body_limit) return TooLarge();
-    if (ec == beast::error::timeout) return Fail(408, "request body not received within " + Seconds(L().body_timeout_ms));
+    if (ec == beast::error::timeout)
+      return Fail(408, "request body not received within " + Seconds(L().body_timeout_ms));
     if (ec) return Close();
     Dispatch();
   }
@@ -234,12 +263,12 @@ class Conn : public std::enable_shared_from_this<Conn> {
     res->body() = srv->opts.error_body(status, message);
     res->prepare_payload();
     stream.expires_after(ms(std::min<int64_t>(L().write_timeout_ms, 5000)));
-    bhttp::async_write(stream, *res,
-                       [self = shared_from_this(), res](beast::error_code, size_t) { self->Close(); });
+    bhttp::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code, size_t) { self->Close(); });
   }
 
   void Close() {
     state = kClosed;
+    Disarm();
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream.close();
@@ -297,9 +326,8 @@ class Writer : public ResponseWriter {
       return Run([&](const Done& done) {
         asio::async_write(c_.stream, bhttp::make_chunk(b), [done](beast::error_code ec, size_t) { done(ec); });
       });
-    return Run([&](const Done& done) {
-      asio::async_write(c_.stream, b, [done](beast::error_code ec, size_t) { done(ec); });
-    });
+    return Run(
+        [&](const Done& done) { asio::async_write(c_.stream, b, [done](beast::error_code ec, size_t) { done(ec); }); });
   }
 
   bool End() override {
@@ -374,8 +402,9 @@ void Conn::Dispatch() {
       self->srv->handler(*req, w);
     } catch (const std::exception& e) {
       spdlog::warn("{}: {} {}: {}", self->srv->opts.name, req->method, req->target, e.what());
-      if (!w.started()) w.Send(500, self->srv->opts.error_body(500, std::string("internal error: ") + e.what()),
-                               "application/json", {});
+      if (!w.started())
+        w.Send(500, self->srv->opts.error_body(500, std::string("internal error: ") + e.what()), "application/json",
+               {});
     }
     if (!w.started())
       w.Send(500, self->srv->opts.error_body(500, "internal error: no response"), "application/json", {});

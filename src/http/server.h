@@ -37,7 +37,7 @@ struct Limits {
   int64_t write_timeout_ms = 10000;   // one write (a response, a header, one chunk)
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1 << 20;
-  int io_threads = 2;   // asio threads reading and writing sockets
+  int io_threads = 2;     // asio threads reading and writing sockets
   int max_workers = 128;  // handler threads (started on demand)
 };
 

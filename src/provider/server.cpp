@@ -42,9 +42,8 @@ std::string Lower(std::string s) {
 }
 
 bool HopByHop(const std::string& lower) {
-  return lower == "connection" || lower == "keep-alive" || lower == "transfer-encoding" ||
-         lower == "content-length" || lower.rfind("proxy-", 0) == 0 || lower == "upgrade" || lower == "te" ||
-         lower == "trailer";
+  return lower == "connection" || lower == "keep-alive" || lower == "transfer-encoding" || lower == "content-length" ||
+         lower.rfind("proxy-", 0) == 0 || lower == "upgrade" || lower == "te" || lower == "trailer";
 }
 
 // Runs one asynchronous operation on a private io_context with a deadline; returns its error.
@@ -292,11 +291,11 @@ Status Endpoint::Start() {
     uint32_t code = status == 413 ? 18 : status == 408 ? 22 : status == 431 ? 23 : 1;
     return Err(status, code, message).body.dump();
   };
-  I.server = std::make_unique<http::Server>(I.listen, std::move(o), [&I](const http::Request& req,
-                                                                         http::ResponseWriter& w) {
-    I.Route(req, w);
-    spdlog::debug("endpoint {} {} from {}", req.method, req.target, req.peer);
-  });
+  I.server =
+      std::make_unique<http::Server>(I.listen, std::move(o), [&I](const http::Request& req, http::ResponseWriter& w) {
+        I.Route(req, w);
+        spdlog::debug("endpoint {} {} from {}", req.method, req.target, req.peer);
+      });
   auto st = I.server->Start();
   if (!st.ok()) return Error{"providerd", 19, st.error().message};
   return {};
