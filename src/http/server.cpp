@@ -211,9 +211,10 @@ class Conn : public std::enable_shared_from_this<Conn> {
     if (ec == bhttp::error::header_limit)
       return Fail(431, "request header over " + std::to_string(L().max_header_bytes) + " bytes");
     if (ec == bhttp::error::body_limit) return TooLarge();
-    if (ec == beast::error::timeout && buf.size() > 0)
-      return Fail(408,
-                  "request header not received within " + Seconds(first ? L().header_timeout_ms : L().idle_timeout_ms));
+    // A first header not complete in time: closed without an answer (a half-open client gets
+    // nothing to read). A kept-alive client that started its next header: 408.
+    if (ec == beast::error::timeout && !first && buf.size() > 0)
+      return Fail(408, "request header not received within " + Seconds(L().idle_timeout_ms));
     if (ec) return Close();
     first = false;
     state = kBody;
