@@ -1,16 +1,9 @@
 #include "api/server.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-
-#include <atomic>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <list>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "api/errors.h"
 #include "api/requests.h"
 #include "crypto/hash.h"
 #include "util/files.h"
@@ -18,9 +11,6 @@
 
 namespace depai::api {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using nlohmann::json;
 
 namespace {
@@ -108,9 +98,9 @@ std::pair<int, std::string> EventsRoute(Backend& node, const std::string& target
   std::string f = QueryParam(target, "from_height"), t = QueryParam(target, "to_height");
   std::string type = QueryParam(target, "type");
   if (!f.empty() && !ParseHeight(f, &from))
-    return Err(400, 7, "api", "from_height must be a non-negative integer, got '" + f + "'");
+    return Err(400, kErrBadHeight, kCodespace, "from_height must be a non-negative integer, got '" + f + "'");
   if (!t.empty() && !ParseHeight(t, &to))
-    return Err(400, 7, "api", "to_height must be a non-negative integer, got '" + t + "'");
+    return Err(400, kErrBadHeight, kCodespace, "to_height must be a non-negative integer, got '" + t + "'");
   if (from < 1) from = 1;
   if (t.empty() || to > latest) to = latest;
   if (to > from + kMaxEventBlocks - 1) to = from + kMaxEventBlocks - 1;
@@ -147,7 +137,7 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
   std::string path = target.substr(0, target.find('?'));
   auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
   if (path == "/txs") {
-    if (method != "POST") return Err(405, 1, "api", "use POST /txs");
+    if (method != "POST") return Err(405, kErrMethodOrInternal, kCodespace, "use POST /txs");
     auto req = ParseTxRequest(body);
     if (!req.ok()) return Err(400, req.error().code, req.error().codespace, req.error().message);
     std::string hash;
@@ -158,7 +148,8 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
       return {200, json{{"hash", hash}, {"code", 0}, {"codespace", ""}, {"log", ""}}.dump()};
     auto loc = node.WaitForTx(hash, kCommitTimeoutMs);
     if (!loc)
-      return Err(504, 6, "api", "tx " + hash + " was accepted but not committed within 30s; query GET /txs/" + hash);
+      return Err(504, kErrCommitTimeout, kCodespace,
+                 "tx " + hash + " was accepted but not committed within 30s; query GET /txs/" + hash);
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
     return {200, json{{"hash", hash},
@@ -171,7 +162,8 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
                       {"events", EventsJson(r.events)}}
                      .dump()};
   }
-  if (method != "GET") return Err(405, 1, "api", "method " + method + " not allowed on " + path);
+  if (method != "GET")
+    return Err(405, kErrMethodOrInternal, kCodespace, "method " + method + " not allowed on " + path);
   if (path == "/status") {
     auto s = node.Status();
     return {200, json{{"chain_id", s.chain_id},
@@ -200,18 +192,20 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
     } else {
       std::string hs = path.substr(8);
       if (hs.empty() || hs.size() > 18 || !std::all_of(hs.begin(), hs.end(), ::isdigit))
-        return Err(400, 7, "api", "block height must be a positive integer, got '" + hs + "'");
+        return Err(400, kErrBadHeight, kCodespace, "block height must be a positive integer, got '" + hs + "'");
       h = std::stoll(hs);
     }
     auto b = h > 0 ? node.Block(h) : std::nullopt;
-    if (!b || h > node.Status().height) return Err(404, 8, "api", "block " + std::to_string(h) + " not found");
+    if (!b || h > node.Status().height)
+      return Err(404, kErrBlockNotFound, kCodespace, "block " + std::to_string(h) + " not found");
     return {200, BlockJson(*b).dump()};
   }
   if (starts("/txs/")) {
     std::string hash = Upper(path.substr(5));
-    if (!ValidHashHex(hash)) return Err(400, 9, "api", "tx hash must be 64 hex characters");
+    if (!ValidHashHex(hash)) return Err(400, kErrBadTxHash, kCodespace, "tx hash must be 64 hex characters");
     auto loc = node.FindTx(hash);
-    if (!loc || loc->height > node.Status().height) return Err(404, 10, "api", "tx " + hash + " not found");
+    if (!loc || loc->height > node.Status().height)
+      return Err(404, kErrTxNotFound, kCodespace, "tx " + hash + " not found");
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
     json tx = json::parse(node.TxJson(b->txs[loc->index]), nullptr, false);
@@ -228,120 +222,55 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
                       {"timestamp", TimeIso(b->time_unix_ms)}}
                      .dump()};
   }
-  return Err(404, 11, "api", "no route " + method + " " + path);
+  return Err(404, kErrNoRoute, kCodespace, "no route " + method + " " + path);
 }
 
-class Server::Impl {
- public:
-  Impl(Backend& n, std::string a) : node(n), addr(std::move(a)) {}
-  Backend& node;
-  std::string addr;
-  asio::io_context io;
-  std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
-  std::thread accept_thread;
-  std::mutex mu;
-  std::list<std::weak_ptr<asio::ip::tcp::socket>> sockets;  // live connections, to shut down on Stop
-  std::atomic<bool> stopping{false};
-  std::atomic<int> active{0};
+namespace {
+http::Limits DefaultLimits() {
+  http::Limits l;
+  l.max_connections = 1024;
+  l.max_per_client = 64;
+  l.max_body_bytes = kMaxBody;
+  return l;
+}
 
-  void Serve(std::shared_ptr<asio::ip::tcp::socket> sock) {
-    beast::flat_buffer buf;
-    boost::system::error_code ec;
-    for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(kMaxBody);
-      http::read(*sock, buf, parser, ec);
-      if (ec == http::error::body_limit) {
-        auto [st, b] = Err(413, 12, "api", "request body over 1 MiB");
-        http::response<http::string_body> res{http::status::payload_too_large, 11};
-        res.set(http::field::content_type, "application/json");
-        res.body() = b;
-        res.prepare_payload();
-        http::write(*sock, res, ec);
-        break;
-      }
-      if (ec) break;
-      auto& req = parser.get();
-      std::pair<int, std::string> out;
-      try {
-        out = Route(node, std::string(req.method_string()), std::string(req.target()), req.body());
-      } catch (const std::exception& e) {
-        out = Err(500, 1, "api", std::string("internal error: ") + e.what());
-      }
-      spdlog::debug("api {} {} -> {}", std::string(req.method_string()), std::string(req.target()), out.first);
-      http::response<http::string_body> res{static_cast<http::status>(out.first), req.version()};
-      res.set(http::field::content_type, "application/json");
-      res.set(http::field::server, "depai");
-      res.keep_alive(req.keep_alive());
-      res.body() = std::move(out.second);
-      res.prepare_payload();
-      http::write(*sock, res, ec);
-      if (ec || !req.keep_alive() || stopping) break;
-    }
-    sock->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    --active;
-  }
+std::string ErrorJson(int status, const std::string& message) {
+  uint32_t code = status == 413   ? kErrBodyTooLarge
+                  : status == 408 ? kErrRequestTimeout
+                  : status == 431 ? kErrHeaderTooLarge
+                                  : kErrMethodOrInternal;
+  return Err(status, code, kCodespace, message).second;
+}
+}  // namespace
 
-  void AcceptLoop() {
-    while (!stopping) {
-      auto sock = std::make_shared<asio::ip::tcp::socket>(io);
-      boost::system::error_code ec;
-      acceptor->accept(*sock, ec);
-      if (ec || stopping) break;
-      if (active >= 128) {  // bounded: refuse politely
-        sock->close(ec);
-        continue;
-      }
-      ++active;
-      std::lock_guard<std::mutex> lock(mu);
-      sockets.remove_if([](const auto& w) { return w.expired(); });
-      sockets.push_back(sock);
-      std::thread([this, sock] { Serve(sock); }).detach();
-    }
-  }
-};
-
-Server::Server(Backend& node, std::string addr) : impl_(std::make_unique<Impl>(node, std::move(addr))) {}
+Server::Server(Backend& node, std::string addr, http::Limits limits) {
+  http::Options o;
+  o.name = "depai";
+  o.limits = limits;
+  o.error_body = ErrorJson;
+  server_ = std::make_unique<http::Server>(
+      std::move(addr), std::move(o), [&node](const http::Request& req, http::ResponseWriter& w) {
+        std::pair<int, std::string> out;
+        try {
+          out = Route(node, req.method, req.target, req.body);
+        } catch (const std::exception& e) {
+          out = Err(500, kErrMethodOrInternal, kCodespace, std::string("internal error: ") + e.what());
+        }
+        spdlog::debug("api {} {} -> {}", req.method, req.target, out.first);
+        w.Send(out.first, std::move(out.second));
+      });
+}
+Server::Server(Backend& node, std::string addr) : Server(node, std::move(addr), DefaultLimits()) {}
 Server::~Server() { Stop(); }
 
 Status Server::Start() {
-  auto& I = *impl_;
-  auto colon = I.addr.rfind(':');
-  if (colon == std::string::npos) return Error{"api", 13, "API address must be host:port, got '" + I.addr + "'"};
-  try {
-    auto ep = asio::ip::tcp::endpoint(asio::ip::make_address(I.addr.substr(0, colon)),
-                                      static_cast<uint16_t>(std::stoi(I.addr.substr(colon + 1))));
-    I.acceptor = std::make_unique<asio::ip::tcp::acceptor>(I.io);
-    I.acceptor->open(ep.protocol());
-    I.acceptor->set_option(asio::socket_base::reuse_address(true));
-    I.acceptor->bind(ep);
-    I.acceptor->listen();
-  } catch (const std::exception& e) {
-    return Error{"api", 13, "cannot listen on " + I.addr + ": " + e.what()};
-  }
-  I.accept_thread = std::thread([&I] { I.AcceptLoop(); });
+  auto st = server_->Start();
+  if (!st.ok()) return Error{kCodespace, kErrListen, st.error().message};
   return {};
 }
 
-uint16_t Server::port() const { return impl_->acceptor ? impl_->acceptor->local_endpoint().port() : 0; }
+uint16_t Server::port() const { return server_->port(); }
 
-void Server::Stop() {
-  auto& I = *impl_;
-  if (I.stopping.exchange(true)) return;
-  boost::system::error_code ec;
-  if (I.acceptor) {
-    ::shutdown(I.acceptor->native_handle(), SHUT_RDWR);
-    I.acceptor->close(ec);
-  }
-  if (I.accept_thread.joinable()) I.accept_thread.join();
-  {
-    std::lock_guard<std::mutex> lock(I.mu);
-    for (auto& w : I.sockets)
-      if (auto s = w.lock()) s->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  }
-  // Connection threads are detached; wait for them to leave (a commit-mode request may wait
-  // for the node, which is stopped first by the caller).
-  for (int i = 0; i < 3000 && I.active > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-}
+void Server::Stop() { server_->Stop(); }
 
 }  // namespace depai::api

@@ -1,28 +1,30 @@
 // HTTP JSON API of a node (Boost.Beast) over a Backend (devnet or CometBFT node), on 127.0.0.1:1317 by default. Routes:
-// see doc/api.md. Errors are JSON {code, codespace, message} with a 4xx/5xx status. One thread per connection
-// (bounded), keep-alive supported. Start() binds and returns; Stop() closes everything.
+// see doc/api.md. Errors are JSON {code, codespace, message} with a 4xx/5xx status (codes: api/errors.h).
+// Served by the shared http::Server (src/http: async I/O, connection caps, header/body/idle/write
+// deadlines; limits in doc/api.md). Start() binds and returns; Stop() closes everything and joins.
+// Thread-safety: Start/Stop from one thread; Route is called concurrently (the Backend is thread-safe).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "api/backend.h"
+#include "http/server.h"
 #include "util/result.h"
 
 namespace depai::api {
 
 class Server {
  public:
-  Server(Backend& node, std::string addr);  // addr "127.0.0.1:1317"
+  Server(Backend& node, std::string addr);  // addr "127.0.0.1:1317", the default limits (doc/api.md)
+  Server(Backend& node, std::string addr, http::Limits limits);
   ~Server();
   Status Start();
   void Stop();
   uint16_t port() const;
 
-  class Impl;
-
  private:
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<http::Server> server_;
 };
 
 // Routes one request; exposed for tests. Returns (status, JSON body).

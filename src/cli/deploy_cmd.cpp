@@ -2,9 +2,6 @@
 // See doc/deploy-spec.md. ID arguments are order ids; with --lease they are lease ids.
 #include <utility>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,9 +13,11 @@
 #include "cli/commands.h"
 #include "cli/keys_util.h"
 #include "cli/node_client.h"
+#include "cli/output.h"
 #include "cli/tx_util.h"
 #include "client/chain_client.h"
 #include "client/deploy_spec.h"
+#include "client/http_client.h"
 #include "client/market_msgs.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
@@ -26,9 +25,6 @@
 namespace depai::cli {
 
 namespace fs = std::filesystem;
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using nlohmann::json;
 
 namespace {
@@ -40,12 +36,6 @@ struct DeployArgs {
   bool wait = false, lease = false, stderr_stream = false, follow = false, dry_run = false, force = false;
 };
 
-uint64_t IdOrThrow(const std::string& s, const char* what) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos || std::stoull(s) == 0)
-    throw CommandError{std::string(what) + ": expected a positive integer, got '" + s + "'"};
-  return std::stoull(s);
-}
-
 uint64_t U64(const json& j, const char* k) {
   if (!j.contains(k)) return 0;
   if (j[k].is_number_unsigned()) return j[k].get<uint64_t>();
@@ -54,15 +44,6 @@ uint64_t U64(const json& j, const char* k) {
     if (!s.empty() && s.size() < 20 && s.find_first_not_of("0123456789") == std::string::npos) return std::stoull(s);
   }
   return 0;
-}
-
-std::string EventAttr(const json& answer, const std::string& type, const std::string& key) {
-  for (const auto& e : answer.value("events", json::array())) {
-    if (e.value("type", "") != type) continue;
-    for (const auto& a : e.value("attributes", json::array()))
-      if (a.value("key", "") == key) return a.value("value", "");
-  }
-  return "";
 }
 
 struct Signer {
@@ -98,77 +79,25 @@ json Broadcast(const GlobalOptions& g, const TxArgs& a, const Signer& s, const g
 
 // ---- talking to the provider's endpoint ----------------------------------------------------
 
-struct Url {
-  std::string host, port;
-};
-Url ParseUrl(const std::string& endpoint) {
-  if (endpoint.rfind("http://", 0) != 0)
-    throw CommandError{"provider endpoint '" + endpoint + "' is not http://host:port (https is not supported yet)"};
-  std::string rest = endpoint.substr(7);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  auto colon = rest.rfind(':');
-  Url u{colon == std::string::npos ? rest : rest.substr(0, colon),
-        colon == std::string::npos ? "80" : rest.substr(colon + 1)};
-  if (u.host.empty()) throw CommandError{"bad provider endpoint '" + endpoint + "'"};
-  return u;
-}
-
 struct HttpOut {
   int status = 0;
   std::string body;
   std::map<std::string, std::string> headers;
 };
 
-// One request; the body goes to `sink` as it arrives when given (streams), else into the result.
-HttpOut Request(const std::string& endpoint, http::verb verb, const std::string& target, const std::string& body,
-                const std::map<std::string, std::string>& headers,
+// One request to a provider's endpoint (the one HTTP client); the body goes to `sink` as it
+// arrives when given (streams), else into the result.
+HttpOut Request(const std::string& endpoint, const std::string& method, const std::string& target,
+                const std::string& body, const std::map<std::string, std::string>& headers,
                 const std::function<void(const char*, size_t)>& sink = nullptr, int timeout_s = 60) {
-  Url u = ParseUrl(endpoint);
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(timeout_s));
-    stream.connect(resolver.resolve(u.host, u.port));
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, u.host);
-    req.set(http::field::user_agent, "depai-cli");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::buffer_body> p;
-    p.body_limit(std::uint64_t{1} << 32);
-    http::read_header(stream, buf, p);
-    HttpOut out;
-    out.status = static_cast<int>(p.get().result_int());
-    for (const auto& f : p.get()) out.headers[std::string(f.name_string())] = std::string(f.value());
-    bool stream_it = sink && out.status == 200;
-    while (!p.is_done()) {
-      char chunk[16384];
-      p.get().body().data = chunk;
-      p.get().body().size = sizeof chunk;
-      beast::error_code ec;
-      http::read(stream, buf, p, ec);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) throw beast::system_error{ec};
-      size_t n = sizeof chunk - p.get().body().size;
-      if (stream_it)
-        sink(chunk, n);
-      else
-        out.body.append(chunk, n);
-    }
-    beast::error_code ec;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    return out;
-  } catch (const boost::system::system_error& e) {
-    std::string why = e.code() == beast::error::timeout ? "timed out" : e.code().message();
-    throw CommandError{"cannot reach the provider at " + endpoint + ": " + why};
-  }
+  client::HttpOptions o;
+  o.what = "the provider";
+  o.timeout_ms = timeout_s * 1000;
+  for (const auto& [k, v] : headers) o.headers.emplace_back(k, v);
+  if (sink) o.sink = [&sink](std::string_view d) { sink(d.data(), d.size()); };
+  auto r = client::HttpRequest(endpoint, method, target, body, o);
+  if (!r.ok()) throw CommandError{r.error().message};
+  return HttpOut{r->status, std::move(r->body), std::move(r->headers)};
 }
 
 std::string ProviderError(const HttpOut& r) {
@@ -236,8 +165,7 @@ json SendManifest(const GlobalOptions& g, const Target& t, const Signer& s, cons
   if (dry_run)
     return json{
         {"endpoint", t.endpoint}, {"path", "/v1/leases/" + std::to_string(t.lease_id) + "/manifest"}, {"request", req}};
-  auto r =
-      Request(t.endpoint, http::verb::post, "/v1/leases/" + std::to_string(t.lease_id) + "/manifest", req.dump(), {});
+  auto r = Request(t.endpoint, "POST", "/v1/leases/" + std::to_string(t.lease_id) + "/manifest", req.dump(), {});
   if (r.status != 200) throw CommandError{"manifest rejected: " + ProviderError(r)};
   json b = json::parse(r.body, nullptr, false);
   return json{{"lease_id", std::to_string(t.lease_id)},
@@ -311,19 +239,11 @@ void Create(const GlobalOptions& g, const DeployArgs& a) {
 
 // The lease's status as its provider reports it (signed read); throws on any error.
 json LeaseStatus(const Signer& s, const Target& t) {
-  auto r =
-      Request(t.endpoint, http::verb::get, "/v1/leases/" + std::to_string(t.lease_id), "", ReadHeaders(s, t.lease_id));
+  auto r = Request(t.endpoint, "GET", "/v1/leases/" + std::to_string(t.lease_id), "", ReadHeaders(s, t.lease_id));
   if (r.status != 200) throw CommandError{ProviderError(r)};
   json st = json::parse(r.body, nullptr, false);
   if (!st.is_object()) throw CommandError{"the provider answered invalid JSON"};
   return st;
-}
-
-void PrintJsonOrText(const GlobalOptions& g, const json& j, const std::function<void()>& text) {
-  if (g.output == "json")
-    std::cout << j.dump() << "\n";
-  else
-    text();
 }
 
 }  // namespace
@@ -353,7 +273,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     Signer s = SignerOrThrow(g, a->tx.from);
     Target t = Resolve(g, a->id, a->lease);
     json out = SendManifest(g, t, s, spec, a->dry_run, a->force);
-    PrintJsonOrText(g, out, [&] {
+    Print(g, out, [&] {
       if (a->dry_run)
         std::cout << out.dump(2) << "\n";
       else
@@ -371,7 +291,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     Target t = Resolve(g, a->id, a->lease);
     json st = LeaseStatus(s, t);
     st["chain_lease_state"] = t.lease_state;
-    PrintJsonOrText(g, st, [&] {
+    Print(g, st, [&] {
       std::cout << "lease " << t.lease_id << " (order " << t.order_id << ") on " << t.provider
                 << "\n  chain: " << t.lease_state << "\n  workload: " << st.value("workload_state", "?") << "\n";
       for (const auto& sv : st.value("services", json::array())) {
@@ -398,7 +318,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
                          "/logs?stream=" + (a->stderr_stream ? "stderr" : "stdout") +
                          (a->service.empty() ? "" : "&service=" + a->service) + (a->follow ? "&follow=1" : "");
     auto r = Request(
-        t.endpoint, http::verb::get, target, "", ReadHeaders(s, t.lease_id),
+        t.endpoint, "GET", target, "", ReadHeaders(s, t.lease_id),
         [](const char* p, size_t n) { std::cout.write(p, static_cast<std::streamsize>(n)) << std::flush; },
         a->follow ? 3600 : 60);
     if (r.status != 200) throw CommandError{ProviderError(r)};
@@ -413,7 +333,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     Signer s = SignerOrThrow(g, a->tx.from);
     Target t = Resolve(g, a->id, a->lease);
     std::string base = "/v1/leases/" + std::to_string(t.lease_id) + "/results";
-    auto r = Request(t.endpoint, http::verb::get, base, "", ReadHeaders(s, t.lease_id));
+    auto r = Request(t.endpoint, "GET", base, "", ReadHeaders(s, t.lease_id));
     if (r.status != 200) throw CommandError{ProviderError(r)};
     json list = json::parse(r.body, nullptr, false);
     if (!list.is_object()) throw CommandError{"the provider answered invalid JSON"};
@@ -429,7 +349,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
         files.push_back({{"name", name}, {"present", false}, {"refused", art.value("error", "")}});
         continue;
       }
-      auto f = Request(t.endpoint, http::verb::get, base + "/" + name, "", ReadHeaders(s, t.lease_id));
+      auto f = Request(t.endpoint, "GET", base + "/" + name, "", ReadHeaders(s, t.lease_id));
       if (f.status != 200) throw CommandError{name + ": " + ProviderError(f)};
       std::string got = HexEncode(crypto::Sha256(f.body));
       std::string listed = art.value("sha256", "");
@@ -450,7 +370,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
              {"workload_state", list.value("workload_state", "")},
              {"dir", dir},
              {"artifacts", files}};
-    PrintJsonOrText(g, out, [&] {
+    Print(g, out, [&] {
       std::cout << "lease " << t.lease_id << " (" << list.value("workload_state", "") << "), saved in " << dir << "/\n";
       for (const auto& f : files) {
         if (!f["present"].get<bool>() && !f.value("refused", "").empty())
@@ -484,7 +404,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
                         {"url", t.endpoint + "/v1/leases/" + std::to_string(t.lease_id) + "/services/" +
                                     sv.value("service", "") + "/" + std::to_string(p.get<int>()) + "/"}});
     if (urls.empty()) throw CommandError{"lease " + std::to_string(t.lease_id) + " exposes no ports"};
-    PrintJsonOrText(g, json{{"lease_id", std::to_string(t.lease_id)}, {"services", urls}}, [&] {
+    Print(g, json{{"lease_id", std::to_string(t.lease_id)}, {"services", urls}}, [&] {
       for (const auto& u : urls)
         std::cout << u["service"].get<std::string>() << " port " << u["port"] << ": " << u["url"].get<std::string>()
                   << "\n";
@@ -523,7 +443,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     }
     std::string path = a->path.empty() || a->path[0] != '/' ? "/" + a->path : a->path;
     auto r =
-        Request(t.endpoint, http::string_to_verb(a->method),
+        Request(t.endpoint, a->method,
                 "/v1/leases/" + std::to_string(t.lease_id) + "/services/" + service + "/" + std::to_string(port) + path,
                 a->data, ReadHeaders(s, t.lease_id));
     if (r.status >= 400 && r.body.find("\"codespace\":\"providerd\"") != std::string::npos)
@@ -549,7 +469,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
     auto ans = Broadcast(g, a->tx, s, msg, std::string("close ") + (a->lease ? "lease " : "order ") + a->id);
     json out{{"height", ans.value("height", "")}, {"txhash", ans.value("hash", "")}};
     out[a->lease ? "lease_id" : "order_id"] = a->id;
-    PrintJsonOrText(g, out, [&] {
+    Print(g, out, [&] {
       std::cout << (a->lease ? "lease " : "order ") << a->id << " closed at height " << ans.value("height", "")
                 << " (tx " << ans.value("hash", "") << ")\n";
     });

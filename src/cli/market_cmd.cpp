@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/keys_util.h"
 #include "cli/node_client.h"
+#include "cli/output.h"
 #include "cli/tx_util.h"
 #include "client/market_msgs.h"
 #include "crypto/bech32.h"
@@ -27,12 +28,6 @@ struct MarketArgs {
   std::string key, id, id2, amount, provider, spec, reason = "owner", owner, state;
 };
 
-uint64_t IdOrThrow(const std::string& s, const char* what) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos || std::stoull(s) == 0)
-    throw CommandError{std::string(what) + ": expected a positive integer, got '" + s + "'"};
-  return std::stoull(s);
-}
-
 // "50udpai" or "50" (udpai).
 Amount UdpaiOrThrow(const std::string& s, const char* what) {
   std::string v = s.find_first_not_of("0123456789") == std::string::npos ? s + "udpai" : s;
@@ -46,22 +41,6 @@ std::string AddrOrThrow(const std::string& s, const char* what) {
   auto a = crypto::AddressFromBech32(s);
   if (!a.ok()) throw CommandError{std::string(what) + ": " + a.error().message};
   return s;
-}
-
-std::string EventAttr(const json& answer, const std::string& type, const std::string& key) {
-  for (const auto& e : answer.value("events", json::array())) {
-    if (e.value("type", "") != type) continue;
-    for (const auto& a : e.value("attributes", json::array()))
-      if (a.value("key", "") == key) return a.value("value", "");
-  }
-  return "";
-}
-
-void Print(const GlobalOptions& g, const json& j, const std::function<void(const json&)>& text) {
-  if (g.output == "json")
-    std::cout << j.dump() << "\n";
-  else
-    text(j);
 }
 
 void PrintOrderLine(const json& o) {

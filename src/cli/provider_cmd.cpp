@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/keys_util.h"
 #include "cli/node_client.h"
+#include "cli/output.h"
 #include "cli/tx_util.h"
 #include "client/provider_msgs.h"
 #include "crypto/bech32.h"
@@ -31,15 +32,6 @@ struct ProviderArgs {
   bool has_cell = false, has_region = false;
   TxArgs tx;
 };
-
-template <typename T>
-T OrThrow(Result<T> r) {
-  if (!r.ok()) throw CommandError{r.error().message};
-  return std::move(r).value();
-}
-void OrThrow(const Status& s) {
-  if (!s.ok()) throw CommandError{s.error().message};
-}
 
 std::string KeyAddress(const crypto::KeyPair& key) { return crypto::AddressToBech32(crypto::AddressOf(key.pubkey)); }
 
@@ -213,12 +205,6 @@ void PrintProvider(const json& p) {
     std::cout << "  " << a["key"].get<std::string>() << "=" << a["value"].get<std::string>() << "\n";
 }
 
-void Print(const GlobalOptions& g, const json& j, const std::function<void(const json&)>& text) {
-  if (g.output == "json")
-    std::cout << j.dump() << "\n";
-  else
-    text(j);
-}
 }  // namespace
 
 void RegisterProviderCommands(CLI::App& app, GlobalOptions& g) {

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/keys_util.h"
 #include "cli/node_client.h"
+#include "cli/output.h"
 #include "crypto/bech32.h"
 
 namespace depai::cli {
@@ -18,13 +19,6 @@ namespace {
 struct QueryArgs {
   std::string who, hash, height;
 };
-
-void Print(const GlobalOptions& g, const json& j, const std::function<void(const json&)>& text) {
-  if (g.output == "json")
-    std::cout << j.dump() << "\n";
-  else
-    text(j);
-}
 
 void PrintBlock(const json& b) {
   std::cout << "height: " << b["height"].get<std::string>() << "\ntime: " << b["time"].get<std::string>()

@@ -11,28 +11,113 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 namespace {
+
+constexpr uint64_t kMaxBufferedBody = 64ull * 1024 * 1024;
+
 struct UrlParts {
   std::string host, port;
 };
-Result<UrlParts> SplitUrl(const std::string& base_url) {
+
+Result<UrlParts> SplitUrl(const std::string& base_url, const std::string& what) {
   std::string rest = base_url;
   if (rest.rfind("http://", 0) != 0)
-    return Error{"client", 1, "node URL must start with http://, got '" + base_url + "'"};
+    return Error{"client", 1,
+                 what + " URL must start with http:// (https is not supported yet), got '" + base_url + "'"};
   rest = rest.substr(7);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   auto colon = rest.rfind(':');
   UrlParts u{colon == std::string::npos ? rest : rest.substr(0, colon),
              colon == std::string::npos ? "80" : rest.substr(colon + 1)};
-  if (u.host.empty() || u.port.empty()) return Error{"client", 1, "bad node URL '" + base_url + "'"};
+  if (u.host.empty() || u.port.empty()) return Error{"client", 1, "bad " + what + " URL '" + base_url + "'"};
   return u;
 }
+
+http::request<http::string_body> MakeRequest(const UrlParts& u, const std::string& method, const std::string& path,
+                                             const std::string& body, const HttpOptions& o, bool keep_alive) {
+  http::request<http::string_body> req{http::string_to_verb(method), path, 11};
+  if (req.method() == http::verb::unknown) req.method_string(method);
+  req.set(http::field::host, u.host);
+  req.set(http::field::user_agent, "depai");
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  for (const auto& [k, v] : o.headers) req.set(k, v);
+  req.keep_alive(keep_alive);
+  req.body() = body;
+  req.prepare_payload();
+  return req;
+}
+
+// Reads one response from `stream`; a 200 body goes to o.sink when set. Throws system_error.
+HttpResponse ReadResponse(beast::tcp_stream& stream, beast::flat_buffer& buf, const HttpOptions& o, bool head,
+                          bool* keep_alive) {
+  http::response_parser<http::buffer_body> p;
+  p.body_limit(o.sink ? std::numeric_limits<uint64_t>::max() : kMaxBufferedBody);
+  if (head) p.skip(true);
+  http::read_header(stream, buf, p);
+  HttpResponse out;
+  out.status = static_cast<int>(p.get().result_int());
+  for (const auto& f : p.get()) out.headers[std::string(f.name_string())] = std::string(f.value());
+  bool to_sink = o.sink && out.status == 200;
+  char chunk[16384];
+  while (!p.is_done()) {
+    p.get().body().data = chunk;
+    p.get().body().size = sizeof chunk;
+    beast::error_code ec;
+    http::read(stream, buf, p, ec);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) throw beast::system_error{ec};
+    size_t n = sizeof chunk - p.get().body().size;
+    if (to_sink)
+      o.sink(std::string_view(chunk, n));
+    else if (out.body.size() + n > kMaxBufferedBody)
+      throw beast::system_error{http::error::body_limit};
+    else
+      out.body.append(chunk, n);
+  }
+  *keep_alive = p.get().keep_alive();
+  return out;
+}
+
+std::string Why(const boost::system::system_error& e) {
+  return e.code() == beast::error::timeout ? "timed out" : e.code().message();
+}
+
 }  // namespace
+
+Result<HttpResponse> HttpRequest(const std::string& base_url, const std::string& method, const std::string& path,
+                                 const std::string& body, const HttpOptions& o) {
+  auto u = SplitUrl(base_url, o.what);
+  if (!u.ok()) return u.error();
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::milliseconds(o.timeout_ms));
+    stream.connect(resolver.resolve(u->host, u->port));
+    auto req = MakeRequest(*u, method, path, body, o, false);
+    http::write(stream, req);
+    beast::flat_buffer buf;
+    bool keep = false;
+    auto out = ReadResponse(stream, buf, o, req.method() == http::verb::head, &keep);
+    beast::error_code ec;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    return out;
+  } catch (const boost::system::system_error& e) {
+    return Error{"client", 2, "cannot reach " + o.what + " at " + base_url + ": " + Why(e)};
+  }
+}
+
+Result<HttpResponse> HttpRequest(const std::string& base_url, const std::string& method, const std::string& path,
+                                 const std::string& body, int timeout_ms) {
+  HttpOptions o;
+  o.timeout_ms = timeout_ms;
+  return HttpRequest(base_url, method, path, body, o);
+}
 
 class HttpConnection::Impl {
  public:
   std::string url;
   UrlParts parts;
-  int timeout_ms;
+  HttpOptions opts;
   asio::io_context io;
   std::unique_ptr<beast::tcp_stream> stream;
   beast::flat_buffer buf;
@@ -40,35 +125,26 @@ class HttpConnection::Impl {
   void Connect() {
     asio::ip::tcp::resolver resolver(io);
     stream = std::make_unique<beast::tcp_stream>(io);
-    stream->expires_after(std::chrono::milliseconds(timeout_ms));
+    stream->expires_after(std::chrono::milliseconds(opts.timeout_ms));
     stream->connect(resolver.resolve(parts.host, parts.port));
     buf.clear();
   }
 
   HttpResponse Once(const std::string& method, const std::string& path, const std::string& body) {
     if (!stream) Connect();
-    stream->expires_after(std::chrono::milliseconds(timeout_ms));
-    http::request<http::string_body> req{method == "POST" ? http::verb::post : http::verb::get, path, 11};
-    req.set(http::field::host, parts.host);
-    req.set(http::field::user_agent, "depai");
-    req.keep_alive(true);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
+    stream->expires_after(std::chrono::milliseconds(opts.timeout_ms));
+    auto req = MakeRequest(parts, method, path, body, opts, true);
     http::write(*stream, req);
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(*stream, buf, parser);
-    if (!parser.get().keep_alive()) stream.reset();
-    return HttpResponse{static_cast<int>(parser.get().result_int()), parser.get().body()};
+    bool keep = false;
+    auto out = ReadResponse(*stream, buf, opts, req.method() == http::verb::head, &keep);
+    if (!keep) stream.reset();
+    return out;
   }
 };
 
 HttpConnection::HttpConnection(std::string base_url, int timeout_ms) : impl_(std::make_unique<Impl>()) {
   impl_->url = std::move(base_url);
-  impl_->timeout_ms = timeout_ms;
+  impl_->opts.timeout_ms = timeout_ms;
 }
 HttpConnection::~HttpConnection() = default;
 
@@ -76,7 +152,7 @@ Result<HttpResponse> HttpConnection::Request(const std::string& method, const st
                                              const std::string& body) {
   auto& I = *impl_;
   if (I.parts.host.empty()) {
-    auto u = SplitUrl(I.url);
+    auto u = SplitUrl(I.url, I.opts.what);
     if (!u.ok()) return u.error();
     I.parts = u.value();
   }
@@ -88,49 +164,8 @@ Result<HttpResponse> HttpConnection::Request(const std::string& method, const st
       I.stream.reset();
       // A kept-alive connection the server closed fails on first use: retry once on a new one.
       if (!fresh && attempt == 0 && e.code() != beast::error::timeout) continue;
-      std::string why = e.code() == beast::error::timeout ? "timed out" : e.code().message();
-      return Error{"client", 2, "cannot reach node at " + I.url + ": " + why};
+      return Error{"client", 2, "cannot reach " + I.opts.what + " at " + I.url + ": " + Why(e)};
     }
-  }
-}
-
-Result<HttpResponse> HttpRequest(const std::string& base_url, const std::string& method, const std::string& path,
-                                 const std::string& body, int timeout_ms) {
-  std::string rest = base_url;
-  if (rest.rfind("http://", 0) != 0)
-    return Error{"client", 1, "node URL must start with http://, got '" + base_url + "'"};
-  rest = rest.substr(7);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  auto colon = rest.rfind(':');
-  std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  if (host.empty() || port.empty()) return Error{"client", 1, "bad node URL '" + base_url + "'"};
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::milliseconds(timeout_ms));
-    auto results = resolver.resolve(host, port);
-    stream.connect(results);
-    http::request<http::string_body> req{method == "POST" ? http::verb::post : http::verb::get, path, 11};
-    req.set(http::field::host, host);
-    req.set(http::field::user_agent, "depai-cli");
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(stream, buf, parser);
-    beast::error_code ec;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    return HttpResponse{static_cast<int>(parser.get().result_int()), parser.get().body()};
-  } catch (const boost::system::system_error& e) {
-    std::string why = e.code() == beast::error::timeout ? "timed out" : e.code().message();
-    return Error{"client", 2, "cannot reach node at " + base_url + ": " + why};
   }
 }
 

@@ -1,93 +1,101 @@
 #include "provider/server.h"
 
-#include "util/files.h"
-
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+#include <sys/stat.h>
 
-#include <cctype>
-
-#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <fstream>
-#include <list>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "client/deploy_spec.h"
+#include "http/server.h"
 #include "provider/handlers.h"
+#include "util/files.h"
 
 namespace depai::provider {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using nlohmann::json;
 using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr size_t kMaxBody = 4 * 1024 * 1024;  // a manifest is at most 2 MiB of canonical JSON
 constexpr int64_t kMaxFollowMs = 30 * 60 * 1000;
-constexpr int kMaxConnections = 256;           // in all
-constexpr int kMaxPerPeer = 32;                // from one client address
-constexpr int kReadTimeoutS = 10;              // one read; also the idle keep-alive timeout
-constexpr int kWriteTimeoutS = 30;             // one write (a client that stops reading)
-constexpr int64_t kRequestDeadlineMs = 20000;  // a whole request, header and body
+constexpr int64_t kUpstreamTimeoutMs = 30000;  // each read or write to a lease's exposed service
+constexpr uint64_t kMaxUpstreamBody = 64ull * 1024 * 1024;
 
 Reply Err(int status, uint32_t code, const std::string& msg) {
   return Reply{status, json{{"code", code}, {"codespace", "providerd"}, {"message", msg}}};
 }
 
+void SendReply(http::ResponseWriter& w, const Reply& r) { w.Send(r.status, r.body.dump()); }
+
+std::string Lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+bool HopByHop(const std::string& lower) {
+  return lower == "connection" || lower == "keep-alive" || lower == "transfer-encoding" || lower == "content-length" ||
+         lower.rfind("proxy-", 0) == 0 || lower == "upgrade" || lower == "te" || lower == "trailer";
+}
+
+// Runs one asynchronous operation on a private io_context with a deadline; returns its error.
+template <class Start>
+beast::error_code RunFor(asio::io_context& io, beast::tcp_stream& s, int64_t timeout_ms, Start start) {
+  beast::error_code ec;
+  bool done = false;
+  s.expires_after(std::chrono::milliseconds(timeout_ms));
+  start([&](beast::error_code e, size_t) {
+    ec = e;
+    done = true;
+  });
+  io.restart();
+  io.run();
+  if (!done) ec = asio::error::operation_aborted;
+  return ec;
+}
+
 }  // namespace
 
+http::Limits Endpoint::DefaultLimits() {
+  http::Limits l;
+  l.max_connections = 256;
+  l.max_per_client = 32;
+  l.header_timeout_ms = 10000;
+  l.body_timeout_ms = 10000;
+  l.idle_timeout_ms = 10000;
+  l.write_timeout_ms = 30000;
+  l.max_header_bytes = 16 * 1024;
+  l.max_body_bytes = 4 * 1024 * 1024;  // a manifest is at most 2 MiB of canonical JSON
+  return l;
+}
+
 struct Endpoint::Impl {
-  Impl(Handlers& d, std::string l) : daemon(d), listen(std::move(l)) {}
+  Impl(Handlers& d, std::string l, http::Limits lim) : daemon(d), listen(std::move(l)), limits(lim) {}
   Handlers& daemon;
   std::string listen;
-  asio::io_context io;
-  std::unique_ptr<tcp::acceptor> acceptor;
-  std::thread accept_thread;
-  std::mutex mu;
-  std::list<std::weak_ptr<tcp::socket>> sockets;
-  std::atomic<bool> stopping{false};
-  std::atomic<int> active{0};
-  std::map<std::string, int> per_peer;  // open connections per client address (mu)
-
-  void WriteJson(tcp::socket& sock, const Reply& r, unsigned version, bool keep_alive, boost::system::error_code& ec) {
-    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::server, "depai-provider");
-    res.keep_alive(keep_alive);
-    res.body() = r.body.dump();
-    res.prepare_payload();
-    http::write(sock, res, ec);
-  }
+  http::Limits limits;
+  std::unique_ptr<http::Server> server;
 
   // Streams a log file with chunked encoding until the workload stops and the file is drained.
-  void Follow(tcp::socket& sock, uint64_t lease, const std::string& path, unsigned version,
-              boost::system::error_code& ec) {
-    http::response<http::empty_body> res{http::status::ok, version};
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.set(http::field::server, "depai-provider");
-    res.chunked(true);
-    http::response_serializer<http::empty_body> sr{res};
-    http::write_header(sock, sr, ec);
-    if (ec) return;
+  void Follow(http::ResponseWriter& w, uint64_t lease, const std::string& path) {
+    if (!w.Begin(200, {{"Content-Type", "text/plain; charset=utf-8"}})) return;
     std::ifstream in(path, std::ios::binary);
     int64_t deadline = NowMs() + kMaxFollowMs;
     char buf[16384];
-    while (!stopping && NowMs() < deadline) {
+    while (w.open() && NowMs() < deadline) {
       in.clear();
       in.read(buf, sizeof buf);
       std::streamsize n = in.gcount();
       if (n > 0) {
-        asio::write(sock, http::make_chunk(asio::buffer(buf, static_cast<size_t>(n))), ec);
-        if (ec) return;
+        if (!w.Write(std::string_view(buf, static_cast<size_t>(n)))) return;
         continue;
       }
       auto st = daemon.runtime().GetStatus(lease);
@@ -95,107 +103,105 @@ struct Endpoint::Impl {
         in.clear();
         in.read(buf, sizeof buf);  // what was written just before the end
         if (in.gcount() > 0) {
-          asio::write(sock, http::make_chunk(asio::buffer(buf, static_cast<size_t>(in.gcount()))), ec);
-          if (ec) return;
+          if (!w.Write(std::string_view(buf, static_cast<size_t>(in.gcount())))) return;
           continue;
         }
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    asio::write(sock, http::make_chunk_last(), ec);
+    w.End();
   }
 
-  // Forwards one request to an exposed port inside the lease's sandbox and relays the response.
-  // The buyer's authentication headers are not forwarded. Sets out.status = 0 when it wrote the
-  // response itself; otherwise `out` holds an error reply.
-  void Proxy(tcp::socket& sock, const http::request<http::string_body>& req, uint64_t lease, const std::string& service,
-             uint16_t port, const std::string& upath, Reply& out, boost::system::error_code& ec) {
+  // Forwards one request to an exposed port inside the lease's sandbox and streams the response
+  // back. The buyer's authentication headers are not forwarded. Returns an error reply when
+  // nothing was written yet.
+  std::optional<Reply> Proxy(const http::Request& req, http::ResponseWriter& w, uint64_t lease,
+                             const std::string& service, uint16_t port, const std::string& upath) {
     auto fd = daemon.runtime().Connect(lease, service, port);
     if (!fd.ok()) {
       uint32_t c = fd.error().code;
-      out = Err(c == 12 || c == 13 ? 404 : 502, 21, fd.error().message);
-      return;
+      return Err(c == 12 || c == 13 ? 404 : 502, 21, fd.error().message);
     }
-    struct timeval tv {
-      30, 0
-    };
-    ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    tcp::socket up(io);
+    asio::io_context io;
+    beast::tcp_stream up(io);
     boost::system::error_code uec;
-    up.assign(tcp::v4(), fd.value().release(), uec);
-    if (uec) {
-      out = Err(502, 21, "cannot use the connection to the service: " + uec.message());
-      return;
+    up.socket().assign(tcp::v4(), fd.value().release(), uec);
+    if (uec) return Err(502, 21, "cannot use the connection to the service: " + uec.message());
+    bhttp::request<bhttp::string_body> fwd{bhttp::string_to_verb(req.method), upath, 11};
+    if (fwd.method() == bhttp::verb::unknown) fwd.method_string(req.method);
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = Lower(name);
+      if (lower.rfind("x-depai-", 0) == 0 || lower == "host" || HopByHop(lower)) continue;
+      fwd.insert(name, value);
     }
-    http::request<http::string_body> fwd{req.method(), upath, 11};
-    for (const auto& f : req) {
-      std::string name(f.name_string());
-      std::string lower = name;
-      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (lower.rfind("x-depai-", 0) == 0 || lower == "host" || lower == "connection" || lower == "keep-alive" ||
-          lower == "transfer-encoding" || lower == "content-length" || lower.rfind("proxy-", 0) == 0 ||
-          lower == "upgrade" || lower == "te" || lower == "trailer")
-        continue;
-      fwd.set(f.name_string(), f.value());
-    }
-    fwd.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    fwd.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port));
     fwd.keep_alive(false);
-    fwd.body() = req.body();
+    fwd.body() = req.body;
     fwd.prepare_payload();
-    http::write(up, fwd, uec);
-    if (uec) {
-      out = Err(502, 21, "sending the request to the service failed: " + uec.message());
-      return;
-    }
+    uec = RunFor(io, up, kUpstreamTimeoutMs, [&](auto cb) { bhttp::async_write(up, fwd, cb); });
+    if (uec) return Err(502, 21, "sending the request to the service failed: " + uec.message());
     beast::flat_buffer b;
-    http::response_parser<http::string_body> p;
-    p.body_limit(64 * 1024 * 1024);
-    if (req.method() == http::verb::head) p.skip(true);
-    http::read(up, b, p, uec);
-    if (uec && uec != http::error::end_of_stream) {
-      out = Err(502, 21, "the service's response could not be read: " + uec.message());
-      return;
+    bhttp::response_parser<bhttp::buffer_body> p;
+    p.body_limit(kMaxUpstreamBody);
+    bool head = req.method == "HEAD";
+    if (head) p.skip(true);
+    uec = RunFor(io, up, kUpstreamTimeoutMs, [&](auto cb) { bhttp::async_read_header(up, b, p, cb); });
+    if (uec) return Err(502, 21, "the service's response could not be read: " + uec.message());
+    auto& res = p.get();
+    http::Headers hs;
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      if (HopByHop(Lower(name))) continue;
+      hs.emplace_back(name, std::string(f.value()));
     }
-    auto res = p.release();
-    res.keep_alive(req.keep_alive());
-    res.set("X-Depai-Lease", std::to_string(lease));
-    if (req.method() != http::verb::head) res.prepare_payload();
-    http::write(sock, res, ec);
-    out.status = 0;
+    hs.emplace_back("X-Depai-Lease", std::to_string(lease));
+    int64_t length = -1;
+    if (auto cl = p.content_length()) length = static_cast<int64_t>(*cl);
+    if (head || p.is_done()) {
+      if (!head) length = 0;
+      if (w.Begin(static_cast<int>(res.result_int()), hs, length < 0 ? 0 : length)) w.End();
+      return std::nullopt;
+    }
+    if (!w.Begin(static_cast<int>(res.result_int()), hs, length)) return std::nullopt;
+    char chunk[16384];
+    while (!p.is_done()) {
+      res.body().data = chunk;
+      res.body().size = sizeof chunk;
+      uec = RunFor(io, up, kUpstreamTimeoutMs, [&](auto cb) { bhttp::async_read(up, b, p, cb); });
+      if (uec == bhttp::error::need_buffer) uec = {};
+      size_t n = sizeof chunk - res.body().size;
+      if (n > 0 && !w.Write(std::string_view(chunk, n))) return std::nullopt;
+      if (uec == bhttp::error::end_of_stream) break;
+      if (uec) {
+        spdlog::debug("endpoint: proxy for lease {}: {}", lease, uec.message());
+        return std::nullopt;  // the stream stops short; the server closes the connection
+      }
+    }
+    w.End();
+    return std::nullopt;
   }
 
-  // Returns true when the response was written here (streams, files); else fills `out`.
-  bool Route(tcp::socket& sock, const http::request<http::string_body>& req, Reply& out,
-             boost::system::error_code& ec) {
-    std::string target(req.target());
+  // Writes one answer: the route's reply, a stream, or a file.
+  void Route(const http::Request& req, http::ResponseWriter& w) {
+    const std::string& target = req.target;
     std::string path = target.substr(0, target.find('?'));
-    bool get = req.method() == http::verb::get, post = req.method() == http::verb::post;
-    if (path == "/health") {
-      out = get ? daemon.Health() : Err(405, 1, "use GET /health");
-      return false;
-    }
+    bool get = req.method == "GET", post = req.method == "POST";
+    if (path == "/health") return SendReply(w, get ? daemon.Health() : Err(405, 1, "use GET /health"));
     const std::string prefix = "/v1/leases/";
-    if (path.rfind(prefix, 0) != 0) {
-      out = Err(404, 11, "no route " + std::string(req.method_string()) + " " + path);
-      return false;
-    }
+    if (path.rfind(prefix, 0) != 0) return SendReply(w, Err(404, 11, "no route " + req.method + " " + path));
     std::string rest = path.substr(prefix.size());
     std::string id_s = rest.substr(0, rest.find('/'));
     std::string sub = rest.size() > id_s.size() ? rest.substr(id_s.size() + 1) : "";
-    if (id_s.empty() || id_s.size() > 19 || id_s.find_first_not_of("0123456789") != std::string::npos) {
-      out = Err(400, 12, "lease id must be a positive integer, got '" + id_s + "'");
-      return false;
-    }
+    if (id_s.empty() || id_s.size() > 19 || id_s.find_first_not_of("0123456789") != std::string::npos)
+      return SendReply(w, Err(400, 12, "lease id must be a positive integer, got '" + id_s + "'"));
     uint64_t lease = std::stoull(id_s);
+    auto denied = [&]() {
+      return daemon.CheckRead(lease, req.header("X-Depai-Owner"), req.header("X-Depai-Pubkey"),
+                              req.header("X-Depai-Time"), req.header("X-Depai-Signature"));
+    };
     if (sub.rfind("services/", 0) == 0) {  // any method: the buyer's exposed service
-      auto hdr = [&](const char* name) { return std::string(req[name]); };
-      if (auto denied = daemon.CheckRead(lease, hdr("X-Depai-Owner"), hdr("X-Depai-Pubkey"), hdr("X-Depai-Time"),
-                                         hdr("X-Depai-Signature"))) {
-        out = *denied;
-        return false;
-      }
+      if (auto d = denied()) return SendReply(w, *d);
       std::string rest = sub.substr(9);  // <service>/<port>[/<path>]
       auto s1 = rest.find('/');
       std::string service = rest.substr(0, s1);
@@ -205,73 +211,40 @@ struct Endpoint::Impl {
       std::string upath = s2 == std::string::npos ? "/" : after.substr(s2);
       if (service.empty() || port_s.empty() || port_s.size() > 5 ||
           port_s.find_first_not_of("0123456789") != std::string::npos || std::stoul(port_s) == 0 ||
-          std::stoul(port_s) > 65535) {
-        out = Err(400, 20, "use /v1/leases/" + id_s + "/services/<service>/<port>/<path>");
-        return false;
-      }
+          std::stoul(port_s) > 65535)
+        return SendReply(w, Err(400, 20, "use /v1/leases/" + id_s + "/services/<service>/<port>/<path>"));
       auto q = target.find('?');
       if (q != std::string::npos) upath += target.substr(q);
-      Proxy(sock, req, lease, service, static_cast<uint16_t>(std::stoul(port_s)), upath, out, ec);
-      return ec ? true : out.status == 0;
+      if (auto e = Proxy(req, w, lease, service, static_cast<uint16_t>(std::stoul(port_s)), upath)) SendReply(w, *e);
+      return;
     }
-    if (sub == "manifest") {
-      out = post ? daemon.AcceptManifest(lease, req.body()) : Err(405, 1, "use POST to send a manifest");
-      return false;
-    }
-    if (!get) {
-      out = Err(405, 1, "method not allowed on " + path);
-      return false;
-    }
-    auto hdr = [&](const char* name) { return std::string(req[name]); };
-    if (auto denied = daemon.CheckRead(lease, hdr("X-Depai-Owner"), hdr("X-Depai-Pubkey"), hdr("X-Depai-Time"),
-                                       hdr("X-Depai-Signature"))) {
-      out = *denied;
-      return false;
-    }
-    if (sub.empty()) {
-      out = daemon.LeaseStatusJson(lease);
-      return false;
-    }
+    if (sub == "manifest")
+      return SendReply(w, post ? daemon.AcceptManifest(lease, req.body) : Err(405, 1, "use POST to send a manifest"));
+    if (!get) return SendReply(w, Err(405, 1, "method not allowed on " + path));
+    if (auto d = denied()) return SendReply(w, *d);
+    if (sub.empty()) return SendReply(w, daemon.LeaseStatusJson(lease));
     if (sub == "logs") {
       std::string stream = QueryParam(target, "stream");
       if (stream.empty()) stream = "stdout";
       std::string service = PctDecode(QueryParam(target, "service"));
       auto st = daemon.runtime().GetStatus(lease);
-      if (!st) {
-        out = Err(404, 13, "lease " + id_s + " has no workload yet (no manifest received)");
-        return false;
-      }
+      if (!st) return SendReply(w, Err(404, 13, "lease " + id_s + " has no workload yet (no manifest received)"));
       if (service.empty()) service = st->services.front().service;
       std::string file = daemon.runtime().LogPath(lease, service, stream);
-      if (file.empty()) {
-        out = Err(400, 14, "no log '" + stream + "' for service '" + service + "' (streams: stdout, stderr)");
-        return false;
-      }
-      if (QueryParam(target, "follow") == "1") {
-        Follow(sock, lease, file, req.version(), ec);
-        return true;
-      }
+      if (file.empty())
+        return SendReply(
+            w, Err(400, 14, "no log '" + stream + "' for service '" + service + "' (streams: stdout, stderr)"));
+      if (QueryParam(target, "follow") == "1") return Follow(w, lease, file);
       std::ifstream in(file, std::ios::binary);
       std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      http::response<http::string_body> res{http::status::ok, req.version()};
-      res.set(http::field::content_type, "text/plain; charset=utf-8");
-      res.keep_alive(req.keep_alive());
-      res.body() = std::move(body);
-      res.prepare_payload();
-      http::write(sock, res, ec);
-      return true;
+      w.Send(200, std::move(body), "text/plain; charset=utf-8");
+      return;
     }
-    if (sub == "results") {
-      out = daemon.ResultsJson(lease);
-      return false;
-    }
+    if (sub == "results") return SendReply(w, daemon.ResultsJson(lease));
     if (sub.rfind("results/", 0) == 0) {
       std::string name = PctDecode(sub.substr(8));
       std::string file = client::SafeRelativePath(name) ? daemon.runtime().ArtifactPath(lease, name) : "";
-      if (file.empty()) {
-        out = Err(404, 15, "'" + name + "' is not a declared artifact of lease " + id_s);
-        return false;
-      }
+      if (file.empty()) return SendReply(w, Err(404, 15, "'" + name + "' is not a declared artifact of lease " + id_s));
       std::string sha;
       bool present = false;
       for (const auto& a : daemon.runtime().Artifacts(lease))
@@ -279,152 +252,59 @@ struct Endpoint::Impl {
           sha = a.sha256;
           present = a.present;
         }
-      if (!present) {
-        out = Err(404, 16, "artifact '" + name + "' is not available (the workload has not produced it)");
-        return false;
+      if (!present)
+        return SendReply(w,
+                         Err(404, 16, "artifact '" + name + "' is not available (the workload has not produced it)"));
+      std::ifstream in(file, std::ios::binary);
+      struct stat stt {};
+      if (!in || ::stat(file.c_str(), &stt) != 0)
+        return SendReply(w, Err(500, 17, "cannot open artifact '" + name + "'"));
+      if (!w.Begin(200, {{"Content-Type", "application/octet-stream"}, {"X-Depai-Sha256", sha}},
+                   static_cast<int64_t>(stt.st_size)))
+        return;
+      char buf[65536];
+      int64_t left = stt.st_size;
+      while (left > 0 && in) {
+        in.read(buf, static_cast<std::streamsize>(std::min<int64_t>(left, sizeof buf)));
+        auto n = in.gcount();
+        if (n <= 0 || !w.Write(std::string_view(buf, static_cast<size_t>(n)))) break;
+        left -= n;
       }
-      http::response<http::file_body> res{http::status::ok, req.version()};
-      beast::error_code fec;
-      res.body().open(file.c_str(), beast::file_mode::scan, fec);
-      if (fec) {
-        out = Err(500, 17, "cannot open artifact '" + name + "': " + fec.message());
-        return false;
-      }
-      res.set(http::field::content_type, "application/octet-stream");
-      res.set("X-Depai-Sha256", sha);
-      res.keep_alive(req.keep_alive());
-      res.prepare_payload();
-      http::write(sock, res, ec);
-      return true;
+      w.End();
+      return;
     }
-    out = Err(404, 11, "no route GET " + path);
-    return false;
-  }
-
-  // Reads one request with an overall deadline: a client that trickles its header or body (one
-  // byte every few seconds) is cut off instead of holding a connection forever. Each read also
-  // times out (SO_RCVTIMEO), which closes idle keep-alive connections.
-  bool ReadRequest(tcp::socket& sock, beast::flat_buffer& buf, http::request_parser<http::string_body>& parser,
-                   boost::system::error_code& ec, bool first) {
-    int64_t deadline = NowMs() + kRequestDeadlineMs;
-    while (!parser.is_done()) {
-      http::read_some(sock, buf, parser, ec);
-      if (ec) return false;
-      if (NowMs() > deadline) {
-        if (!first || parser.is_header_done())
-          WriteJson(sock, Err(408, 22, "request not received within 20 s"), 11, false, ec);
-        ec = beast::error::timeout;
-        return false;
-      }
-    }
-    return true;
-  }
-
-  void Serve(std::shared_ptr<tcp::socket> sock, std::string peer) {
-    beast::flat_buffer buf;
-    boost::system::error_code ec;
-    struct timeval rcv {
-      kReadTimeoutS, 0
-    }, snd{kWriteTimeoutS, 0};
-    ::setsockopt(sock->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv);
-    ::setsockopt(sock->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
-    for (bool first = true;; first = false) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(kMaxBody);
-      parser.header_limit(16 * 1024);
-      ReadRequest(*sock, buf, parser, ec, first);
-      if (ec == http::error::body_limit) {
-        WriteJson(*sock, Err(413, 18, "request body over 4 MiB"), 11, false, ec);
-        break;
-      }
-      if (ec) break;
-      auto& req = parser.get();
-      Reply out;
-      bool written = false;
-      try {
-        written = Route(*sock, req, out, ec);
-      } catch (const std::exception& e) {
-        out = Err(500, 1, std::string("internal error: ") + e.what());
-      }
-      spdlog::debug("endpoint {} {} -> {}", std::string(req.method_string()), std::string(req.target()),
-                    written ? 200 : out.status);
-      if (!written) WriteJson(*sock, out, req.version(), req.keep_alive(), ec);
-      if (ec || !req.keep_alive() || stopping) break;
-    }
-    sock->shutdown(tcp::socket::shutdown_both, ec);
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (--per_peer[peer] == 0) per_peer.erase(peer);
-    }
-    --active;
-  }
-
-  void AcceptLoop() {
-    while (!stopping) {
-      auto sock = std::make_shared<tcp::socket>(io);
-      boost::system::error_code ec;
-      acceptor->accept(*sock, ec);
-      if (ec || stopping) break;
-      std::string peer = sock->remote_endpoint(ec).address().to_string();
-      if (ec) {
-        sock->close(ec);
-        continue;
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      // One client address cannot take every connection: the others keep being served.
-      if (active >= kMaxConnections || per_peer[peer] >= kMaxPerPeer) {
-        if (per_peer[peer] == 0) per_peer.erase(peer);
-        sock->close(ec);
-        continue;
-      }
-      ++active;
-      ++per_peer[peer];
-      sockets.remove_if([](const auto& w) { return w.expired(); });
-      sockets.push_back(sock);
-      std::thread([this, sock, peer] { Serve(sock, peer); }).detach();
-    }
+    SendReply(w, Err(404, 11, "no route GET " + path));
   }
 };
 
-Endpoint::Endpoint(Handlers& d, std::string listen) : impl_(std::make_unique<Impl>(d, std::move(listen))) {}
+Endpoint::Endpoint(Handlers& d, std::string listen, http::Limits limits)
+    : impl_(std::make_unique<Impl>(d, std::move(listen), limits)) {}
+Endpoint::Endpoint(Handlers& d, std::string listen) : Endpoint(d, std::move(listen), DefaultLimits()) {}
 Endpoint::~Endpoint() { Stop(); }
 
 Status Endpoint::Start() {
   auto& I = *impl_;
-  auto colon = I.listen.rfind(':');
-  if (colon == std::string::npos) return Error{"providerd", 19, "listen must be host:port, got '" + I.listen + "'"};
-  try {
-    auto ep = tcp::endpoint(asio::ip::make_address(I.listen.substr(0, colon)),
-                            static_cast<uint16_t>(std::stoi(I.listen.substr(colon + 1))));
-    I.acceptor = std::make_unique<tcp::acceptor>(I.io);
-    I.acceptor->open(ep.protocol());
-    I.acceptor->set_option(asio::socket_base::reuse_address(true));
-    I.acceptor->bind(ep);
-    I.acceptor->listen();
-  } catch (const std::exception& e) {
-    return Error{"providerd", 19, "cannot listen on " + I.listen + ": " + e.what()};
-  }
-  I.accept_thread = std::thread([&I] { I.AcceptLoop(); });
+  http::Options o;
+  o.name = "depai-provider";
+  o.limits = I.limits;
+  o.error_body = [](int status, const std::string& message) {
+    uint32_t code = status == 413 ? 18 : status == 408 ? 22 : status == 431 ? 23 : 1;
+    return Err(status, code, message).body.dump();
+  };
+  I.server =
+      std::make_unique<http::Server>(I.listen, std::move(o), [&I](const http::Request& req, http::ResponseWriter& w) {
+        I.Route(req, w);
+        spdlog::debug("endpoint {} {} from {}", req.method, req.target, req.peer);
+      });
+  auto st = I.server->Start();
+  if (!st.ok()) return Error{"providerd", 19, st.error().message};
   return {};
 }
 
-uint16_t Endpoint::port() const { return impl_->acceptor ? impl_->acceptor->local_endpoint().port() : 0; }
+uint16_t Endpoint::port() const { return impl_->server ? impl_->server->port() : 0; }
 
 void Endpoint::Stop() {
-  auto& I = *impl_;
-  if (I.stopping.exchange(true)) return;
-  boost::system::error_code ec;
-  if (I.acceptor) {
-    ::shutdown(I.acceptor->native_handle(), SHUT_RDWR);
-    I.acceptor->close(ec);
-  }
-  if (I.accept_thread.joinable()) I.accept_thread.join();
-  {
-    std::lock_guard<std::mutex> lock(I.mu);
-    for (auto& w : I.sockets)
-      if (auto s = w.lock()) s->shutdown(tcp::socket::shutdown_both, ec);
-  }
-  for (int i = 0; i < 300 && I.active > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (impl_->server) impl_->server->Stop();
 }
 
 }  // namespace depai::provider

@@ -1,4 +1,6 @@
-// The provider daemon's HTTP endpoint (Boost.Beast; one thread per connection, bounded).
+// The provider daemon's HTTP endpoint, on the shared http::Server (src/http: async I/O, caps on
+// connections in all and per client address, header/body/idle/write deadlines; the limits are
+// DefaultLimits() below and doc/provider-operations.md).
 // Routes (errors are JSON {code, codespace, message}):
 //   GET  /health
 //   POST /v1/leases/{id}/manifest          {manifest, owner, pubkey, signature}
@@ -9,12 +11,13 @@
 //   ANY  /v1/leases/{id}/services/{service}/{port}/{path}   forwarded to an exposed port inside
 //                                          the lease's sandbox; the buyer's X-Depai-* headers stay here
 // The GET /v1/leases routes and /services need the owner's X-Depai-* read signature (doc/deploy-spec.md).
-// Thread-safety: Start/Stop from one thread; requests run on their own threads.
+// Thread-safety: Start/Stop from one thread; requests run on the server's worker threads.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "http/server.h"
 #include "util/result.h"
 
 namespace depai::provider {
@@ -23,7 +26,9 @@ class Handlers;
 
 class Endpoint {
  public:
-  Endpoint(Handlers& h, std::string listen);  // "127.0.0.1:8443"
+  Endpoint(Handlers& d, std::string listen);  // "127.0.0.1:8443", DefaultLimits()
+  Endpoint(Handlers& d, std::string listen, http::Limits limits);
+  static http::Limits DefaultLimits();
   ~Endpoint();
   Status Start();
   void Stop();
