@@ -12,7 +12,7 @@
 //                                              balance, 2 exhausted, 3 grace end)
 //   market/plx/<provider20><lease>             index: leases by provider (all states)
 //   market/olx/<owner20><order>                index: orders by owner
-// Index values are empty.
+// Index values are empty. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
