@@ -53,18 +53,22 @@ class ProviderBankAdapter : public x::provider::BankKeeper {
 class MarketProviderAdapter : public x::market::ProviderKeeper {
  public:
   explicit MarketProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
-  std::optional<depai::provider::v1::Provider> get(const store::KVReader& s, std::string_view addr) const override {
+  Result<std::optional<depai::provider::v1::Provider>> get(const store::KVReader& s,
+                                                           std::string_view addr) const override {
     return k_->get(s, addr);
   }
-  std::vector<depai::provider::v1::AuditedAttributes> audits(const store::KVReader& s,
-                                                             std::string_view provider) const override {
+  Result<std::vector<depai::provider::v1::AuditedAttributes>> audits(const store::KVReader& s,
+                                                                     std::string_view provider) const override {
     return k_->audits(s, provider);
   }
-  uint32_t uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p, int64_t height) const override {
+  Result<uint32_t> uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p,
+                              int64_t height) const override {
     return k_->uptime_bps(s, p, height);
   }
-  void add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const override {
+  // TODO(x/provider on the skeleton): forward the Status once provider's keeper returns one.
+  Status add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const override {
     k_->add_active_lease(s, addr, delta);
+    return {};
   }
 
  private:

@@ -542,7 +542,9 @@ TEST(MarketKeeper, InvariantDetectsUnbackedEscrow) {
   bank.held = Amount::Of(624).value();
   auto st = k.check_invariants_full(s);
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().code, x::market::kErrInvariant);
+  // An invariant break is a fault (it halts the node), never a tx result.
+  EXPECT_EQ(st.error().codespace, x::kFaultCodespace);
+  EXPECT_EQ(st.error().code, x::kFaultInvariant);
   // A LOST bid's deposit is no longer held.
   b.set_state(mv1::BID_STATE_LOST);
   k.set_bid(s, b);

@@ -15,18 +15,20 @@
 
 namespace depai::x::market {
 
-// Read view of x/provider plus the active-lease counter market maintains on each provider.
+// Read view of x/provider plus the active-lease counter market maintains on each provider. Reads
+// return Result so that a corrupt provider record reaches market as a fault, not as "absent".
 class ProviderKeeper {
  public:
   virtual ~ProviderKeeper() = default;
-  virtual std::optional<depai::provider::v1::Provider> get(const store::KVReader& s, std::string_view addr) const = 0;
-  virtual std::vector<depai::provider::v1::AuditedAttributes> audits(const store::KVReader& s,
-                                                                     std::string_view provider) const = 0;
+  virtual Result<std::optional<depai::provider::v1::Provider>> get(const store::KVReader& s,
+                                                                   std::string_view addr) const = 0;
+  virtual Result<std::vector<depai::provider::v1::AuditedAttributes>> audits(const store::KVReader& s,
+                                                                             std::string_view provider) const = 0;
   // Heartbeat uptime in basis points at `height` (0..10000).
-  virtual uint32_t uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p,
-                              int64_t height) const = 0;
+  virtual Result<uint32_t> uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p,
+                                      int64_t height) const = 0;
   // +1 when a lease opens, -1 when it closes.
-  virtual void add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const = 0;
+  virtual Status add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const = 0;
 };
 
 class BankKeeper {

@@ -1,24 +1,31 @@
 // x/market keeper: orders, bids, leases and per-order escrow paid lazily per block.
 //
-// State (prefix "market/", ids and heights u64 big-endian):
-//   market/order/<id>                  Order
-//   market/bid/<order><provider20>     Bid
-//   market/lease/<id>                  Lease
-//   market/escrow/<order>              Escrow
-//   market/params                      Params
-//   market/seq/order, market/seq/lease last assigned id
-//   market/open/<order>                open orders
-//   market/window/<bid_window_end><order>        auto-select orders by window end
-//   market/sched/<height><kind><lease>           scheduled escrow events (kind: 1 low balance,
-//                                                2 exhausted, 3 grace end)
-//   market/plx/<provider20><lease>     leases by provider (all states)
-//   market/olx/<owner20><order>        orders by owner
-// Only this keeper touches "market/". Coins move only through BankKeeper::send with
-// user_transfer = false; the escrow module account holds every escrow and bid deposit.
-// Per-block work (end_block) touches only index entries due at the current height, so it does
-// not grow with the number of open leases. Not thread-safe.
+// State (prefix "market/", key layout in x/market/keys.h): orders, bids, leases, escrows,
+// params, id sequences and five indexes (open orders, auto-select windows, scheduled escrow
+// events, leases by provider, orders by owner). Only this keeper touches "market/": queries,
+// genesis and the random-message generator use the views and iterators below.
+//
+// Records decode once into typed structs (OrderRec, BidRec, LeaseRec, EscrowRec, ParamsRec) with
+// their addresses and amounts parsed; views return Result, and a stored record that does not
+// decode (bad protobuf, an amount or address field that does not parse, a malformed index key,
+// an index entry without its record) is a fault (kFaultCorruptRecord), never an empty record or a
+// zero. An empty amount string is the proto3 default and reads as 0.
+//
+// Each message has a check_* (read-only, const KVReader&: the check phase) and a write method
+// (Context&: the apply phase) that assumes its check has just passed on the same state; a
+// record the check saw that is missing in the write is a fault (kFaultInternal).
+//
+// Coins move only through BankKeeper::send with user_transfer = false; the escrow module account
+// holds every escrow and bid deposit. Per-block work (end_block) touches only index entries due
+// at the current height, so it does not grow with the number of open leases.
+//
+// Files: records.cpp (records, iterators, indexes, params), orders.cpp (orders and bids),
+// leases.cpp (leases, escrow deposits, withdrawals, settlement and scheduling), end_block.cpp,
+// invariants.cpp; the module's msg_server.cpp, genesis.cpp, query.cpp and sim.cpp use the keeper
+// only. escrow.{h,cpp} and score.{h,cpp} are pure arithmetic. Not thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,7 +58,7 @@ enum Code : uint32_t {
   kErrNothingToWithdraw = 17,
   kErrInsufficientEscrow = 18,  // the escrow does not fund one block at the bid's price
   kErrOrderClosed = 19,
-  kErrInvariant = 20,  // escrow invariant broken (node fault)
+  kErrInvariant = 20,  // retired: an escrow invariant break is now Fault(kFaultInvariant)
   kErrBidNotOpen = 21,
 };
 inline Error MarketErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
@@ -74,97 +81,203 @@ Status ValidateParams(const Params& p);
 
 enum SchedKind : uint8_t { kSchedLowBalance = 1, kSchedExhausted = 2, kSchedGraceEnd = 3 };
 
-// Keys (exposed for tests, genesis and the benchmark).
-std::string OrderKey(uint64_t id);
-std::string BidKey(uint64_t order, std::string_view provider20);
-std::string LeaseKey(uint64_t id);
-std::string EscrowKey(uint64_t order);
-std::string SchedKey(int64_t height, SchedKind kind, uint64_t lease);
-std::string WindowKey(int64_t height, uint64_t order);
-
-EscrowAccount FromProto(const Escrow& e);
+// The escrow amounts into the proto (the reverse is DecodeEscrow, which faults on a bad amount).
 void ToProto(const EscrowAccount& a, Escrow* e);
+
+// ---- typed records (records.cpp) ----
+// A stored record decoded once: the proto plus its parsed addresses and amounts. Write methods
+// change the proto's state fields; the parsed fields are the immutable ones (or kept in step).
+struct ParamsRec {
+  Params pb;
+  Amount bid_deposit;
+  Amount min_deposit;
+};
+struct OrderRec {
+  Order pb;
+  Bytes owner;  // 20 bytes
+  Amount max_price;
+};
+struct BidRec {
+  Bid pb;
+  Bytes provider;  // 20 bytes
+  Amount price;
+  Amount deposit;
+};
+struct LeaseRec {
+  Lease pb;
+  Bytes owner, provider;  // 20 bytes each
+  Amount rate;            // price_per_block
+};
+struct EscrowRec {
+  Escrow pb;          // order_id and owner; the amounts are written from acc
+  EscrowAccount acc;  // the amounts, parsed
+};
+
+// Decoders from the proto (genesis import validates with these; views use them after the
+// protobuf parse). Errors are faults (kFaultCorruptRecord).
+Result<ParamsRec> DecodeParams(Params pb);
+Result<OrderRec> DecodeOrder(Order pb);
+Result<BidRec> DecodeBid(Bid pb);
+Result<LeaseRec> DecodeLease(Lease pb);
+Result<EscrowRec> DecodeEscrow(Escrow pb);
+
+// ---- parsed messages (msg_server.cpp validates into these once; check and write receive them) ----
+struct CreateOrderParsed {
+  Bytes signer;                                            // owner
+  const depai::market::v1::MsgCreateOrder* msg = nullptr;  // groups, placement, flags (never null)
+  Amount max_price;
+  Amount deposit;
+};
+struct CloseOrderParsed {
+  Bytes signer;  // owner
+  uint64_t order_id = 0;
+};
+struct CreateBidParsed {
+  Bytes signer;  // provider
+  uint64_t order_id = 0;
+  Amount price;
+};
+struct CloseBidParsed {
+  Bytes signer;  // provider
+  uint64_t order_id = 0;
+};
+struct CreateLeaseParsed {
+  Bytes signer;  // owner
+  uint64_t order_id = 0;
+  Bytes provider;  // whose bid to accept
+};
+struct CloseLeaseParsed {
+  Bytes signer;  // owner or provider
+  uint64_t lease_id = 0;
+  CloseReason reason = depai::market::v1::CLOSE_REASON_UNSPECIFIED;  // never INSUFFICIENT_FUNDS
+};
+struct DepositParsed {
+  Bytes signer;  // depositor
+  uint64_t order_id = 0;
+  Amount amount;
+};
+struct WithdrawParsed {
+  Bytes signer;  // provider
+  uint64_t lease_id = 0;
+};
 
 class Keeper {
  public:
   Keeper(const ProviderKeeper* providers, const BankKeeper* bank) : providers_(providers), bank_(bank) {}
 
-  // ---- records ----
-  Params params(const store::KVReader& s) const;
+  // ---- records (records.cpp) ----
+  // Params: DefaultParams() when none are stored.
+  Result<ParamsRec> params(const store::KVReader& s) const;
   void set_params(store::KVStore& s, const Params& p) const;
-  std::optional<Order> order(const store::KVReader& s, uint64_t id) const;
+  Result<std::optional<OrderRec>> order(const store::KVReader& s, uint64_t id) const;
   void set_order(store::KVStore& s, const Order& o) const;
-  std::optional<Bid> bid(const store::KVReader& s, uint64_t order, std::string_view provider20) const;
-  void set_bid(store::KVStore& s, const Bid& b) const;
-  std::vector<Bid> bids(const store::KVReader& s, uint64_t order) const;
-  std::optional<Lease> lease(const store::KVReader& s, uint64_t id) const;
+  Result<std::optional<BidRec>> bid(const store::KVReader& s, uint64_t order, std::string_view provider20) const;
+  // The key needs the provider's address: a bid whose provider does not parse is refused.
+  Status set_bid(store::KVStore& s, const Bid& b) const;
+  void set_bid(store::KVStore& s, const BidRec& b) const;
+  Result<std::vector<BidRec>> bids(const store::KVReader& s, uint64_t order) const;
+  Result<std::optional<LeaseRec>> lease(const store::KVReader& s, uint64_t id) const;
   void set_lease(store::KVStore& s, const Lease& l) const;
-  std::optional<Escrow> escrow(const store::KVReader& s, uint64_t order) const;
+  Result<std::optional<EscrowRec>> escrow(const store::KVReader& s, uint64_t order) const;
   void set_escrow(store::KVStore& s, const Escrow& e) const;
-  uint64_t last_id(const store::KVReader& s, std::string_view seq) const;  // "order" / "lease"
+  void set_escrow(store::KVStore& s, const EscrowRec& e) const;                    // amounts from e.acc
+  Result<uint64_t> last_id(const store::KVReader& s, std::string_view seq) const;  // "order" / "lease"
   void set_last_id(store::KVStore& s, std::string_view seq, uint64_t id) const;
 
-  // ---- message phases: check_* read state only; the actions re-check and then write ----
-  Status check_create_order(const store::KVReader& s, const depai::market::v1::MsgCreateOrder& m) const;
-  Result<uint64_t> create_order(Context& ctx, const depai::market::v1::MsgCreateOrder& m) const;
-  Status check_close_order(const store::KVReader& s, std::string_view owner20, uint64_t order_id) const;
-  Status close_order(Context& ctx, std::string_view owner20, uint64_t order_id) const;
-  Status check_create_bid(const store::KVReader& s, std::string_view provider20, uint64_t order_id, Amount price,
-                          int64_t height) const;
-  Status create_bid(Context& ctx, std::string_view provider20, uint64_t order_id, Amount price) const;
-  Status check_close_bid(const store::KVReader& s, std::string_view provider20, uint64_t order_id) const;
-  Status close_bid(Context& ctx, std::string_view provider20, uint64_t order_id) const;
-  Status check_create_lease(const store::KVReader& s, std::string_view owner20, uint64_t order_id,
-                            std::string_view provider20) const;
-  Result<uint64_t> create_lease(Context& ctx, std::string_view owner20, uint64_t order_id,
-                                std::string_view provider20) const;
-  Status check_close_lease(const store::KVReader& s, std::string_view sender20, uint64_t lease_id,
-                           CloseReason reason) const;
-  Status close_lease(Context& ctx, std::string_view sender20, uint64_t lease_id, CloseReason reason) const;
-  Status check_deposit(const store::KVReader& s, std::string_view depositor20, uint64_t order_id, Amount amount) const;
-  Status deposit(Context& ctx, std::string_view depositor20, uint64_t order_id, Amount amount) const;
-  Status check_withdraw(const store::KVReader& s, std::string_view provider20, uint64_t lease_id, int64_t height) const;
-  Status withdraw(Context& ctx, std::string_view provider20, uint64_t lease_id) const;
+  // ---- iterators (records.cpp); fn returns false to stop; a record that does not decode stops
+  // the walk with a fault ----
+  using OrderFn = std::function<bool(const OrderRec&)>;
+  using BidFn = std::function<bool(const BidRec&)>;
+  using LeaseFn = std::function<bool(const LeaseRec&)>;
+  using EscrowFn = std::function<bool(const EscrowRec&)>;
+  Status for_each_order(const store::KVReader& s, const OrderFn& fn) const;       // id order
+  Status for_each_open_order(const store::KVReader& s, const OrderFn& fn) const;  // id order
+  Status for_each_order_of(const store::KVReader& s, std::string_view owner20, const OrderFn& fn) const;
+  Status for_each_bid(const store::KVReader& s, const BidFn& fn) const;  // (order, provider) order
+  Status for_each_bid_of(const store::KVReader& s, uint64_t order, const BidFn& fn) const;
+  Status for_each_lease(const store::KVReader& s, const LeaseFn& fn) const;  // id order
+  Status for_each_lease_of(const store::KVReader& s, std::string_view provider20, const LeaseFn& fn) const;
+  Status for_each_escrow(const store::KVReader& s, const EscrowFn& fn) const;  // order id order
 
-  // Auto-selection for windows ending at this height, then the escrow events due now.
-  // Errors here are faults (the caller halts the node).
+  // ---- message phases: check_* read state only; the write methods assume check passed ----
+  Status check_create_order(const store::KVReader& s, const CreateOrderParsed& m) const;
+  Result<uint64_t> create_order(Context& ctx, const CreateOrderParsed& m) const;
+  Status check_close_order(const store::KVReader& s, const CloseOrderParsed& m) const;
+  Status close_order(Context& ctx, const CloseOrderParsed& m) const;
+  Status check_create_bid(const store::KVReader& s, const CreateBidParsed& m, int64_t height) const;
+  Status create_bid(Context& ctx, const CreateBidParsed& m) const;
+  Status check_close_bid(const store::KVReader& s, const CloseBidParsed& m) const;
+  Status close_bid(Context& ctx, const CloseBidParsed& m) const;
+  Status check_create_lease(const store::KVReader& s, const CreateLeaseParsed& m) const;
+  Result<uint64_t> create_lease(Context& ctx, const CreateLeaseParsed& m) const;
+  Status check_close_lease(const store::KVReader& s, const CloseLeaseParsed& m) const;
+  Status close_lease(Context& ctx, const CloseLeaseParsed& m) const;
+  Status check_deposit(const store::KVReader& s, const DepositParsed& m) const;
+  Status deposit(Context& ctx, const DepositParsed& m) const;
+  Status check_withdraw(const store::KVReader& s, const WithdrawParsed& m, int64_t height) const;
+  Status withdraw(Context& ctx, const WithdrawParsed& m) const;
+
+  // Auto-selection for windows ending at this height, then the escrow events due now
+  // (end_block.cpp). Errors here are faults (the caller halts the node).
   Status end_block(Context& ctx) const;
 
   // Error naming every gap, or ok.
-  Status check_eligible(const store::KVReader& s, const Order& o, std::string_view provider20) const;
+  Status check_eligible(const store::KVReader& s, const OrderRec& o, std::string_view provider20) const;
 
   // The escrow as it would be after settling at `height` (read-only; for queries).
-  EscrowAccount settled_view(const store::KVReader& s, const Lease& l, const Escrow& e, int64_t height) const;
+  EscrowAccount settled_view(const ParamsRec& p, const LeaseRec& l, const EscrowRec& e, int64_t height) const;
 
+  // ---- invariants (invariants.cpp); a break is Fault(kFaultInvariant) ----
   // Escrow module account balance == sum(balance + withdrawable) + deposits of OPEN and WON bids.
   Status check_invariants_full(const store::KVReader& s) const;
   // The same, from one block's writes only.
   Status check_invariants_block(const store::CacheStore& block, const store::KVReader& committed) const;
 
   // Rebuilds every index (open, window, sched, plx, olx) from the records; genesis import.
-  void rebuild_indexes(store::KVStore& s, int64_t from_height) const;
+  Status rebuild_indexes(store::KVStore& s, int64_t from_height) const;
 
   const ProviderKeeper* providers() const { return providers_; }
   const BankKeeper* bank() const { return bank_; }
 
  private:
   Status send_from_escrow(Context& ctx, std::string_view to, Amount a) const;
-  Status settle(Context& ctx, const Lease& l, Escrow& e, int64_t h) const;
-  void unschedule(store::KVStore& s, const Lease& l, const Escrow& e, const Params& p) const;
+  Status settle(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowRec& e, int64_t h) const;
+  void unschedule(store::KVStore& s, const LeaseRec& l, const EscrowRec& e, const ParamsRec& p) const;
   // Writes schedule entries for an ACTIVE lease settled at `now`; may move it to GRACE.
-  void schedule(Context& ctx, Lease& l, const Escrow& e, const Params& p, int64_t now) const;
-  Result<uint64_t> open_lease(Context& ctx, Order& o, Bid& winner) const;
-  Status finish_lease(Context& ctx, Lease& l, CloseReason reason, bool by_provider) const;
+  void schedule(Context& ctx, LeaseRec& l, const EscrowRec& e, const ParamsRec& p, int64_t now) const;
+  Result<uint64_t> open_lease(Context& ctx, OrderRec& o, BidRec& winner) const;
+  Status finish_lease(Context& ctx, LeaseRec& l, CloseReason reason, bool by_provider) const;
   Status refund_bids(Context& ctx, uint64_t order_id, const std::string& except_provider20,
                      depai::market::v1::BidState new_state) const;
-  Status close_order_refund(Context& ctx, Order& o, const char* why) const;
-  void reopen_order(Context& ctx, Order& o) const;
+  Status close_order_refund(Context& ctx, OrderRec& o, const char* why) const;
+  Status reopen_order(Context& ctx, OrderRec& o) const;
   Status auto_select(Context& ctx, uint64_t order_id, int64_t window_end) const;
+  // Index entries (records.cpp).
+  void index_open(store::KVStore& s, const Order& o, bool open) const;  // open + window entries
+  void index_owner(store::KVStore& s, const OrderRec& o) const;
+  void index_provider(store::KVStore& s, const LeaseRec& l) const;
+  void delete_bids(store::KVStore& s, uint64_t order) const;
+  void set_sched(store::KVStore& s, int64_t height, SchedKind kind, uint64_t lease, bool on) const;
+  struct DueWindow {
+    int64_t height;
+    uint64_t order;
+  };
+  struct DueEvent {
+    int64_t height;
+    SchedKind kind;
+    uint64_t lease;
+  };
+  // Index entries with a height <= h, in key order.
+  Result<std::vector<DueWindow>> due_windows(const store::KVReader& s, int64_t h) const;
+  Result<std::vector<DueEvent>> due_events(const store::KVReader& s, int64_t h) const;
+  void clear_window(store::KVStore& s, const DueWindow& w) const;
 
   const ProviderKeeper* providers_;
   const BankKeeper* bank_;
 };
 
 std::string ReasonName(CloseReason r);
+// A reason a provider may give to close its lease.
+bool ProviderReason(CloseReason r);
 
 }  // namespace depai::x::market

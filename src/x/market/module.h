@@ -1,5 +1,8 @@
-// x/market module: the eight market messages, genesis, queries, end_block and the escrow
-// invariant. See doc/modules/market.md.
+// x/market module: the eight market messages, genesis, queries, end_block, the escrow invariant
+// and the random-message generator. See doc/modules/market.md. Files, on the skeleton of
+// x/types/module.h (x/bank is the worked example): msg_server.cpp (validate + routes),
+// genesis.cpp, query.cpp, sim.cpp; the keeper in keeper.h (records.cpp, orders.cpp, leases.cpp,
+// end_block.cpp, invariants.cpp) with its key layout in keys.h.
 #pragma once
 
 #include <functional>
@@ -13,6 +16,15 @@ inline constexpr size_t kMaxGroups = 16;
 inline constexpr size_t kMaxAuditors = 16;
 inline constexpr size_t kMaxPlacementAttributes = 32;
 
+inline constexpr const char* kTypeCreateOrder = "/depai.market.v1.MsgCreateOrder";
+inline constexpr const char* kTypeCloseOrder = "/depai.market.v1.MsgCloseOrder";
+inline constexpr const char* kTypeCreateBid = "/depai.market.v1.MsgCreateBid";
+inline constexpr const char* kTypeCloseBid = "/depai.market.v1.MsgCloseBid";
+inline constexpr const char* kTypeCreateLease = "/depai.market.v1.MsgCreateLease";
+inline constexpr const char* kTypeCloseLease = "/depai.market.v1.MsgCloseLease";
+inline constexpr const char* kTypeDepositEscrow = "/depai.market.v1.MsgDepositEscrow";
+inline constexpr const char* kTypeWithdrawLease = "/depai.market.v1.MsgWithdrawLease";
+
 class Module : public x::Module {
  public:
   // committed_height: the height of the state queries read (settled views); may be empty (0).
@@ -23,9 +35,12 @@ class Module : public x::Module {
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
   Result<nlohmann::json> export_genesis(const store::KVReader& state) const override;
   Status check_invariants(const store::KVReader& state) const override { return keeper_.check_invariants_full(state); }
-  Status check_block_invariants(const store::CacheStore& block, const store::KVReader& committed) const override;
+  Status check_block_invariants(const store::CacheStore& block, const store::KVReader& committed) const override {
+    return keeper_.check_invariants_block(block, committed);
+  }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
-  Status end_block(Context& ctx) override;
+  Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
+  std::optional<SimMsg> random_msg(SimState& sim) const override;
   const Keeper& keeper() const { return keeper_; }
 
  private:

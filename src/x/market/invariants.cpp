@@ -1,0 +1,82 @@
+// x/market escrow invariant: the escrow module account holds exactly the escrow balances and
+// withdrawable amounts plus the deposits of OPEN and WON bids. A break is a fault
+// (kFaultInvariant); a record that does not decode is a fault (kFaultCorruptRecord).
+#include "x/market/keeper.h"
+#include "x/market/keys.h"
+#include "x/types/codec.h"
+
+namespace depai::x::market {
+
+using depai::market::v1::BID_STATE_OPEN;
+using depai::market::v1::BID_STATE_WON;
+using keys::kBidPrefix;
+using keys::kEscrowPrefix;
+
+namespace {
+unsigned __int128 Held(const BidRec& b) {
+  return (b.pb.state() == BID_STATE_OPEN || b.pb.state() == BID_STATE_WON) ? b.deposit.raw() : 0;
+}
+unsigned __int128 Held(const EscrowRec& e) {
+  return static_cast<unsigned __int128>(e.acc.balance.raw()) + e.acc.withdrawable.raw();
+}
+Error Broken(const std::string& m) { return Fault(kFaultInvariant, "escrow invariant broken: " + m); }
+
+// What one stored escrow or bid value contributes to the escrow account.
+Result<__int128> Contribution(std::string_view key, const std::optional<Bytes>& v) {
+  if (!v) return __int128{0};
+  if (key.substr(0, kEscrowPrefix.size()) == kEscrowPrefix) {
+    DEPAI_ASSIGN_OR_RETURN(Escrow pb, DecodeRecord<Escrow>(*v, "escrow"));
+    DEPAI_ASSIGN_OR_RETURN(EscrowRec e, DecodeEscrow(std::move(pb)));
+    return static_cast<__int128>(Held(e));
+  }
+  DEPAI_ASSIGN_OR_RETURN(Bid pb, DecodeRecord<Bid>(*v, "bid"));
+  DEPAI_ASSIGN_OR_RETURN(BidRec b, DecodeBid(std::move(pb)));
+  return static_cast<__int128>(Held(b));
+}
+}  // namespace
+
+Status Keeper::check_invariants_full(const store::KVReader& s) const {
+  unsigned __int128 sum = 0;
+  DEPAI_TRY(for_each_escrow(s, [&](const EscrowRec& e) {
+    sum += Held(e);
+    return true;
+  }));
+  DEPAI_TRY(for_each_bid(s, [&](const BidRec& b) {
+    sum += Held(b);
+    return true;
+  }));
+  DEPAI_ASSIGN_OR_RETURN(const Amount have, bank_->balance(s, EscrowModuleAddress(), kDenom));
+  if (sum != have.raw())
+    return Broken("module:market_escrow holds " + have.str() + "udpai, escrows and bid deposits sum to " +
+                  std::to_string(static_cast<uint64_t>(sum)));
+  return {};
+}
+
+Status Keeper::check_invariants_block(const store::CacheStore& block, const store::KVReader& committed) const {
+  __int128 delta = 0;
+  const bool use_originals = block.parent() == &committed;
+  Status st;
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
+    if (!st.ok()) return;
+    std::string_view key(k);
+    if (key.substr(0, kEscrowPrefix.size()) != kEscrowPrefix && key.substr(0, kBidPrefix.size()) != kBidPrefix) return;
+    auto old = use_originals && orig ? *orig : committed.get(k);
+    auto now = Contribution(key, v);
+    auto before = Contribution(key, old);
+    if (!now.ok()) st = now.error();
+    if (!before.ok()) st = before.error();
+    if (!st.ok()) return;
+    delta += now.value() - before.value();
+  });
+  DEPAI_TRY(st);
+  DEPAI_ASSIGN_OR_RETURN(const Amount esc_block, bank_->balance(block, EscrowModuleAddress(), kDenom));
+  DEPAI_ASSIGN_OR_RETURN(const Amount esc_committed, bank_->balance(committed, EscrowModuleAddress(), kDenom));
+  const __int128 bank_delta = static_cast<__int128>(esc_block.raw()) - static_cast<__int128>(esc_committed.raw());
+  if (delta != bank_delta)
+    return Fault(kFaultInvariant,
+                 "escrow invariant broken in block: module:market_escrow balance and the escrow/bid records "
+                 "changed by different amounts");
+  return {};
+}
+
+}  // namespace depai::x::market
