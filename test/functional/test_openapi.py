@@ -53,7 +53,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--depai", required=True)
     ap.add_argument("--seed", type=int, default=int(os.environ.get("DEPAI_OPENAPI_SEED", "20261201")))
-    ap.add_argument("--max-examples", type=int, default=int(os.environ.get("DEPAI_OPENAPI_MAX_EXAMPLES", "60")))
+    ap.add_argument("--max-examples", type=int, default=int(os.environ.get("DEPAI_OPENAPI_MAX_EXAMPLES", "300")))
     args = ap.parse_args()
     st = find_schemathesis()
     home = tempfile.mkdtemp(prefix="depai-openapi-")
