@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything depai needs on Debian 12 (bookworm): the C++ toolchain and libraries from
 # Debian's packages, a Go toolchain new enough for CometBFT (bookworm-backports when Debian's own
-# Go 1.19 is too old), and the pinned CometBFT Go module (protobufs for the ABCI server; the
-# cometbft and abci-cli binaries for multi-node tests).
+# Go 1.19 is too old), the pinned CometBFT Go module (protobufs for the ABCI server; the
+# cometbft and abci-cli binaries for multi-node tests), and the pinned schemathesis from PyPI in
+# the project's own Python venv .venv-test/ (git-ignored; test/functional/test_openapi.py runs it).
 # Idempotent and non-interactive: when everything is there it touches nothing (no apt at all).
 # Run as root, or as a user with sudo rights.
 set -euo pipefail
@@ -11,6 +12,8 @@ cd "$(dirname "$0")/.."
 COMETBFT_VERSION=v0.38.25
 GOGOPROTO_VERSION=v1.7.0
 GO_MIN=1.22.11  # the `go` line of cometbft v0.38.25's go.mod
+SCHEMATHESIS_VERSION=4.32.5
+TEST_VENV=.venv-test
 PKGS=(build-essential cmake ninja-build ccache clang clang-format libclang-rt-14-dev pkg-config
       librocksdb-dev libsodium-dev libssl-dev libprotobuf-dev protobuf-compiler
       libboost-dev libboost-system-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
@@ -92,4 +95,21 @@ if [ ! -x "$gobin/abci-cli" ]; then
   echo "== go install abci-cli@${COMETBFT_VERSION}"
   go install "github.com/cometbft/cometbft/abci/cmd/abci-cli@${COMETBFT_VERSION}"
 fi
-echo "== deps ready (cometbft $("$gobin/cometbft" version) in $gobin)"
+
+# ---- schemathesis in .venv-test/ (the OpenAPI test) ----------------------------------------------
+if "$TEST_VENV/bin/schemathesis" --version 2>/dev/null | grep -qx "schemathesis, version ${SCHEMATHESIS_VERSION}"; then
+  echo "== schemathesis ${SCHEMATHESIS_VERSION} present in $TEST_VENV"
+else
+  echo "== pip install schemathesis==${SCHEMATHESIS_VERSION} into $TEST_VENV"
+  if ! "$TEST_VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$TEST_VENV"
+    if ! python3 -m venv "$TEST_VENV" >/dev/null 2>&1; then  # Debian's python3 needs python3-venv for ensurepip
+      rm -rf "$TEST_VENV"
+      installed python3-venv || apt_install python3-venv
+      /usr/bin/python3 -m venv "$TEST_VENV"
+    fi
+  fi
+  "$TEST_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
+  "$TEST_VENV/bin/schemathesis" --version
+fi
+echo "== deps ready (cometbft $("$gobin/cometbft" version) in $gobin; schemathesis in $TEST_VENV)"

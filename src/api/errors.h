@@ -25,6 +25,7 @@ enum ErrorCode : uint32_t {
   kErrListen = 13,           // the server cannot listen (start-up, not an HTTP answer)
   kErrRequestTimeout = 14,   // 408 header or body not received in time
   kErrHeaderTooLarge = 15,   // 431 request header over the limit
+  kErrDuplicateParam = 16,   // 400 a query parameter given more than once
 };
 
 }  // namespace depai::api

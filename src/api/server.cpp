@@ -17,9 +17,13 @@ namespace {
 constexpr size_t kMaxBody = 1 << 20;
 constexpr int64_t kCommitTimeoutMs = 30000;
 
-std::pair<int, std::string> Err(int status, uint32_t code, const std::string& codespace, const std::string& msg) {
-  return {status, json{{"code", code}, {"codespace", codespace}, {"message", msg}}.dump()};
+// JSON text of `j`; bytes that are not UTF-8 (a bad value quoted back in an error) become U+FFFD.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+RouteReply Err(int status, uint32_t code, const std::string& codespace, const std::string& msg) {
+  return {status, Dump(json{{"code", code}, {"codespace", codespace}, {"message", msg}}), {}};
 }
+RouteReply Err(int status, const Error& e) { return Err(status, e.code, e.codespace, e.message); }
 
 json EventsJson(const std::vector<app::Event>& evs) {
   json a = json::array();
@@ -63,47 +67,25 @@ json BlockJson(const devnet::StoredBlock& b) {
               {"txs", txs}};
 }
 
-std::pair<int, std::string> FromQuery(const app::ResponseQuery& q) {
-  if (q.code == 0) return {200, q.value};
+RouteReply FromQuery(const app::ResponseQuery& q) {
+  if (q.code == 0) return {200, q.value, {}};
   int status = 400;
   if (q.codespace == "sdk" && q.code == 9) status = 404;  // unknown address
   if (q.codespace == "sdk" && q.code == 6) status = 404;  // unknown path
   return Err(status, q.code, q.codespace, q.log);
 }
 
-bool ValidHashHex(const std::string& h) {
-  if (h.size() != 64) return false;
-  for (char c : h)
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
-std::string Upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool ParseHeight(const std::string& s, int64_t* out) {
-  if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), ::isdigit)) return false;
-  *out = std::stoll(s);
-  return true;
-}
-
 // GET /events?from_height=H[&to_height=H2][&type=T]: the events of committed blocks H..H2 (at most
 // kMaxEventBlocks blocks per call), block-level events and those of successful transactions, in
 // block order. Clients follow the chain by asking again from next_height.
 constexpr int64_t kMaxEventBlocks = 100;
-std::pair<int, std::string> EventsRoute(Backend& node, const std::string& target) {
-  int64_t latest = node.Status().height, from = 1, to = 0;
-  std::string f = QueryParam(target, "from_height"), t = QueryParam(target, "to_height");
-  std::string type = QueryParam(target, "type");
-  if (!f.empty() && !ParseHeight(f, &from))
-    return Err(400, kErrBadHeight, kCodespace, "from_height must be a non-negative integer, got '" + f + "'");
-  if (!t.empty() && !ParseHeight(t, &to))
-    return Err(400, kErrBadHeight, kCodespace, "to_height must be a non-negative integer, got '" + t + "'");
-  if (from < 1) from = 1;
-  if (t.empty() || to > latest) to = latest;
-  if (to > from + kMaxEventBlocks - 1) to = from + kMaxEventBlocks - 1;
+RouteReply EventsRoute(Backend& node, const std::string& target) {
+  auto req = ParseEventsRequest(target);
+  if (!req.ok()) return Err(400, req.error());
+  const std::string& type = req->type;
+  int64_t latest = node.Status().height, from = req->from_height.value_or(1);
+  int64_t to = std::min(req->to_height.value_or(latest), latest);
+  if (to >= from && to - from >= kMaxEventBlocks) to = from + kMaxEventBlocks - 1;
   json evs = json::array();
   for (int64_t h = from; h <= to; ++h) {
     auto b = node.Block(h);
@@ -123,93 +105,113 @@ std::pair<int, std::string> EventsRoute(Backend& node, const std::string& target
     }
     for (const auto& e : b->events) add(e, "");
   }
-  return {200, json{{"from_height", std::to_string(from)},
+  return {200,
+          Dump(json{{"from_height", std::to_string(from)},
                     {"to_height", std::to_string(to < from ? from - 1 : to)},
                     {"latest_height", std::to_string(latest)},
                     {"next_height", std::to_string(to < from ? from : to + 1)},
-                    {"events", evs}}
-                   .dump()};
+                    {"events", evs}}),
+          {}};
 }
+
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 }  // namespace
 
-std::pair<int, std::string> Route(Backend& node, const std::string& method, const std::string& target,
-                                  const std::string& body) {
+std::string AllowedMethods(const std::string& path) {
+  if (path == "/txs") return "POST";
+  for (const char* p : {"/status", "/events", "/supply", "/denoms", "/params/auth", "/blocks/latest"})
+    if (path == p) return "GET";
+  for (const char* p : {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/"})
+    if (StartsWith(path, p)) return "GET";
+  return "";
+}
+
+RouteReply Route(Backend& node, const std::string& method, const std::string& target, const std::string& body) {
   std::string path = target.substr(0, target.find('?'));
-  auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
+  auto starts = [&](const char* p) { return StartsWith(path, p); };
+  std::string allow = AllowedMethods(path);
+  if (allow.empty()) return Err(404, kErrNoRoute, kCodespace, "no route " + method + " " + path);
+  if (method != allow) {
+    auto r = Err(405, kErrMethodOrInternal, kCodespace, "method " + method + " not allowed on " + path + "; allowed: " + allow);
+    r.headers.emplace_back("Allow", allow);
+    return r;
+  }
   if (path == "/txs") {
-    if (method != "POST") return Err(405, kErrMethodOrInternal, kCodespace, "use POST /txs");
     auto req = ParseTxRequest(body);
-    if (!req.ok()) return Err(400, req.error().code, req.error().codespace, req.error().message);
+    if (!req.ok()) return Err(400, req.error());
     std::string hash;
     auto ck = node.Broadcast(req->tx, &hash);
     if (ck.code != 0)
-      return {400, json{{"code", ck.code}, {"codespace", ck.codespace}, {"message", ck.log}, {"hash", hash}}.dump()};
+      return {400, Dump(json{{"code", ck.code}, {"codespace", ck.codespace}, {"message", ck.log}, {"hash", hash}}), {}};
     if (req->mode == BroadcastMode::kSync)
-      return {200, json{{"hash", hash}, {"code", 0}, {"codespace", ""}, {"log", ""}}.dump()};
+      return {200, Dump(json{{"hash", hash}, {"code", 0}, {"codespace", ""}, {"log", ""}}), {}};
     auto loc = node.WaitForTx(hash, kCommitTimeoutMs);
     if (!loc)
       return Err(504, kErrCommitTimeout, kCodespace,
                  "tx " + hash + " was accepted but not committed within 30s; query GET /txs/" + hash);
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
-    return {200, json{{"hash", hash},
+    return {200,
+            Dump(json{{"hash", hash},
                       {"height", std::to_string(loc->height)},
                       {"code", r.code},
                       {"codespace", r.codespace},
                       {"log", r.log},
                       {"gas_wanted", std::to_string(r.gas_wanted)},
                       {"gas_used", std::to_string(r.gas_used)},
-                      {"events", EventsJson(r.events)}}
-                     .dump()};
+                      {"events", EventsJson(r.events)}}),
+            {}};
   }
-  if (method != "GET")
-    return Err(405, kErrMethodOrInternal, kCodespace, "method " + method + " not allowed on " + path);
   if (path == "/status") {
     auto s = node.Status();
-    return {200, json{{"chain_id", s.chain_id},
+    return {200,
+            Dump(json{{"chain_id", s.chain_id},
                       {"node_version", "0.1.0"},
                       {"latest_block_height", std::to_string(s.height)},
                       {"latest_app_hash", HexEncode(s.app_hash, true)},
                       {"latest_block_time", s.block_time_unix_ms ? TimeIso(s.block_time_unix_ms) : ""},
-                      {"mempool_size", s.mempool_size}}
-                     .dump()};
+                      {"mempool_size", s.mempool_size}}),
+            {}};
   }
   if (path == "/events") return EventsRoute(node, target);
   if (starts("/q/")) {
-    // Generic module query: GET /q/market/orders/7 -> App query path "/market/orders/7" (the query
-    // string is passed through: /q/market/orders?state=open).
-    return FromQuery(node.Query(target.substr(2)));
+    // Generic module query: GET /q/market/orders/7 -> App query path "/market/orders/7" (the path
+    // percent-decoded, so /q/bank%2Fsupply is /bank/supply; the query string passed through as
+    // sent: /q/market/orders?state=open).
+    return FromQuery(node.Query(PctDecode(path.substr(2)) + target.substr(path.size())));
   }
-  if (starts("/accounts/")) return FromQuery(node.Query("/auth/account/" + path.substr(10)));
-  if (starts("/balances/")) return FromQuery(node.Query("/bank/balances/" + path.substr(10)));
+  if (starts("/accounts/") || starts("/balances/")) {
+    auto addr = ParseAddressParam(path.substr(10));
+    if (!addr.ok()) return Err(400, addr.error());
+    return FromQuery(node.Query((starts("/accounts/") ? "/auth/account/" : "/bank/balances/") + *addr));
+  }
   if (path == "/supply") return FromQuery(node.Query("/bank/supply"));
   if (path == "/params/auth") return FromQuery(node.Query("/auth/params"));
   if (path == "/denoms") return FromQuery(node.Query("/bank/denoms"));
-  if (path == "/blocks/latest" || starts("/blocks/")) {
-    int64_t h = 0;
-    if (path == "/blocks/latest") {
-      h = node.Status().height;
-    } else {
-      std::string hs = path.substr(8);
-      if (hs.empty() || hs.size() > 18 || !std::all_of(hs.begin(), hs.end(), ::isdigit))
-        return Err(400, kErrBadHeight, kCodespace, "block height must be a positive integer, got '" + hs + "'");
-      h = std::stoll(hs);
+  if (starts("/blocks/")) {
+    int64_t latest = node.Status().height, h = latest;
+    if (path != "/blocks/latest") {
+      auto parsed = ParseHeight("block height", PctDecode(path.substr(8)));
+      if (!parsed.ok()) return Err(400, parsed.error());
+      h = *parsed;
     }
-    auto b = h > 0 ? node.Block(h) : std::nullopt;
-    if (!b || h > node.Status().height)
-      return Err(404, kErrBlockNotFound, kCodespace, "block " + std::to_string(h) + " not found");
-    return {200, BlockJson(*b).dump()};
+    auto b = h >= 1 && h <= latest ? node.Block(h) : std::nullopt;
+    if (!b)
+      return Err(404, 8, "api", "block " + std::to_string(h) + " not found (latest is " + std::to_string(latest) + ")");
+    return {200, Dump(BlockJson(*b)), {}};
   }
   if (starts("/txs/")) {
-    std::string hash = Upper(path.substr(5));
-    if (!ValidHashHex(hash)) return Err(400, kErrBadTxHash, kCodespace, "tx hash must be 64 hex characters");
+    auto parsed = ParseTxHash(path.substr(5));
+    if (!parsed.ok()) return Err(400, parsed.error());
+    const std::string& hash = *parsed;
     auto loc = node.FindTx(hash);
     if (!loc || loc->height > node.Status().height)
       return Err(404, kErrTxNotFound, kCodespace, "tx " + hash + " not found");
     auto b = node.Block(loc->height);
     const auto& r = b->results[loc->index];
     json tx = json::parse(node.TxJson(b->txs[loc->index]), nullptr, false);
-    return {200, json{{"hash", hash},
+    return {200,
+            Dump(json{{"hash", hash},
                       {"height", std::to_string(loc->height)},
                       {"index", loc->index},
                       {"code", r.code},
@@ -219,10 +221,10 @@ std::pair<int, std::string> Route(Backend& node, const std::string& method, cons
                       {"gas_used", std::to_string(r.gas_used)},
                       {"events", EventsJson(r.events)},
                       {"tx", tx},
-                      {"timestamp", TimeIso(b->time_unix_ms)}}
-                     .dump()};
+                      {"timestamp", TimeIso(b->time_unix_ms)}}),
+            {}};
   }
-  return Err(404, kErrNoRoute, kCodespace, "no route " + method + " " + path);
+  return Err(404, kErrNoRoute, kCodespace, "no route " + method + " " + path);  // AllowedMethods and Route disagree
 }
 
 namespace {
@@ -239,7 +241,7 @@ std::string ErrorJson(int status, const std::string& message) {
                   : status == 408 ? kErrRequestTimeout
                   : status == 431 ? kErrHeaderTooLarge
                                   : kErrMethodOrInternal;
-  return Err(status, code, kCodespace, message).second;
+  return Err(status, code, kCodespace, message).body;
 }
 }  // namespace
 
@@ -250,14 +252,14 @@ Server::Server(Backend& node, std::string addr, http::Limits limits) {
   o.error_body = ErrorJson;
   server_ = std::make_unique<http::Server>(
       std::move(addr), std::move(o), [&node](const http::Request& req, http::ResponseWriter& w) {
-        std::pair<int, std::string> out;
+        RouteReply out;
         try {
           out = Route(node, req.method, req.target, req.body);
         } catch (const std::exception& e) {
           out = Err(500, kErrMethodOrInternal, kCodespace, std::string("internal error: ") + e.what());
         }
-        spdlog::debug("api {} {} -> {}", req.method, req.target, out.first);
-        w.Send(out.first, std::move(out.second));
+        spdlog::debug("api {} {} -> {}", req.method, req.target, out.status);
+        w.Send(out.status, std::move(out.body), "application/json", out.headers);
       });
 }
 Server::Server(Backend& node, std::string addr) : Server(node, std::move(addr), DefaultLimits()) {}

@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api/backend.h"
 #include "http/server.h"
@@ -27,8 +29,20 @@ class Server {
   std::unique_ptr<http::Server> server_;
 };
 
-// Routes one request; exposed for tests. Returns (status, JSON body).
-std::pair<int, std::string> Route(Backend& node, const std::string& method, const std::string& target,
-                                  const std::string& body);
+// What Route answers: an HTTP status, a JSON body (Content-Type application/json), and the extra
+// response headers the connection code must send with it (e.g. Allow on a 405).
+struct RouteReply {
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Routes one request; exposed for tests. `target` is the request target as sent (path and query,
+// still percent-encoded). Never throws for bad input: that is a 4xx JSON error.
+RouteReply Route(Backend& node, const std::string& method, const std::string& target, const std::string& body);
+
+// The methods a path of the API answers ("GET", or "POST" for /txs), as the Allow header lists
+// them; "" for a path the API does not have (404).
+std::string AllowedMethods(const std::string& path);
 
 }  // namespace depai::api
