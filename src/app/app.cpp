@@ -49,22 +49,37 @@ class ProviderBankAdapter : public x::provider::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
-// x/market's view of x/provider (records, audits, uptime, active-lease counter).
+// A fault from a keeper behind an interface with no error return (below). Thrown only by the
+// adapters in this file; Guard, around every App entry point, turns it back into the fault.
+struct AdapterFault {
+  Error error;
+};
+template <typename T>
+T OrHalt(Result<T> r) {
+  if (!r.ok()) throw AdapterFault{r.error()};
+  return std::move(r).value();
+}
+
+// x/market's view of x/provider (records, audits, uptime, active-lease counter). x/provider's
+// views return Result; market's interface does not yet, so a fault (a provider record that does
+// not decode) is thrown to Guard and halts the node instead of reading as "absent". TEMPORARY:
+// OrHalt goes when x/market's ProviderKeeper returns Result.
 class MarketProviderAdapter : public x::market::ProviderKeeper {
  public:
   explicit MarketProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
   std::optional<depai::provider::v1::Provider> get(const store::KVReader& s, std::string_view addr) const override {
-    return k_->get(s, addr);
+    return OrHalt(k_->get(s, addr));
   }
   std::vector<depai::provider::v1::AuditedAttributes> audits(const store::KVReader& s,
                                                              std::string_view provider) const override {
-    return k_->audits(s, provider);
+    return OrHalt(k_->audits(s, provider));
   }
   uint32_t uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p, int64_t height) const override {
-    return k_->uptime_bps(s, p, height);
+    return OrHalt(k_->uptime_bps(s, p, height));
   }
   void add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const override {
-    k_->add_active_lease(s, addr, delta);
+    auto st = k_->add_active_lease(s, addr, delta);
+    if (!st.ok()) throw AdapterFault{st.error()};
   }
 
  private:
@@ -89,13 +104,16 @@ class MarketBankAdapter : public x::market::BankKeeper {
 
 Error Fault(const std::string& m) { return x::Fault(x::kFaultInternal, m); }
 
-// Runs one App entry point; a storage failure (store::StorageFault) becomes a fault.
+// Runs one App entry point; a storage failure (store::StorageFault) becomes a fault, and so does
+// a fault an adapter threw (AdapterFault).
 template <typename F>
 auto Guard(F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const store::StorageFault& e) {
     return x::Fault(x::kFaultStorage, std::string("storage failure: ") + e.what());
+  } catch (const AdapterFault& e) {
+    return e.error;
   }
 }
 }  // namespace
