@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "client/market_msgs.h"
 #include "client/provider_msgs.h"
 #include "ledger_fixture.h"
 #include "store/mem_store.h"
@@ -117,6 +118,51 @@ TEST(ProviderKeeper, CorruptRecordInABlockHaltsTheNode) {
   EXPECT_EQ(r.error().codespace, x::kFaultCodespace) << r.error().message;
   EXPECT_EQ(r.error().code, x::kFaultCorruptRecord) << r.error().message;
   EXPECT_NE(r.error().message.find("provider"), std::string::npos) << r.error().message;
+}
+
+// The same through x/market's view of providers (the App's adapter): a bid against a provider
+// whose record does not decode halts the block instead of reading as "not registered".
+TEST(ProviderKeeper, CorruptRecordReadByMarketHaltsTheNode) {
+  TestLedger L;
+  client::ProviderDetails d;
+  d.set_endpoint("https://p.example.com");
+  d.mutable_resources()->set_cpu_millicores(16000);
+  d.mutable_resources()->set_memory_mib(65536);
+  ASSERT_EQ(L.Block({L.SignAny(
+                1, {client::PackMsgRegisterProvider(L.accounts[1].bech32, d, Amount::Of(2'000'000).value())})})[0]
+                .code,
+            0u);
+  depai::market::v1::MsgCreateOrder o;
+  o.set_owner(L.accounts[0].bech32);
+  auto* g = o.add_groups();
+  g->set_name("job");
+  g->set_count(1);
+  g->mutable_units()->set_cpu_millicores(2000);
+  g->mutable_units()->set_memory_mib(4096);
+  o.mutable_max_price_per_block()->set_denom("udpai");
+  o.mutable_max_price_per_block()->set_amount("100");
+  o.mutable_deposit()->set_denom("udpai");
+  o.mutable_deposit()->set_amount("1000000");
+  o.set_bid_window_blocks(10);
+  o.set_manifest_hash(crypto::Sha256("manifest"));
+  auto created = L.Block({L.SignAny(0, {client::PackMsgCreateOrder(o)})});
+  ASSERT_EQ(created[0].code, 0u) << created[0].log;
+  auto orders = L.Query("/market/orders")["orders"];
+  ASSERT_FALSE(orders.empty());
+  const uint64_t oid = std::stoull(orders.back()["id"].get<std::string>());
+
+  auto* reader = dynamic_cast<store::RocksReader*>(const_cast<store::KVReader*>(&L.app->committed_state()));
+  ASSERT_NE(reader, nullptr);
+  reader->update_cache(ProviderKey(L.accounts[1].addr), std::string("\xff\xff\xff", 3));
+  app::RequestFinalizeBlock req;
+  req.txs = {L.SignAny(1, {client::PackMsgCreateBid(L.accounts[1].bech32, oid, Amount::Of(80).value())})};
+  req.height = L.app->last_height() + 1;
+  req.time_unix_ms = 1'700'000'000'000 + req.height * 1000;
+  auto r = L.app->FinalizeBlock(req);
+  ASSERT_FALSE(r.ok()) << "a corrupt record must halt the block, got tx code " << r->tx_results[0].code << ": "
+                       << r->tx_results[0].log;
+  EXPECT_EQ(r.error().codespace, x::kFaultCodespace) << r.error().message;
+  EXPECT_EQ(r.error().code, x::kFaultCorruptRecord) << r.error().message;
 }
 
 std::vector<x::SimAccount> SimAccounts(const TestLedger& L) {
