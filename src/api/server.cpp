@@ -132,7 +132,8 @@ RouteReply Route(Backend& node, const std::string& method, const std::string& ta
   std::string allow = AllowedMethods(path);
   if (allow.empty()) return Err(404, kErrNoRoute, kCodespace, "no route " + method + " " + path);
   if (method != allow) {
-    auto r = Err(405, kErrMethodOrInternal, kCodespace, "method " + method + " not allowed on " + path + "; allowed: " + allow);
+    auto r = Err(405, kErrMethodOrInternal, kCodespace,
+                 "method " + method + " not allowed on " + path + "; allowed: " + allow);
     r.headers.emplace_back("Allow", allow);
     return r;
   }

@@ -49,7 +49,8 @@ class ProviderBankAdapter : public x::provider::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
-// x/market's view of x/provider (records, audits, uptime, active-lease counter).
+// x/market's view of x/provider (records, audits, uptime, active-lease counter). Faults (a
+// provider record that does not decode) pass through as Errors and halt the node.
 class MarketProviderAdapter : public x::market::ProviderKeeper {
  public:
   explicit MarketProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
@@ -65,10 +66,8 @@ class MarketProviderAdapter : public x::market::ProviderKeeper {
                               int64_t height) const override {
     return k_->uptime_bps(s, p, height);
   }
-  // TODO(x/provider on the skeleton): forward the Status once provider's keeper returns one.
   Status add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const override {
-    k_->add_active_lease(s, addr, delta);
-    return {};
+    return k_->add_active_lease(s, addr, delta);
   }
 
  private:

@@ -1,48 +1,47 @@
 #include "x/provider/keeper.h"
 
 #include <algorithm>
+#include <map>
 
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
+#include "x/provider/keys.h"
 #include "x/types/codec.h"
 
 namespace depai::x::provider {
 
 namespace {
-constexpr std::string_view kProviderPrefix = "provider/p/";
-constexpr std::string_view kAuditPrefix = "provider/audit/";
-constexpr std::string_view kUnbondPrefix = "provider/unbond/";
-constexpr std::string_view kParamsKey = "provider/params";
+using keys::kAuditPrefix;
+using keys::kProviderPrefix;
+using keys::kUnbondPrefix;
 
-std::string ProviderKey(std::string_view addr) { return std::string(kProviderPrefix) + std::string(addr); }
-std::string AuditKey(std::string_view provider, std::string_view auditor) {
-  return std::string(kAuditPrefix) + std::string(provider) + std::string(auditor);
-}
-std::string UnbondKey(int64_t completion_height, std::string_view owner) {
-  std::string k(kUnbondPrefix);
-  PutU64BE(k, static_cast<uint64_t>(completion_height));
-  k.append(owner);
-  return k;
+std::string JoinKeys(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ",") + k;
+  return out;
 }
 
-template <typename M>
-std::optional<M> ParseValue(const std::optional<Bytes>& v) {
-  if (!v) return std::nullopt;
-  M m;
-  if (!m.ParseFromString(*v)) return std::nullopt;
-  return m;
+// The attestation after merging `attrs` into `old` (new values win), in key order.
+std::map<std::string, std::string> Merged(const std::optional<AuditedAttributes>& old,
+                                          const std::vector<Attribute>& attrs) {
+  std::map<std::string, std::string> kv;
+  if (old)
+    for (const auto& a : old->attributes()) kv[a.key()] = a.value();
+  for (const auto& a : attrs) kv[a.key()] = a.value();
+  return kv;
 }
 
-// Amounts in state were validated when written; a malformed one reads as zero (and then fails
-// the bond invariant).
-Amount AmountOr0(const std::string& s) {
-  auto a = Amount::Parse(s);
-  return a.ok() ? a.value() : Amount();
+// The detail fields of a message (as validated into a Provider) onto a provider record.
+void CopyDetails(const Provider& details, Provider* p) {
+  p->set_endpoint(details.endpoint());
+  *p->mutable_location() = details.location();
+  p->set_region(details.region());
+  *p->mutable_attributes() = details.attributes();
+  *p->mutable_resources() = details.resources();
 }
 
-Coins BondCoins(Amount a) {
-  auto c = Coins::From({Coin{kBondDenom, a}});
-  return c.ok() ? c.value() : Coins();
+Error NotRegistered(const std::string& who) {
+  return ProviderErr(kErrNotFound, "provider " + who + " is not registered");
 }
 }  // namespace
 
@@ -70,66 +69,135 @@ Status ValidateParams(const Params& p) {
   return {};
 }
 
-Params Keeper::params(const store::KVReader& s) const {
-  auto p = ParseValue<Params>(s.get(kParamsKey));
-  return p ? *p : DefaultParams();
+// ---- record decoding ------------------------------------------------------------------------
+
+Result<Amount> Keeper::StoredAmount(const std::string& s, const char* what) {
+  auto a = Amount::Parse(s);
+  if (!a.ok()) return Fault(kFaultCorruptRecord, std::string("stored ") + what + " '" + s + "' is not an amount");
+  return a;
 }
 
-void Keeper::set_params(store::KVStore& s, const Params& p) const { s.set(kParamsKey, DeterministicSerialize(p)); }
+Result<Provider> Keeper::DecodeProvider(std::string_view bytes) {
+  DEPAI_ASSIGN_OR_RETURN(auto p, DecodeRecord<Provider>(bytes, "provider"));
+  DEPAI_TRY(StoredAmount(p.collateral(), "provider collateral"));
+  return p;
+}
 
-std::optional<Provider> Keeper::get(const store::KVReader& s, std::string_view addr) const {
-  return ParseValue<Provider>(s.get(ProviderKey(addr)));
+Result<UnbondingEntry> Keeper::DecodeUnbonding(std::string_view bytes) {
+  DEPAI_ASSIGN_OR_RETURN(auto e, DecodeRecord<UnbondingEntry>(bytes, "unbonding entry"));
+  DEPAI_TRY(StoredAmount(e.amount(), "unbonding amount"));
+  return e;
+}
+
+Coins Keeper::BondCoins(Amount a) {
+  auto c = Coins::From({Coin{kBondDenom, a}});
+  return c.ok() ? c.value() : Coins();
+}
+
+// ---- views ----------------------------------------------------------------------------------
+
+Result<Params> Keeper::params(const store::KVReader& s) const {
+  auto v = s.get(keys::kParams);
+  if (!v) return DefaultParams();
+  DEPAI_ASSIGN_OR_RETURN(auto p, DecodeRecord<Params>(*v, "provider params"));
+  if (auto st = ValidateParams(p); !st.ok())
+    return Fault(kFaultCorruptRecord, "stored provider params are out of range: " + st.error().message);
+  return p;
+}
+
+void Keeper::set_params(store::KVStore& s, const Params& p) const { s.set(keys::kParams, DeterministicSerialize(p)); }
+
+Result<std::optional<Provider>> Keeper::get(const store::KVReader& s, std::string_view addr) const {
+  auto v = s.get(keys::Provider(addr));
+  if (!v) return std::optional<Provider>();
+  DEPAI_ASSIGN_OR_RETURN(auto p, DecodeProvider(*v));
+  return std::optional<Provider>(std::move(p));
+}
+
+Result<Provider> Keeper::must_get(const store::KVReader& s, std::string_view addr) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, get(s, addr));
+  if (!p)
+    return Fault(kFaultInternal, "provider " + crypto::AddressToBech32(addr) + " vanished between check and apply");
+  return std::move(*p);
 }
 
 void Keeper::set(store::KVStore& s, std::string_view addr, const Provider& p) const {
-  s.set(ProviderKey(addr), DeterministicSerialize(p));
+  s.set(keys::Provider(addr), DeterministicSerialize(p));
 }
 
-void Keeper::remove(store::KVStore& s, std::string_view addr) const { s.del(ProviderKey(addr)); }
-
-std::vector<Provider> Keeper::providers(const store::KVReader& s) const {
-  std::vector<Provider> out;
-  s.iterate(kProviderPrefix, store::PrefixEnd(kProviderPrefix), [&](std::string_view, std::string_view v) {
-    Provider p;
-    if (p.ParseFromArray(v.data(), static_cast<int>(v.size()))) out.push_back(std::move(p));
-    return true;
+Status Keeper::for_each_provider(const store::KVReader& s, const ProviderFn& fn) const {
+  Status st;
+  s.iterate(kProviderPrefix, store::PrefixEnd(kProviderPrefix), [&](std::string_view k, std::string_view v) {
+    auto p = DecodeProvider(v);
+    if (!p.ok()) {
+      st = p.error();
+      return false;
+    }
+    return fn(k.substr(kProviderPrefix.size()), p.value());
   });
-  return out;
+  return st;
 }
 
-std::vector<AuditedAttributes> Keeper::audits(const store::KVReader& s, std::string_view provider) const {
-  std::string prefix = std::string(kAuditPrefix) + std::string(provider);
-  std::vector<AuditedAttributes> out;
+namespace {
+Status ForEachAudit(const store::KVReader& s, const std::string& prefix, const Keeper::AuditFn& fn) {
+  Status st;
   s.iterate(prefix, store::PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
-    AuditedAttributes a;
-    if (a.ParseFromArray(v.data(), static_cast<int>(v.size()))) out.push_back(std::move(a));
-    return true;
+    auto a = DecodeRecord<AuditedAttributes>(v, "attestation");
+    if (!a.ok()) {
+      st = a.error();
+      return false;
+    }
+    return fn(a.value());
   });
-  return out;
+  return st;
+}
+}  // namespace
+
+Status Keeper::for_each_audit(const store::KVReader& s, const AuditFn& fn) const {
+  return ForEachAudit(s, std::string(kAuditPrefix), fn);
 }
 
-std::vector<AuditedAttributes> Keeper::all_audits(const store::KVReader& s) const {
+Status Keeper::for_each_audit_of(const store::KVReader& s, std::string_view provider, const AuditFn& fn) const {
+  return ForEachAudit(s, keys::AuditsOf(provider), fn);
+}
+
+Result<std::vector<AuditedAttributes>> Keeper::audits(const store::KVReader& s, std::string_view provider) const {
   std::vector<AuditedAttributes> out;
-  s.iterate(kAuditPrefix, store::PrefixEnd(kAuditPrefix), [&](std::string_view, std::string_view v) {
-    AuditedAttributes a;
-    if (a.ParseFromArray(v.data(), static_cast<int>(v.size()))) out.push_back(std::move(a));
+  DEPAI_TRY(for_each_audit_of(s, provider, [&](const AuditedAttributes& a) {
+    out.push_back(a);
     return true;
-  });
+  }));
   return out;
 }
 
-std::optional<AuditedAttributes> Keeper::audit(const store::KVReader& s, std::string_view provider,
-                                               std::string_view auditor) const {
-  return ParseValue<AuditedAttributes>(s.get(AuditKey(provider, auditor)));
+Result<std::optional<AuditedAttributes>> Keeper::audit(const store::KVReader& s, std::string_view provider,
+                                                       std::string_view auditor) const {
+  auto v = s.get(keys::Audit(provider, auditor));
+  if (!v) return std::optional<AuditedAttributes>();
+  DEPAI_ASSIGN_OR_RETURN(auto a, DecodeRecord<AuditedAttributes>(*v, "attestation"));
+  return std::optional<AuditedAttributes>(std::move(a));
 }
 
 void Keeper::set_audit(store::KVStore& s, std::string_view provider, std::string_view auditor,
                        const AuditedAttributes& a) const {
-  s.set(AuditKey(provider, auditor), DeterministicSerialize(a));
+  s.set(keys::Audit(provider, auditor), DeterministicSerialize(a));
 }
 
-void Keeper::delete_audit(store::KVStore& s, std::string_view provider, std::string_view auditor) const {
-  s.del(AuditKey(provider, auditor));
+Status Keeper::for_each_unbonding(const store::KVReader& s, const UnbondingFn& fn) const {
+  Status st;
+  s.iterate(kUnbondPrefix, store::PrefixEnd(kUnbondPrefix), [&](std::string_view k, std::string_view v) {
+    if (k.size() != kUnbondPrefix.size() + 8 + 20) {
+      st = Fault(kFaultCorruptRecord, "unbonding key of the wrong length");
+      return false;
+    }
+    auto e = DecodeUnbonding(v);
+    if (!e.ok()) {
+      st = e.error();
+      return false;
+    }
+    return fn(k.substr(kUnbondPrefix.size() + 8), e.value());
+  });
+  return st;
 }
 
 uint32_t Keeper::UptimeBps(const Provider& p, int64_t height, int64_t heartbeat_window) {
@@ -142,13 +210,213 @@ uint32_t Keeper::UptimeBps(const Provider& p, int64_t height, int64_t heartbeat_
   return bps >= kMaxUptimeBps ? kMaxUptimeBps : static_cast<uint32_t>(bps);
 }
 
-uint32_t Keeper::uptime_bps(const store::KVReader& s, const Provider& p, int64_t height) const {
-  return UptimeBps(p, height, params(s).heartbeat_window());
+Result<uint32_t> Keeper::uptime_bps(const store::KVReader& s, const Provider& p, int64_t height) const {
+  DEPAI_ASSIGN_OR_RETURN(auto params, this->params(s));
+  return UptimeBps(p, height, params.heartbeat_window());
 }
 
-void Keeper::add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const {
-  auto p = get(s, addr);
-  if (!p) return;
+// ---- checks ---------------------------------------------------------------------------------
+
+Status Keeper::check_funds(const store::KVReader& s, std::string_view owner, Amount need) const {
+  if (!bank_ || need.is_zero()) return {};
+  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, owner, kBondDenom));
+  if (have < need)
+    return RootErr(kErrInsufficientFunds, "insufficient funds: spendable balance " + have.str() + kBondDenom +
+                                              " is smaller than collateral " + need.str() + kBondDenom);
+  return {};
+}
+
+Status Keeper::check_register(const store::KVReader& s, const RegisterParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto existing, get(s, m.signer));
+  if (existing) return ProviderErr(kErrAlreadyRegistered, "provider " + m.owner + " is already registered; use update");
+  DEPAI_ASSIGN_OR_RETURN(auto p, params(s));
+  DEPAI_ASSIGN_OR_RETURN(auto min, StoredAmount(p.min_collateral(), "min_collateral"));
+  if (m.collateral < min)
+    return ProviderErr(kErrCollateralTooLow, "collateral " + m.collateral.str() + kBondDenom +
+                                                 " is below the minimum " + min.str() + kBondDenom);
+  return check_funds(s, m.signer, m.collateral);
+}
+
+Status Keeper::check_update(const store::KVReader& s, const UpdateParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto existing, get(s, m.signer));
+  if (!existing) return NotRegistered(m.owner);
+  return check_funds(s, m.signer, m.collateral_add);
+}
+
+Status Keeper::check_deregister(const store::KVReader& s, const DeregisterParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, get(s, m.signer));
+  if (!p) return NotRegistered(m.owner);
+  if (p->active_leases() > 0)
+    return ProviderErr(kErrActiveLeases, "provider " + m.owner + " has " + std::to_string(p->active_leases()) +
+                                             " active lease(s); close them before deregistering");
+  return {};
+}
+
+Status Keeper::check_sign_attributes(const store::KVReader& s, const SignParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, get(s, m.provider));
+  if (!p) return NotRegistered(m.provider_bech32);
+  DEPAI_ASSIGN_OR_RETURN(auto old, audit(s, m.provider, m.signer));
+  const auto kv = Merged(old, m.attributes);
+  if (kv.size() > kMaxAttributes)
+    return ProviderErr(kErrInvalidAttributes, "the attestation would hold " + std::to_string(kv.size()) +
+                                                  " attributes, at most " + std::to_string(kMaxAttributes) +
+                                                  " are allowed; delete some first");
+  return {};
+}
+
+Status Keeper::check_delete_attributes(const store::KVReader& s, const DeleteParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto a, audit(s, m.provider, m.signer));
+  if (!a)
+    return ProviderErr(kErrAuditNotFound,
+                       "auditor " + m.auditor_bech32 + " has no attestation for provider " + m.provider_bech32);
+  for (const auto& k : m.keys) {
+    bool found = std::any_of(a->attributes().begin(), a->attributes().end(),
+                             [&](const Attribute& attr) { return attr.key() == k; });
+    if (!found)
+      return ProviderErr(kErrAuditNotFound, "auditor " + m.auditor_bech32 + " has not signed attribute '" + k +
+                                                "' for provider " + m.provider_bech32);
+  }
+  return {};
+}
+
+Status Keeper::check_heartbeat(const store::KVReader& s, const HeartbeatParsed& m, int64_t height) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, get(s, m.signer));
+  if (!p) return NotRegistered(m.owner);
+  DEPAI_ASSIGN_OR_RETURN(auto params, this->params(s));
+  const int64_t w = params.heartbeat_window();
+  const int64_t window = height / w;
+  if (p->heartbeat_windows() > 0 && p->last_heartbeat_height() / w == window)
+    return ProviderErr(kErrHeartbeatWindow, "a heartbeat was already counted in window " + std::to_string(window) +
+                                                " (height " + std::to_string(p->last_heartbeat_height()) +
+                                                "); the next window starts at height " +
+                                                std::to_string((window + 1) * w));
+  return {};
+}
+
+// ---- message writes -------------------------------------------------------------------------
+
+Status Keeper::bond(Context& ctx, std::string_view owner, Amount amount) const {
+  if (amount.is_zero()) return {};
+  if (!bank_) return Fault(kFaultInternal, "provider keeper has no bank");
+  return bank_->send(ctx, owner, BondAddress(), BondCoins(amount));
+}
+
+Status Keeper::register_provider(Context& ctx, const RegisterParsed& m) const {
+  DEPAI_TRY(bond(ctx, m.signer, m.collateral));
+  const int64_t h = ctx.header->height;
+  Provider p;
+  p.set_owner(crypto::AddressToBech32(m.signer));
+  CopyDetails(m.details, &p);
+  p.set_collateral(m.collateral.str());
+  p.set_registered_height(h);
+  // Registering is signed by the provider: it counts as the first heartbeat.
+  p.set_heartbeat_windows(1);
+  p.set_last_heartbeat_height(h);
+  set(*ctx.store, m.signer, p);
+  if (ctx.events)
+    ctx.events->emit("provider.registered", {{"owner", p.owner()},
+                                             {"endpoint", p.endpoint(), false},
+                                             {"region", p.region()},
+                                             {"amount", m.collateral.str() + kBondDenom}});
+  return {};
+}
+
+Status Keeper::update_provider(Context& ctx, const UpdateParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, must_get(*ctx.store, m.signer));
+  DEPAI_ASSIGN_OR_RETURN(auto total, StoredAmount(p.collateral(), "provider collateral"));
+  auto sum = total.add(m.collateral_add);
+  if (!sum.ok()) return RootErr(kErrOverflow, "collateral overflows");
+  DEPAI_TRY(bond(ctx, m.signer, m.collateral_add));
+  CopyDetails(m.details, &p);
+  p.set_collateral(sum->str());
+  set(*ctx.store, m.signer, p);
+  if (ctx.events)
+    ctx.events->emit("provider.updated", {{"owner", p.owner()},
+                                          {"endpoint", p.endpoint(), false},
+                                          {"region", p.region()},
+                                          {"amount", m.collateral_add.str() + kBondDenom},
+                                          {"collateral", sum->str() + kBondDenom, false}});
+  return {};
+}
+
+Status Keeper::deregister_provider(Context& ctx, const DeregisterParsed& m) const {
+  auto& s = *ctx.store;
+  DEPAI_ASSIGN_OR_RETURN(auto p, must_get(s, m.signer));
+  DEPAI_ASSIGN_OR_RETURN(auto amount, StoredAmount(p.collateral(), "provider collateral"));
+  DEPAI_ASSIGN_OR_RETURN(auto params, this->params(s));
+  const int64_t completion = ctx.header->height + params.unbonding_blocks();
+  s.del(keys::Provider(m.signer));
+  DEPAI_TRY(add_unbonding(s, m.signer, amount, completion));
+  if (ctx.events)
+    ctx.events->emit("provider.deregistered", {{"owner", p.owner()},
+                                               {"amount", amount.str() + kBondDenom},
+                                               {"completion_height", std::to_string(completion)}});
+  return {};
+}
+
+Status Keeper::sign_attributes(Context& ctx, const SignParsed& m) const {
+  AuditedAttributes a;
+  a.set_provider(crypto::AddressToBech32(m.provider));
+  a.set_auditor(crypto::AddressToBech32(m.signer));
+  DEPAI_ASSIGN_OR_RETURN(auto old, audit(*ctx.store, m.provider, m.signer));
+  for (const auto& [k, v] : Merged(old, m.attributes)) {
+    auto* attr = a.add_attributes();
+    attr->set_key(k);
+    attr->set_value(v);
+  }
+  a.set_height(ctx.header->height);
+  set_audit(*ctx.store, m.provider, m.signer, a);
+  std::vector<std::string> keys;
+  for (const auto& attr : m.attributes) keys.push_back(attr.key());
+  if (ctx.events)
+    ctx.events->emit("provider.attributes_signed",
+                     {{"owner", a.provider()}, {"auditor", a.auditor()}, {"keys", JoinKeys(keys), false}});
+  return {};
+}
+
+Status Keeper::delete_attributes(Context& ctx, const DeleteParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto a, audit(*ctx.store, m.provider, m.signer));
+  if (!a) return Fault(kFaultInternal, "attestation vanished between check and apply");
+  std::vector<std::string> removed;
+  AuditedAttributes next = *a;
+  next.clear_attributes();
+  for (const auto& attr : a->attributes()) {
+    bool drop = m.keys.empty() || std::find(m.keys.begin(), m.keys.end(), attr.key()) != m.keys.end();
+    if (drop)
+      removed.push_back(attr.key());
+    else
+      *next.add_attributes() = attr;
+  }
+  if (next.attributes().empty()) {
+    ctx.store->del(keys::Audit(m.provider, m.signer));
+  } else {
+    next.set_height(ctx.header->height);
+    set_audit(*ctx.store, m.provider, m.signer, next);
+  }
+  if (ctx.events)
+    ctx.events->emit("provider.attributes_deleted",
+                     {{"owner", a->provider()}, {"auditor", a->auditor()}, {"keys", JoinKeys(removed), false}});
+  return {};
+}
+
+Status Keeper::heartbeat(Context& ctx, const HeartbeatParsed& m) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, must_get(*ctx.store, m.signer));
+  const int64_t h = ctx.header->height;
+  p.set_heartbeat_windows(p.heartbeat_windows() + 1);
+  p.set_last_heartbeat_height(h);
+  set(*ctx.store, m.signer, p);
+  DEPAI_ASSIGN_OR_RETURN(uint32_t uptime, uptime_bps(*ctx.store, p, h));
+  if (ctx.events)
+    ctx.events->emit("provider.heartbeat",
+                     {{"owner", p.owner(), false}, {"uptime_bps", std::to_string(uptime), false}});
+  return {};
+}
+
+// ---- other writes ---------------------------------------------------------------------------
+
+Status Keeper::add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, get(s, addr));
+  if (!p) return {};
   const uint64_t cur = p->active_leases();
   uint64_t next;
   if (delta >= 0) {
@@ -160,119 +428,24 @@ void Keeper::add_active_lease(store::KVStore& s, std::string_view addr, int64_t 
   }
   p->set_active_leases(next);
   set(s, addr, *p);
-}
-
-Status Keeper::bond(Context& ctx, std::string_view owner, Amount amount) const {
-  if (amount.is_zero()) return {};
-  if (!bank_) return ProviderErr(kErrBondInvariant, "provider keeper has no bank");
-  return bank_->send(ctx, owner, BondAddress(), BondCoins(amount));
+  return {};
 }
 
 Status Keeper::add_unbonding(store::KVStore& s, std::string_view owner, Amount amount,
                              int64_t completion_height) const {
-  const std::string key = UnbondKey(completion_height, owner);
-  UnbondingEntry e;
-  if (auto old = ParseValue<UnbondingEntry>(s.get(key))) {
-    auto sum = AmountOr0(old->amount()).add(amount);
+  const std::string key = keys::Unbond(completion_height, owner);
+  if (auto v = s.get(key)) {
+    DEPAI_ASSIGN_OR_RETURN(auto old, DecodeUnbonding(*v));
+    DEPAI_ASSIGN_OR_RETURN(auto old_amount, StoredAmount(old.amount(), "unbonding amount"));
+    auto sum = old_amount.add(amount);
     if (!sum.ok()) return RootErr(kErrOverflow, "unbonding amount overflows");
     amount = sum.value();
   }
+  UnbondingEntry e;
   e.set_owner(crypto::AddressToBech32(owner));
   e.set_amount(amount.str());
   e.set_completion_height(completion_height);
   s.set(key, DeterministicSerialize(e));
-  return {};
-}
-
-std::vector<UnbondingEntry> Keeper::unbonding(const store::KVReader& s) const {
-  std::vector<UnbondingEntry> out;
-  s.iterate(kUnbondPrefix, store::PrefixEnd(kUnbondPrefix), [&](std::string_view, std::string_view v) {
-    UnbondingEntry e;
-    if (e.ParseFromArray(v.data(), static_cast<int>(v.size()))) out.push_back(std::move(e));
-    return true;
-  });
-  return out;
-}
-
-Status Keeper::end_block(Context& ctx) const {
-  const int64_t h = ctx.header->height;
-  if (h < 0 || !bank_) return {};
-  // Due entries are exactly the keys in [prefix, prefix + BE(h + 1)): the scan stops at the first
-  // entry that is not due, so the cost is the number of due entries (plus one).
-  std::vector<std::pair<std::string, UnbondingEntry>> due;
-  ctx.store->iterate(kUnbondPrefix, UnbondKey(h + 1, ""), [&](std::string_view k, std::string_view v) {
-    UnbondingEntry e;
-    e.ParseFromArray(v.data(), static_cast<int>(v.size()));
-    due.emplace_back(std::string(k), std::move(e));
-    return true;
-  });
-  for (const auto& [key, e] : due) {
-    std::string_view owner = std::string_view(key).substr(kUnbondPrefix.size() + 8);
-    Amount amount = AmountOr0(e.amount());
-    auto st = bank_->send(ctx, BondAddress(), owner, BondCoins(amount));
-    if (!st.ok()) return Fault(kFaultInvariant, "provider unbonding payout failed: " + st.error().message);
-    ctx.store->del(key);
-    if (ctx.events)
-      ctx.events->emit("provider.unbonded", {{"owner", e.owner()}, {"amount", amount.str() + kBondDenom}});
-  }
-  return {};
-}
-
-Status Keeper::check_bond_full(const store::KVReader& s) const {
-  unsigned __int128 sum = 0;
-  s.iterate(kProviderPrefix, store::PrefixEnd(kProviderPrefix), [&](std::string_view, std::string_view v) {
-    Provider p;
-    p.ParseFromArray(v.data(), static_cast<int>(v.size()));
-    sum += AmountOr0(p.collateral()).raw();
-    return true;
-  });
-  s.iterate(kUnbondPrefix, store::PrefixEnd(kUnbondPrefix), [&](std::string_view, std::string_view v) {
-    UnbondingEntry e;
-    e.ParseFromArray(v.data(), static_cast<int>(v.size()));
-    sum += AmountOr0(e.amount()).raw();
-    return true;
-  });
-  uint64_t bal = 0;
-  if (bank_) {
-    DEPAI_ASSIGN_OR_RETURN(const Amount b, bank_->balance(s, BondAddress(), kBondDenom));
-    bal = b.raw();
-  }
-  if (sum != bal)
-    return ProviderErr(kErrBondInvariant, "bond invariant broken: module:provider_bond holds " + std::to_string(bal) +
-                                              kBondDenom + " but collateral + unbonding sum to a different amount");
-  return {};
-}
-
-Status Keeper::check_bond_block(const store::CacheStore& block, const store::KVReader& committed) const {
-  __int128 delta = 0;
-  const bool use_originals = block.parent() == &committed;
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
-    std::string_view key(k);
-    const bool is_provider = key.substr(0, kProviderPrefix.size()) == kProviderPrefix;
-    const bool is_unbond = key.substr(0, kUnbondPrefix.size()) == kUnbondPrefix;
-    if (!is_provider && !is_unbond) return;
-    auto old = use_originals && orig ? *orig : committed.get(k);
-    auto amount_of = [&](const std::optional<Bytes>& b) -> __int128 {
-      if (!b) return 0;
-      if (is_provider) {
-        Provider p;
-        p.ParseFromString(*b);
-        return AmountOr0(p.collateral()).raw();
-      }
-      UnbondingEntry e;
-      e.ParseFromString(*b);
-      return AmountOr0(e.amount()).raw();
-    };
-    delta += amount_of(v) - amount_of(old);
-  });
-  if (!bank_) return {};
-  DEPAI_ASSIGN_OR_RETURN(const Amount bond_block, bank_->balance(block, BondAddress(), kBondDenom));
-  DEPAI_ASSIGN_OR_RETURN(const Amount bond_committed, bank_->balance(committed, BondAddress(), kBondDenom));
-  const __int128 bal_delta = static_cast<__int128>(bond_block.raw()) - static_cast<__int128>(bond_committed.raw());
-  if (bal_delta != delta)
-    return ProviderErr(kErrBondInvariant,
-                       "bond invariant broken in block: module:provider_bond balance changed by a different amount "
-                       "than collateral + unbonding");
   return {};
 }
 

@@ -1,5 +1,8 @@
 // x/provider module: provider registration, updates, deregistration with unbonding, auditor
-// attestations, heartbeats, genesis, queries and the bond invariant. See doc/modules/provider.md.
+// attestations, heartbeats, genesis, queries, the bond invariant and the random-message
+// generator. See doc/modules/provider.md. Laid out like x/bank:
+// module.cpp (the stateless field validators below), msg_server.cpp (routes), genesis.cpp,
+// query.cpp, invariants.cpp, end_block.cpp, sim.cpp, keeper.{h,cpp}, keys.h.
 #pragma once
 
 #include <functional>
@@ -9,17 +12,12 @@
 
 namespace depai::x::provider {
 
-inline constexpr size_t kMaxAttributes = 32;
-inline constexpr size_t kMaxAttributeKey = 64;
-inline constexpr size_t kMaxAttributeValue = 128;
-inline constexpr size_t kMaxEndpoint = 256;
-inline constexpr size_t kMaxRegion = 32;
-inline constexpr size_t kMaxCell = 64;
-inline constexpr size_t kMaxGpus = 8;
-inline constexpr size_t kMaxStorage = 8;
-inline constexpr size_t kMaxResourceName = 32;
-inline constexpr int64_t kMaxLatE6 = 90'000'000;
-inline constexpr int64_t kMaxLonE6 = 180'000'000;
+inline constexpr const char* kTypeRegister = "/depai.provider.v1.MsgRegisterProvider";
+inline constexpr const char* kTypeUpdate = "/depai.provider.v1.MsgUpdateProvider";
+inline constexpr const char* kTypeDeregister = "/depai.provider.v1.MsgDeregisterProvider";
+inline constexpr const char* kTypeSign = "/depai.provider.v1.MsgSignProviderAttributes";
+inline constexpr const char* kTypeDelete = "/depai.provider.v1.MsgDeleteProviderAttributes";
+inline constexpr const char* kTypeHeartbeat = "/depai.provider.v1.MsgProviderHeartbeat";
 
 // Stateless field checks, shared by the messages, genesis and the client. Each error names the
 // offending field.
@@ -30,7 +28,23 @@ Status ValidateAttributeKey(const std::string& key, const std::string& field);
 // 0..32 attributes (1..32 when `require_some`), valid keys and values, unique keys.
 Status ValidateAttributes(const google::protobuf::RepeatedPtrField<depai::provider::v1::Attribute>& attrs,
                           const std::string& field, bool require_some);
+// Attributes as stored (genesis): valid, and sorted by key.
+Status ValidateStoredAttributes(const google::protobuf::RepeatedPtrField<depai::provider::v1::Attribute>& attrs,
+                                const std::string& field);
 Status ValidateResources(const depai::provider::v1::Resources& r);
+// `attrs` sorted by key.
+std::vector<Attribute> SortedAttributes(const google::protobuf::RepeatedPtrField<Attribute>& attrs);
+
+// The detail fields every registration carries (a message or a stored Provider).
+template <typename M>
+Status ValidateDetails(const M& m) {
+  DEPAI_TRY(ValidateEndpoint(m.endpoint()));
+  DEPAI_TRY(ValidateLocation(m.location()));
+  DEPAI_TRY(ValidateRegion(m.region()));
+  DEPAI_TRY(ValidateAttributes(m.attributes(), "attributes", false));
+  DEPAI_TRY(ValidateResources(m.resources()));
+  return {};
+}
 
 class Module : public x::Module {
  public:
@@ -47,6 +61,7 @@ class Module : public x::Module {
   }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
   Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
+  std::optional<SimMsg> random_msg(SimState& sim) const override;
   const Keeper& keeper() const { return keeper_; }
 
  private:
