@@ -244,7 +244,7 @@ class Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};
 
-  void Serve(std::shared_ptr<asio::ip::tcp::socket> sock) {
+  void Serve(const std::shared_ptr<asio::ip::tcp::socket>& sock) {
     beast::flat_buffer buf;
     boost::system::error_code ec;
     for (;;) {

@@ -23,7 +23,6 @@ namespace depai::provider {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-namespace mv1 = depai::market::v1;
 namespace pv1 = depai::provider::v1;
 
 namespace {

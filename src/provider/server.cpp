@@ -321,7 +321,7 @@ struct Endpoint::Impl {
     return true;
   }
 
-  void Serve(std::shared_ptr<tcp::socket> sock, std::string peer) {
+  void Serve(const std::shared_ptr<tcp::socket>& sock, const std::string& peer) {
     beast::flat_buffer buf;
     boost::system::error_code ec;
     struct timeval rcv {
