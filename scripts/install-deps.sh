@@ -14,7 +14,7 @@ GOGOPROTO_VERSION=v1.7.0
 GO_MIN=1.22.11  # the `go` line of cometbft v0.38.25's go.mod
 SCHEMATHESIS_VERSION=4.32.5
 TEST_VENV=.venv-test
-PKGS=(build-essential cmake ninja-build ccache clang clang-format libclang-rt-14-dev pkg-config
+PKGS=(build-essential cmake ninja-build ccache clang clang-format clang-tidy libclang-rt-14-dev pkg-config
       librocksdb-dev libsodium-dev libssl-dev libprotobuf-dev protobuf-compiler
       libboost-dev libboost-system-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
       libtomlplusplus-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev

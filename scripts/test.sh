@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (README: `bash scripts/test.sh`):
 #   1. install dependencies (a no-op when present)
-#   2. release build; every ctest test: unit, lint, functional (real depai processes)
+#   2. release build; clang-tidy over src/ (the checks in .clang-tidy); every ctest test: unit, lint,
+#      functional (real depai processes)
 #   3. asan build (ASan+UBSan); the unit tests and lints again under the sanitizers
 #   4. fuzz build (clang libFuzzer); a short run of every fuzz target from its seed corpus
 # Fails (non-zero) if any step fails, if ctest finds no tests, or if a fuzz target crashes.
@@ -44,35 +45,39 @@ run_ctest() {  # run_ctest <preset> [ctest args...]: fails on any failure and wh
 }
 
 if [ "${DEPAI_SKIP_DEPS:-0}" != 1 ]; then
-  section "1/7 dependencies"
+  section "1/8 dependencies"
   bash scripts/install-deps.sh
   done_step
 fi
 
-section "2/7 build: release"
+section "2/8 build: release"
 bash scripts/build.sh release
 done_step
 
-section "3/7 tests: release (unit, lint, functional)"
+section "3/8 clang-tidy: src/**/*.cpp (release compile_commands.json)"
+bash scripts/clang-tidy.sh build/release
+done_step
+
+section "4/8 tests: release (unit, lint, functional)"
 run_ctest release
 done_step
 
-section "4/7 build: asan (AddressSanitizer + UndefinedBehaviorSanitizer)"
+section "5/8 build: asan (AddressSanitizer + UndefinedBehaviorSanitizer)"
 bash scripts/build.sh asan
 done_step
 
-section "5/7 tests: asan (unit, lint$([ "${DEPAI_ASAN_FUNCTIONAL:-0}" = 1 ] && echo ", functional"))"
+section "6/8 tests: asan (unit, lint$([ "${DEPAI_ASAN_FUNCTIONAL:-0}" = 1 ] && echo ", functional"))"
 asan_filter=(-E '^functional\.')
 [ "${DEPAI_ASAN_FUNCTIONAL:-0}" = 1 ] && asan_filter=()
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_ctest asan "${asan_filter[@]}"
 done_step
 
-section "6/7 build: fuzz (clang, libFuzzer)"
+section "7/8 build: fuzz (clang, libFuzzer)"
 bash scripts/build.sh fuzz
 done_step
 
-section "7/7 fuzz: ${fuzz_seconds}s per target"
+section "8/8 fuzz: ${fuzz_seconds}s per target"
 shopt -s nullglob
 sources=(test/fuzz/fuzz_*.cpp)
 if [ ${#sources[@]} -eq 0 ]; then

@@ -96,7 +96,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   return pid;
 }
 
-std::string SetToml(std::string cfg, const std::string& section, const std::string& key, const std::string& value) {
+std::string SetToml(const std::string& cfg, const std::string& section, const std::string& key,
+                    const std::string& value) {
   // Replaces `key = ...` inside [section] (or at top level when section is empty).
   size_t start = 0, end = cfg.size();
   if (!section.empty()) {

@@ -58,7 +58,8 @@ void PrintLeaseLine(const json& v) {
 }
 
 // Adds a signing subcommand: KEY positional plus the tx flags; `run` builds the message.
-CLI::App* TxCommand(CLI::App* parent, const char* name, const char* help, std::shared_ptr<MarketArgs> a, bool big_gas) {
+CLI::App* TxCommand(CLI::App* parent, const char* name, const char* help, const std::shared_ptr<MarketArgs>& a,
+                    bool big_gas) {
   auto* c = parent->add_subcommand(name, help);
   c->add_option("key", a->key, "Key name (or address) in the keyring that signs")->required();
   if (big_gas) {

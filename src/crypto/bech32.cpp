@@ -35,7 +35,7 @@ struct Rev {
     for (auto& x : t) x = -1;
     for (int i = 0; i < 32; ++i) {
       char c = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"[i];
-      t[static_cast<int>(c)] = static_cast<int8_t>(i);
+      t[static_cast<unsigned char>(c)] = static_cast<int8_t>(i);
       if (c >= 'a' && c <= 'z') t[c - 'a' + 'A'] = static_cast<int8_t>(i);
     }
   }

@@ -188,6 +188,7 @@ struct Layout {
 // group is not visible through that mount.
 std::optional<std::string> DirOf(const Mount& m, const std::string& path) {
   std::string rel;
+  // NOLINTBEGIN(bugprone-branch-clone): the first and last cases do the same for different reasons
   if (m.root == "/") {
     rel = path;
   } else if (path == m.root || path.rfind(m.root + "/", 0) == 0) {
@@ -195,6 +196,7 @@ std::optional<std::string> DirOf(const Mount& m, const std::string& path) {
   } else {
     rel = path;  // a cgroup namespace: the path is already relative to the mount's root
   }
+  // NOLINTEND(bugprone-branch-clone)
   if (rel.empty() || rel[0] != '/') rel = "/" + rel;
   for (const auto& part : Split(rel, '/'))
     if (part == "..") return std::nullopt;  // our group lies outside this mount (another namespace)
@@ -543,6 +545,7 @@ Result<Cgroup> Cgroup::Create(const std::string& name, const CgroupLimits& limit
   if (g.version_.empty()) g.version_ = "v2";
   Status st = WriteLimits(g.paths_, g.v2_, limits);
   if (!st.ok()) {
+    // NOLINTNEXTLINE(modernize-loop-convert): reverse order
     for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
     return Err(5, "group '" + name + "': " + Bare(st.error()));
   }

@@ -11,6 +11,7 @@ namespace {
 constexpr const char* kMetaHeight = "height";
 constexpr const char* kMetaAppHash = "app_hash";
 constexpr const char* kMetaLtHash = "lthash";
+constexpr size_t kFlushBatchBytes = 64 << 20;  // RocksDB's default write_buffer_size
 Error dbError(const rocksdb::Status& s) { return Error{"store", 1, "rocksdb: " + s.ToString()}; }
 }  // namespace
 
@@ -94,6 +95,9 @@ Result<std::unique_ptr<StateDB>> StateDB::Open(const std::string& path) {
 
 StateDB::~StateDB() {
   if (db_) {
+    // Flush the memtables on a clean close, so the next Open does not replay the WAL into memory
+    // (a genesis block is one write batch of every genesis key: replayed, it is a memtable of that size).
+    if (!mem_env_) db_->Flush(rocksdb::FlushOptions(), {db_->DefaultColumnFamily(), meta_cf_.get()});
     meta_cf_.reset();
     db_->Close();
     db_.reset();
@@ -140,6 +144,12 @@ Status StateDB::commit(const CacheStore& block, int64_t height) {
   wo.sync = mem_env_ == nullptr;
   auto s = db_->Write(wo, &batch);
   if (!s.ok()) return dbError(s);
+  // A block far larger than a memtable (a genesis import) is flushed at once: its memtable is freed
+  // and a crash does not replay it from the WAL into memory.
+  if (!mem_env_ && batch.GetDataSize() > kFlushBatchBytes) {
+    s = db_->Flush(rocksdb::FlushOptions(), {db_->DefaultColumnFamily(), meta_cf_.get()});
+    if (!s.ok()) return dbError(s);
+  }
   block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) { reader_->update_cache(k, v); });
   staged_meta_.clear();
   height_ = height;

@@ -6,6 +6,8 @@
 // new height and app hash, so a crash leaves either the old or the new block, never a mix.
 // Contract: prepare() computes the next app hash without persisting; commit() persists what
 // prepare() computed. Reads through committed() are safe from any thread while no commit runs.
+// Memory: a commit larger than a memtable (a genesis import) is flushed to SST files at once, and
+// closing flushes the memtables, so reopening never replays a large WAL into memory.
 #pragma once
 
 #include <rocksdb/db.h>

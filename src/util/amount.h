@@ -33,7 +33,7 @@ class Amount {
   // (this * num) / den, rounding down, with a 128-bit intermediate.
   Result<Amount> mul_div(uint64_t num, uint64_t den) const;
   std::string str() const { return std::to_string(v_); }
-  auto operator<=>(const Amount&) const = default;
+  auto operator<=>(const Amount&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 
  private:
   constexpr explicit Amount(uint64_t v) : v_(v) {}
