@@ -363,6 +363,10 @@ Result<std::string> App::ExportGenesisImpl() const {
   return g.dump(2);
 }
 
+std::vector<const x::Module*> App::Modules() const {
+  return std::vector<const x::Module*>(impl_->modules.begin(), impl_->modules.end());
+}
+
 Status App::CheckInvariants() const {
   return Guard([&]() -> Status {
     for (auto* m : impl_->modules) {

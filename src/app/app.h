@@ -17,6 +17,10 @@
 #include "store/state_db.h"
 #include "util/result.h"
 
+namespace depai::x {
+class Module;
+}
+
 namespace depai::app {
 
 // Optional accelerator for signature checks: a driver may pre-verify the signatures of a
@@ -57,6 +61,8 @@ class App {
   // Decoded, human-readable form of a tx (messages, memo, fee, signer), for the API.
   // Returns an object with "error" when the bytes do not decode.
   std::string TxToJson(std::string_view tx) const;
+  // The modules in genesis/hook order (tests drive their random message generators).
+  std::vector<const x::Module*> Modules() const;
   // Full invariant check over committed state (start-up and tests).
   Status CheckInvariants() const;
 
