@@ -55,7 +55,7 @@ class Result {
 // Propagate an error out of the enclosing function.
 #define DEPAI_TRY(expr)                \
   do {                                 \
-    auto _st = (expr);                 \
+    auto&& _st = (expr);               \
     if (!_st.ok()) return _st.error(); \
   } while (0)
 
