@@ -1,5 +1,6 @@
 #include "crypto/bech32.h"
 
+#include <array>
 #include <cctype>
 #include <cstring>
 
@@ -108,8 +109,19 @@ std::optional<std::vector<uint8_t>> ConvertBits(const std::vector<uint8_t>& in, 
 }
 
 std::string AddressToBech32(std::string_view addr20) {
+  // A pure function, memoised per thread for the addresses of the last few txs (the signer's
+  // address is printed three times per transfer: fee payer, sender, message sender).
+  struct Slot {
+    std::string addr, text;
+  };
+  thread_local std::array<Slot, 64> memo;
+  Slot& slot = memo[addr20.empty() ? 0 : static_cast<unsigned char>(addr20.back()) % memo.size()];
+  if (!slot.text.empty() && slot.addr == addr20) return slot.text;
   std::vector<uint8_t> b(addr20.begin(), addr20.end());
-  return Bech32Encode(kAddressHrp, *ConvertBits(b, 8, 5, true));
+  std::string text = Bech32Encode(kAddressHrp, *ConvertBits(b, 8, 5, true));
+  slot.addr.assign(addr20);
+  slot.text = text;
+  return text;
 }
 
 Result<Bytes> AddressFromBech32(std::string_view s) {

@@ -18,10 +18,9 @@ Error dbError(const rocksdb::Status& s) { return Error{"store", 1, "rocksdb: " +
 Bytes EmptyAppHash() { return crypto::LtHash().checksum(); }
 
 std::optional<Bytes> RocksReader::get(std::string_view key) const {
-  std::string k(key);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(k);
+    auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
   }
   std::string v;
@@ -34,7 +33,7 @@ std::optional<Bytes> RocksReader::get(std::string_view key) const {
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() >= capacity_) cache_.clear();
-  cache_.emplace(std::move(k), out);
+  cache_.emplace(std::string(key), out);
   return out;
 }
 

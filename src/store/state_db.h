@@ -37,7 +37,12 @@ class RocksReader : public KVReader {
   rocksdb::DB* db_;
   size_t capacity_;
   mutable std::mutex mu_;
-  mutable std::unordered_map<std::string, std::optional<Bytes>> cache_;  // point reads only, never iterated
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+  };
+  // Point reads only, never iterated; looked up by string_view (no key copy on a hit).
+  mutable std::unordered_map<std::string, std::optional<Bytes>, Hash, std::equal_to<>> cache_;
 };
 
 class StateDB {
