@@ -1,6 +1,7 @@
 // x/market end_block: automatic selection for bid windows ending now, then the escrow events
 // (low balance, exhausted, grace end) scheduled for this height. Only index entries due now are
 // read, so the cost does not grow with the number of open leases. Any error is a fault.
+#include "x/market/events.h"
 #include "x/market/keeper.h"
 #include "x/market/score.h"
 
@@ -12,15 +13,6 @@ using depai::market::v1::CLOSE_REASON_INSUFFICIENT_FUNDS;
 using depai::market::v1::LEASE_STATE_ACTIVE;
 using depai::market::v1::LEASE_STATE_GRACE;
 using depai::market::v1::ORDER_STATE_OPEN;
-
-namespace {
-std::vector<EventAttribute> LeaseAttrs(const Lease& l) {
-  return {{"lease_id", std::to_string(l.id())},
-          {"order_id", std::to_string(l.order_id())},
-          {"owner", l.owner()},
-          {"provider", l.provider()}};
-}
-}  // namespace
 
 Status Keeper::auto_select(Context& ctx, uint64_t order_id, int64_t window_end) const {
   auto& s = *ctx.store;

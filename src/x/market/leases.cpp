@@ -2,6 +2,7 @@
 // settlement and the escrow event schedule. check_* only read; the write methods assume their
 // check passed.
 #include "crypto/bech32.h"
+#include "x/market/events.h"
 #include "x/market/keeper.h"
 #include "x/types/codec.h"
 
@@ -20,12 +21,6 @@ using depai::market::v1::ORDER_STATE_CLOSED;
 using depai::market::v1::ORDER_STATE_OPEN;
 
 namespace {
-std::vector<EventAttribute> LeaseAttrs(const Lease& l) {
-  return {{"lease_id", std::to_string(l.id())},
-          {"order_id", std::to_string(l.order_id())},
-          {"owner", l.owner()},
-          {"provider", l.provider()}};
-}
 Error Vanished(const char* what, uint64_t id) {
   return Fault(kFaultInternal, std::string(what) + " " + std::to_string(id) + " passed check but is missing");
 }
