@@ -96,7 +96,7 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   if (sender_out) *sender_out = signer;
   if (seq_out) *seq_out = signer_info.sequence();
 
-  // ---- phase 2: ante on its own branch ----------------------------------------------------
+  // ---- phase 2: ante, under its own savepoint ----------------------------------------------
   x::GasMeter gas(gas_limit);
   // One flat write buffer (the caller's branch) with a savepoint per phase, instead of a
   // CacheStore per level: the ante savepoint rolls back unless the tx's effects are kept.
@@ -149,7 +149,7 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   events.emit("tx", {{"fee", tx.fee.str(), false}, {"fee_payer", signer_b32, false}});
   events.emit("tx", {{"acc_seq", signer_b32 + "/" + std::to_string(signer_info.sequence())}});
 
-  // ---- phase 3: messages on a nested branch ------------------------------------------------
+  // ---- phase 3: messages, under a nested savepoint -----------------------------------------
   store::CacheStore::Scope msg_scope(state);
   x::GasKVStore& msg_store = ante_store;
   x::EventManager msg_events;

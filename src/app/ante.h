@@ -1,5 +1,5 @@
 // The transaction pipeline: stateless checks, the ante handler (signature, sequence, fee, gas
-// and size limits) and message execution, each on its own branch.
+// and size limits) and message execution, each under its own savepoint of the caller's branch.
 //
 // RunTx: every rejection of a bad transaction is an ExecTxResult with a stable (codespace, code).
 // State changes: on an ante failure nothing is written; on a message failure only the ante
