@@ -137,6 +137,11 @@ void CacheStore::for_each_write(const WriteWithOriginalFn& fn) const {
     if (e.dirty) fn(k, e.value, e.original_known ? &e.original : nullptr);
 }
 
+void CacheStore::for_each_write(std::string_view start, std::string_view end, const WriteWithOriginalFn& fn) const {
+  for (auto it = entries_.lower_bound(start); it != entries_.end() && (end.empty() || it->first < end); ++it)
+    if (it->second.dirty) fn(it->first, it->second.value, it->second.original_known ? &it->second.original : nullptr);
+}
+
 size_t CacheStore::pending_writes() const {
   size_t n = 0;
   for (const auto& [k, e] : entries_) n += e.dirty ? 1 : 0;

@@ -34,6 +34,9 @@ class CacheStore : public KVStore {
   using WriteWithOriginalFn =
       std::function<void(const std::string&, const std::optional<Bytes>&, const std::optional<Bytes>* original)>;
   void for_each_write(const WriteWithOriginalFn& fn) const;
+  // The same, for the pending writes with keys in [start, end) only (empty end: no bound); the
+  // cost is that range's writes, not the whole branch's.
+  void for_each_write(std::string_view start, std::string_view end, const WriteWithOriginalFn& fn) const;
   size_t pending_writes() const;
   void reset();  // drop all writes and cached reads
 

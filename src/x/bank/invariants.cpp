@@ -4,6 +4,7 @@
 
 #include "x/bank/keeper.h"
 #include "x/bank/keys.h"
+#include "x/types/block_changes.h"
 #include "x/types/codec.h"
 
 namespace depai::x::bank {
@@ -46,33 +47,25 @@ Status Keeper::check_supply_full(const store::KVReader& s) const {
 Status Keeper::check_supply_block(const store::CacheStore& block, const store::KVReader& committed) const {
   // Signed deltas per denom, in 128 bits so they cannot overflow.
   std::map<std::string, __int128, std::less<>> bal_delta, supply_delta;
-  const bool use_originals = block.parent() == &committed;
-  Status st;
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
-    if (!st.ok()) return;
-    std::string_view key(k);
-    std::map<std::string, __int128, std::less<>>* deltas = nullptr;
-    std::string_view denom;
-    if (key.substr(0, kBalPrefix.size()) == kBalPrefix) {
-      deltas = &bal_delta;
-      denom = key.substr(std::min(key.size(), kBalPrefix.size() + 20));
-    } else if (key.substr(0, kSupplyPrefix.size()) == kSupplyPrefix) {
-      deltas = &supply_delta;
-      denom = key.substr(kSupplyPrefix.size());
-    } else {
-      return;
-    }
-    auto old = use_originals && orig ? *orig : committed.get(k);
-    auto nv = v ? DecodeU64Record(*v, "balance or supply") : Result<uint64_t>(0);
-    auto ov = old ? DecodeU64Record(*old, "balance or supply") : Result<uint64_t>(0);
-    if (!nv.ok()) st = nv.error();
-    if (!ov.ok()) st = ov.error();
-    if (!st.ok()) return;
-    auto it = deltas->find(denom);
-    if (it == deltas->end()) it = deltas->emplace(std::string(denom), 0).first;
+  auto add_to = [](std::map<std::string, __int128, std::less<>>& deltas, std::string_view denom,
+                   const std::optional<Bytes>& before, const std::optional<Bytes>& after) -> Status {
+    auto nv = after ? DecodeU64Record(*after, "balance or supply") : Result<uint64_t>(0);
+    auto ov = before ? DecodeU64Record(*before, "balance or supply") : Result<uint64_t>(0);
+    if (!ov.ok()) return ov.error();
+    if (!nv.ok()) return nv.error();
+    auto it = deltas.find(denom);
+    if (it == deltas.end()) it = deltas.emplace(std::string(denom), 0).first;
     it->second += static_cast<__int128>(nv.value()) - static_cast<__int128>(ov.value());
-  });
-  DEPAI_TRY(st);
+    return {};
+  };
+  DEPAI_TRY(ForEachBlockChange(
+      block, committed, kBalPrefix, [&](std::string_view key, const auto& before, const auto& after) {
+        return add_to(bal_delta, key.substr(std::min(key.size(), kBalPrefix.size() + 20)), before, after);
+      }));
+  DEPAI_TRY(ForEachBlockChange(block, committed, kSupplyPrefix,
+                               [&](std::string_view key, const auto& before, const auto& after) {
+                                 return add_to(supply_delta, key.substr(kSupplyPrefix.size()), before, after);
+                               }));
   for (const auto& [d, delta] : bal_delta) {
     auto it = supply_delta.find(d);
     __int128 sd = it == supply_delta.end() ? 0 : it->second;

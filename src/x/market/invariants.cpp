@@ -3,6 +3,7 @@
 // (kFaultInvariant); a record that does not decode is a fault (kFaultCorruptRecord).
 #include "x/market/keeper.h"
 #include "x/market/keys.h"
+#include "x/types/block_changes.h"
 #include "x/types/codec.h"
 
 namespace depai::x::market {
@@ -54,21 +55,15 @@ Status Keeper::check_invariants_full(const store::KVReader& s) const {
 
 Status Keeper::check_invariants_block(const store::CacheStore& block, const store::KVReader& committed) const {
   __int128 delta = 0;
-  const bool use_originals = block.parent() == &committed;
-  Status st;
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
-    if (!st.ok()) return;
-    std::string_view key(k);
-    if (key.substr(0, kEscrowPrefix.size()) != kEscrowPrefix && key.substr(0, kBidPrefix.size()) != kBidPrefix) return;
-    auto old = use_originals && orig ? *orig : committed.get(k);
-    auto now = Contribution(key, v);
-    auto before = Contribution(key, old);
-    if (!now.ok()) st = now.error();
-    if (!before.ok()) st = before.error();
-    if (!st.ok()) return;
-    delta += now.value() - before.value();
-  });
-  DEPAI_TRY(st);
+  auto add = [&](std::string_view key, const std::optional<Bytes>& before,
+                 const std::optional<Bytes>& after) -> Status {
+    DEPAI_ASSIGN_OR_RETURN(__int128 now, Contribution(key, after));
+    DEPAI_ASSIGN_OR_RETURN(__int128 was, Contribution(key, before));
+    delta += now - was;
+    return {};
+  };
+  DEPAI_TRY(ForEachBlockChange(block, committed, kEscrowPrefix, add));
+  DEPAI_TRY(ForEachBlockChange(block, committed, kBidPrefix, add));
   DEPAI_ASSIGN_OR_RETURN(const Amount esc_block, bank_->balance(block, EscrowModuleAddress(), kDenom));
   DEPAI_ASSIGN_OR_RETURN(const Amount esc_committed, bank_->balance(committed, EscrowModuleAddress(), kDenom));
   const __int128 bank_delta = static_cast<__int128>(esc_block.raw()) - static_cast<__int128>(esc_committed.raw());

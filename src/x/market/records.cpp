@@ -16,11 +16,10 @@ namespace {
 Error Corrupt(const std::string& what) { return Fault(kFaultCorruptRecord, "stored " + what + " does not decode"); }
 
 // An amount field of a stored record: empty is the proto3 default (0); anything else must parse.
+// An empty amount is the proto default and reads as 0 (genesis may omit zero fields).
 Result<Amount> AmountField(const std::string& v, const char* what) {
   if (v.empty()) return Amount();
-  auto a = Amount::Parse(v);
-  if (!a.ok()) return Corrupt(std::string(what) + " '" + v + "'");
-  return a;
+  return DecodeAmountField(v, what);
 }
 
 Result<Bytes> AddressField(const std::string& v, const char* what) {

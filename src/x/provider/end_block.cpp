@@ -2,6 +2,7 @@
 #include "crypto/bech32.h"
 #include "x/provider/keeper.h"
 #include "x/provider/keys.h"
+#include "x/types/codec.h"
 
 namespace depai::x::provider {
 
@@ -30,7 +31,7 @@ Status Keeper::end_block(Context& ctx) const {
   DEPAI_TRY(st);
   for (const auto& [key, e] : due) {
     std::string_view owner = std::string_view(key).substr(kUnbondPrefix.size() + 8);
-    DEPAI_ASSIGN_OR_RETURN(Amount amount, StoredAmount(e.amount(), "unbonding amount"));
+    DEPAI_ASSIGN_OR_RETURN(Amount amount, DecodeAmountField(e.amount(), "unbonding amount"));
     auto paid = bank_->send(ctx, BondAddress(), owner, BondCoins(amount));
     if (!paid.ok()) {
       if (IsFault(paid)) return paid;

@@ -3,6 +3,7 @@
 // (kFaultInvariant): it halts the node. So is a record that does not decode.
 #include "x/provider/keeper.h"
 #include "x/provider/keys.h"
+#include "x/types/block_changes.h"
 #include "x/types/codec.h"
 
 namespace depai::x::provider {
@@ -17,25 +18,17 @@ Error Broken(const std::string& m) { return Fault(kFaultInvariant, "provider bon
 Status Keeper::check_bond_full(const store::KVReader& s) const {
   unsigned __int128 sum = 0;
   Status st;
-  DEPAI_TRY(for_each_provider(s, [&](std::string_view, const Provider& p) {
-    auto a = StoredAmount(p.collateral(), "provider collateral");
-    if (!a.ok()) {
-      st = a.error();
-      return false;
-    }
-    sum += a->raw();
-    return true;
-  }));
+  auto add = [&](const auto& amount, const char* what) {  // false (and st) on a bad stored amount
+    auto a = DecodeAmountField(amount, what);
+    if (!a.ok()) st = a.error();
+    if (a.ok()) sum += a->raw();
+    return a.ok();
+  };
+  DEPAI_TRY(for_each_provider(
+      s, [&](std::string_view, const Provider& p) { return add(p.collateral(), "provider collateral"); }));
   DEPAI_TRY(st);
-  DEPAI_TRY(for_each_unbonding(s, [&](std::string_view, const UnbondingEntry& e) {
-    auto a = StoredAmount(e.amount(), "unbonding amount");
-    if (!a.ok()) {
-      st = a.error();
-      return false;
-    }
-    sum += a->raw();
-    return true;
-  }));
+  DEPAI_TRY(for_each_unbonding(
+      s, [&](std::string_view, const UnbondingEntry& e) { return add(e.amount(), "unbonding amount"); }));
   DEPAI_TRY(st);
   uint64_t bal = 0;
   if (bank_) {
@@ -50,33 +43,30 @@ Status Keeper::check_bond_full(const store::KVReader& s) const {
 
 Status Keeper::check_bond_block(const store::CacheStore& block, const store::KVReader& committed) const {
   __int128 delta = 0;
-  const bool use_originals = block.parent() == &committed;
-  Status st;
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
-    if (!st.ok()) return;
-    std::string_view key(k);
-    const bool is_provider = key.substr(0, kProviderPrefix.size()) == kProviderPrefix;
-    const bool is_unbond = key.substr(0, kUnbondPrefix.size()) == kUnbondPrefix;
-    if (!is_provider && !is_unbond) return;
-    auto old = use_originals && orig ? *orig : committed.get(k);
-    auto amount_of = [&](const std::optional<Bytes>& b) -> Result<uint64_t> {
-      if (!b) return uint64_t{0};
-      if (is_provider) {
-        DEPAI_ASSIGN_OR_RETURN(auto p, DecodeProvider(*b));
-        DEPAI_ASSIGN_OR_RETURN(auto a, StoredAmount(p.collateral(), "provider collateral"));
-        return a.raw();
-      }
-      DEPAI_ASSIGN_OR_RETURN(auto e, DecodeUnbonding(*b));
-      DEPAI_ASSIGN_OR_RETURN(auto a, StoredAmount(e.amount(), "unbonding amount"));
-      return a.raw();
+  // What one stored provider or unbonding value contributes to the bond account.
+  auto collateral = [](const std::optional<Bytes>& b) -> Result<uint64_t> {
+    if (!b) return uint64_t{0};
+    DEPAI_ASSIGN_OR_RETURN(auto p, DecodeProvider(*b));
+    DEPAI_ASSIGN_OR_RETURN(auto a, DecodeAmountField(p.collateral(), "provider collateral"));
+    return a.raw();
+  };
+  auto unbonding = [](const std::optional<Bytes>& b) -> Result<uint64_t> {
+    if (!b) return uint64_t{0};
+    DEPAI_ASSIGN_OR_RETURN(auto e, DecodeUnbonding(*b));
+    DEPAI_ASSIGN_OR_RETURN(auto a, DecodeAmountField(e.amount(), "unbonding amount"));
+    return a.raw();
+  };
+  auto add = [&](auto amount_of) {
+    return [&delta, amount_of](std::string_view, const std::optional<Bytes>& before,
+                               const std::optional<Bytes>& after) -> Status {
+      DEPAI_ASSIGN_OR_RETURN(uint64_t nv, amount_of(after));
+      DEPAI_ASSIGN_OR_RETURN(uint64_t ov, amount_of(before));
+      delta += static_cast<__int128>(nv) - static_cast<__int128>(ov);
+      return {};
     };
-    auto nv = amount_of(v), ov = amount_of(old);
-    if (!nv.ok()) st = nv.error();
-    if (!ov.ok()) st = ov.error();
-    if (!st.ok()) return;
-    delta += static_cast<__int128>(nv.value()) - static_cast<__int128>(ov.value());
-  });
-  DEPAI_TRY(st);
+  };
+  DEPAI_TRY(ForEachBlockChange(block, committed, kProviderPrefix, add(collateral)));
+  DEPAI_TRY(ForEachBlockChange(block, committed, kUnbondPrefix, add(unbonding)));
   if (!bank_) return {};
   DEPAI_ASSIGN_OR_RETURN(const Amount bond_block, bank_->balance(block, BondAddress(), kBondDenom));
   DEPAI_ASSIGN_OR_RETURN(const Amount bond_committed, bank_->balance(committed, BondAddress(), kBondDenom));

@@ -71,21 +71,15 @@ Status ValidateParams(const Params& p) {
 
 // ---- record decoding ------------------------------------------------------------------------
 
-Result<Amount> Keeper::StoredAmount(const std::string& s, const char* what) {
-  auto a = Amount::Parse(s);
-  if (!a.ok()) return Fault(kFaultCorruptRecord, std::string("stored ") + what + " '" + s + "' is not an amount");
-  return a;
-}
-
 Result<Provider> Keeper::DecodeProvider(std::string_view bytes) {
   DEPAI_ASSIGN_OR_RETURN(auto p, DecodeRecord<Provider>(bytes, "provider"));
-  DEPAI_TRY(StoredAmount(p.collateral(), "provider collateral"));
+  DEPAI_TRY(DecodeAmountField(p.collateral(), "provider collateral"));
   return p;
 }
 
 Result<UnbondingEntry> Keeper::DecodeUnbonding(std::string_view bytes) {
   DEPAI_ASSIGN_OR_RETURN(auto e, DecodeRecord<UnbondingEntry>(bytes, "unbonding entry"));
-  DEPAI_TRY(StoredAmount(e.amount(), "unbonding amount"));
+  DEPAI_TRY(DecodeAmountField(e.amount(), "unbonding amount"));
   return e;
 }
 
@@ -230,7 +224,7 @@ Status Keeper::check_register(const store::KVReader& s, const RegisterParsed& m)
   DEPAI_ASSIGN_OR_RETURN(auto existing, get(s, m.signer));
   if (existing) return ProviderErr(kErrAlreadyRegistered, "provider " + m.owner + " is already registered; use update");
   DEPAI_ASSIGN_OR_RETURN(auto p, params(s));
-  DEPAI_ASSIGN_OR_RETURN(auto min, StoredAmount(p.min_collateral(), "min_collateral"));
+  DEPAI_ASSIGN_OR_RETURN(auto min, DecodeAmountField(p.min_collateral(), "min_collateral"));
   if (m.collateral < min)
     return ProviderErr(kErrCollateralTooLow, "collateral " + m.collateral.str() + kBondDenom +
                                                  " is below the minimum " + min.str() + kBondDenom);
@@ -323,7 +317,7 @@ Status Keeper::register_provider(Context& ctx, const RegisterParsed& m) const {
 
 Status Keeper::update_provider(Context& ctx, const UpdateParsed& m) const {
   DEPAI_ASSIGN_OR_RETURN(auto p, must_get(*ctx.store, m.signer));
-  DEPAI_ASSIGN_OR_RETURN(auto total, StoredAmount(p.collateral(), "provider collateral"));
+  DEPAI_ASSIGN_OR_RETURN(auto total, DecodeAmountField(p.collateral(), "provider collateral"));
   auto sum = total.add(m.collateral_add);
   if (!sum.ok()) return RootErr(kErrOverflow, "collateral overflows");
   DEPAI_TRY(bond(ctx, m.signer, m.collateral_add));
@@ -342,7 +336,7 @@ Status Keeper::update_provider(Context& ctx, const UpdateParsed& m) const {
 Status Keeper::deregister_provider(Context& ctx, const DeregisterParsed& m) const {
   auto& s = *ctx.store;
   DEPAI_ASSIGN_OR_RETURN(auto p, must_get(s, m.signer));
-  DEPAI_ASSIGN_OR_RETURN(auto amount, StoredAmount(p.collateral(), "provider collateral"));
+  DEPAI_ASSIGN_OR_RETURN(auto amount, DecodeAmountField(p.collateral(), "provider collateral"));
   DEPAI_ASSIGN_OR_RETURN(auto params, this->params(s));
   const int64_t completion = ctx.header->height + params.unbonding_blocks();
   s.del(keys::Provider(m.signer));
@@ -436,7 +430,7 @@ Status Keeper::add_unbonding(store::KVStore& s, std::string_view owner, Amount a
   const std::string key = keys::Unbond(completion_height, owner);
   if (auto v = s.get(key)) {
     DEPAI_ASSIGN_OR_RETURN(auto old, DecodeUnbonding(*v));
-    DEPAI_ASSIGN_OR_RETURN(auto old_amount, StoredAmount(old.amount(), "unbonding amount"));
+    DEPAI_ASSIGN_OR_RETURN(auto old_amount, DecodeAmountField(old.amount(), "unbonding amount"));
     auto sum = old_amount.add(amount);
     if (!sum.ok()) return RootErr(kErrOverflow, "unbonding amount overflows");
     amount = sum.value();

@@ -191,8 +191,6 @@ class Keeper {
   Result<Provider> must_get(const store::KVReader& s, std::string_view addr) const;
   Status check_funds(const store::KVReader& s, std::string_view owner, Amount need) const;
 
-  // Stored amounts (collateral, unbonding): a decimal string that does not parse is a fault.
-  static Result<Amount> StoredAmount(const std::string& s, const char* what);
   // Decoders of stored records (DecodeRecord plus their amount fields); a bad record is a fault.
   static Result<Provider> DecodeProvider(std::string_view bytes);
   static Result<UnbondingEntry> DecodeUnbonding(std::string_view bytes);

@@ -45,4 +45,11 @@ Result<uint64_t> DecodeU64Record(std::string_view bytes, std::string_view what) 
   return GetU64BE(bytes);
 }
 
+Result<Amount> DecodeAmountField(std::string_view v, std::string_view what) {
+  auto a = Amount::Parse(v);
+  if (!a.ok())
+    return Fault(kFaultCorruptRecord, "stored " + std::string(what) + " '" + std::string(v) + "' is not an amount");
+  return a;
+}
+
 }  // namespace depai::x

@@ -36,6 +36,9 @@ Result<T> DecodeRecord(std::string_view bytes, std::string_view what) {
 }
 // A stored u64 big-endian value (balances, counters); any other length is a fault.
 Result<uint64_t> DecodeU64Record(std::string_view bytes, std::string_view what);
+// A decimal amount field of a stored record (protos carry amounts as strings); anything
+// Amount::Parse refuses, the empty string included, is a fault.
+Result<Amount> DecodeAmountField(std::string_view v, std::string_view what);
 
 // Coins <-> repeated depai.tx.v1.Coin (proto amounts are decimal strings).
 template <typename RepeatedCoin>
