@@ -86,7 +86,7 @@ int DeviceCount() {
   return count;
 }
 
-bool GemmModP(const uint32_t* a, const uint32_t* b, uint32_t n, uint32_t* c, std::string* err) {
+bool GemmModP(const uint32_t* a, const uint32_t* b, uint32_t n, uint32_t* c, std::string* err, float* kernel_ms) {
   const size_t bytes = static_cast<size_t>(n) * n * sizeof(uint32_t);
   DeviceBuffers d;
   if (!Ok(cudaSetDevice(0), "cudaSetDevice", err)) return false;
@@ -97,9 +97,23 @@ bool GemmModP(const uint32_t* a, const uint32_t* b, uint32_t n, uint32_t* c, std
   if (!Ok(cudaMemcpy(d.b, b, bytes, cudaMemcpyHostToDevice), "copy B", err)) return false;
   const dim3 block(kTile, kThreadsY);
   const dim3 grid((n + kTile - 1) / kTile, (n + kTile - 1) / kTile);
+  cudaEvent_t start = nullptr, stop = nullptr;
+  if (kernel_ms) {
+    if (!Ok(cudaEventCreate(&start), "cudaEventCreate", err)) return false;
+    if (!Ok(cudaEventCreate(&stop), "cudaEventCreate", err)) return false;
+    cudaEventRecord(start);
+  }
   GemmModPKernel<<<grid, block>>>(d.a, d.b, n, d.c);
-  if (!Ok(cudaGetLastError(), "kernel launch", err)) return false;
-  if (!Ok(cudaDeviceSynchronize(), "kernel", err)) return false;
+  const cudaError_t launched = cudaGetLastError();
+  if (kernel_ms) cudaEventRecord(stop);
+  const cudaError_t ran = cudaDeviceSynchronize();
+  if (kernel_ms) {
+    if (launched == cudaSuccess && ran == cudaSuccess) cudaEventElapsedTime(kernel_ms, start, stop);
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  if (!Ok(launched, "kernel launch", err)) return false;
+  if (!Ok(ran, "kernel", err)) return false;
   if (!Ok(cudaMemcpy(c, d.c, bytes, cudaMemcpyDeviceToHost), "copy C", err)) return false;
   return true;
 }
