@@ -293,13 +293,13 @@ Status Keeper::attest(Context& ctx, const AttestParsed& m) const {
   Measurement meas = m.m;
   meas.set_height(ctx.header->height);
   s.set(keys::Attest(c->id(), m.signer), DeterministicSerialize(meas));
-  DEPAI_ASSIGN_OR_RETURN(Checker ck, [&]() -> Result<Checker> {
-    DEPAI_ASSIGN_OR_RETURN(auto x, checker(s, m.signer));
-    if (!x) return Fault(kFaultInternal, "a quorum member has no checker record");
-    return *x;
-  }());
-  ck.set_attestations(ck.attestations() + 1);
-  set_checker(s, m.signer, ck);
+  // A quorum member that has deregistered and unbonded since may still attest; it has no
+  // counters left to update.
+  DEPAI_ASSIGN_OR_RETURN(auto ck, checker(s, m.signer));
+  if (ck) {
+    ck->set_attestations(ck->attestations() + 1);
+    set_checker(s, m.signer, *ck);
+  }
   if (ctx.events)
     ctx.events->emit("verify.attested", {{"challenge_id", std::to_string(c->id())},
                                          {"checker", meas.checker()},

@@ -394,6 +394,21 @@ Status Keeper::check_dispute(const store::KVReader& s, const DisputeParsed& m) c
   if (m.row_index >= c->n())
     return VerifyErr(kErrInvalidDispute,
                      "row " + std::to_string(m.row_index) + " is outside n=" + std::to_string(c->n()));
+  // Disputes are bounded so they cannot load the chain with row recomputations: only the
+  // challenged provider and the quorum may dispute, only a sampled row or a row that a failing
+  // checker cited, and each row once.
+  const std::string sender = crypto::AddressToBech32(m.signer);
+  if (sender != c->provider() && std::find(c->quorum().begin(), c->quorum().end(), sender) == c->quorum().end())
+    return VerifyErr(kErrNotYourChallenge, "only the provider and the quorum of challenge " + id + " may dispute it");
+  bool disputable = std::find(c->sample_rows().begin(), c->sample_rows().end(), m.row_index) != c->sample_rows().end();
+  if (!disputable) {
+    DEPAI_ASSIGN_OR_RETURN(auto ms, attestations(s, c->id()));
+    for (const auto& a : ms)
+      if (!a.pass() && a.failing_row() == m.row_index) disputable = true;
+  }
+  if (!disputable)
+    return VerifyErr(kErrInvalidDispute,
+                     "row " + std::to_string(m.row_index) + " was neither sampled nor cited by a failing checker");
   std::vector<uint32_t> row;
   if (!proof::ParseRow(m.row, c->n(), &row))
     return VerifyErr(kErrInvalidDispute, "row must be " + std::to_string(c->n()) + " little-endian u32 values below p");
