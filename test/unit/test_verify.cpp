@@ -473,6 +473,23 @@ TEST(Verify, WrongRowsAreCaughtAndAPassingCheckerIsSlashedByADispute) {
   vv1::MsgDispute forged = d;
   forged.set_row_index(bad_row + 1);  // the proof of another index does not verify
   EXPECT_NE(V.Tx(q[1], client::PackAny(forged), 400000).code, 0u);
+  // Outsiders cannot make the chain recompute rows, and neither can anyone for a row that was
+  // neither sampled nor cited.
+  size_t outsider = kC0;
+  while (std::find(q.begin(), q.end(), outsider) != q.end() || outsider == kSameOwner) ++outsider;
+  auto od = d;
+  od.set_sender(V.Addr(outsider));
+  EXPECT_NE(V.Tx(outsider, client::PackAny(od), 400000).log.find("only the provider and the quorum"),
+            std::string::npos);
+  uint32_t unsampled = 0;
+  while (std::find(c["sample_rows"].begin(), c["sample_rows"].end(), json(unsampled)) != c["sample_rows"].end())
+    ++unsampled;
+  auto ud = d;
+  ud.set_row_index(unsampled);
+  ud.set_row(proof::RowBytes(&ans.product.c[static_cast<size_t>(unsampled) * n], n));
+  ud.clear_proof();
+  for (const auto& s : ans.tree->proof(unsampled)) ud.add_proof(s);
+  EXPECT_NE(V.Tx(q[1], client::PackAny(ud), 400000).log.find("neither sampled nor cited"), std::string::npos);
   auto t = V.Tx(q[1], client::PackAny(d), 400000);
   ASSERT_EQ(t.code, 0u) << t.log;
   EXPECT_TRUE(V.HasEvent("verify.dispute", "result", "row wrong"));
