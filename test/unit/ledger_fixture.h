@@ -88,7 +88,22 @@ class TestLedger {
                 {"score_locality_bps", 2000},
                 {"score_reputation_bps", 2000},
                 {"min_deposit", "1000"},
-                {"checker_pool_bps", 2500}}}}}};
+                {"checker_pool_bps", 2500}}}}},
+            // x/verify with short epochs and small challenges, so seeded runs reach decisions
+            // (no round starts before three checkers are registered).
+            {"verify",
+             {{"params",
+               {{"epoch_blocks", "5"},
+                {"compute_every_epochs", 2},
+                {"attest_window", "4"},
+                {"probe_window", "2"},
+                {"sample_rows", 4},
+                {"target_prove_ms", "1"},
+                {"min_n", 16},
+                {"max_n", 64},
+                {"base_blocks", "2"},
+                {"appeal_window", "4"},
+                {"checker_unbonding_blocks", "5"}}}}}};
   }
 
   app::RequestInitChain InitRequest() const {

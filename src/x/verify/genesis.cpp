@@ -57,7 +57,11 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   auto& s = *ctx.store;
   Params params = DefaultParams();
   if (g.contains("params")) {
-    DEPAI_ASSIGN_OR_RETURN(params, FromJson<Params>(g["params"], "params"));
+    // Overrides on top of the defaults: fields not given keep their default.
+    if (!g["params"].is_object()) return GenesisErr("params must be an object");
+    json merged = MessageToJson(params);
+    for (const auto& [k, v] : g["params"].items()) merged[k] = v;
+    DEPAI_ASSIGN_OR_RETURN(params, FromJson<Params>(merged, "params"));
   }
   if (auto st = ValidateParams(params); !st.ok()) return GenesisErr(st.error().message);
   keeper_.set_params(s, params);
