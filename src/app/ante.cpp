@@ -146,8 +146,10 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   auth->set_account(ante_store, *acc);
   if (auto st = GasCheck(gas, "ante"); !st.ok()) return fail(st.error(), gas.consumed());
   const std::string signer_b32 = crypto::AddressToBech32(signer);
-  events.emit("tx", {{"fee", tx.fee.str(), false}, {"fee_payer", signer_b32, false}});
-  events.emit("tx", {{"acc_seq", signer_b32 + "/" + std::to_string(signer_info.sequence())}});
+  events.emit_attrs("tx", x::EventAttribute{"fee", tx.fee.str(), false},
+                    x::EventAttribute{"fee_payer", signer_b32, false});
+  events.emit_attrs("tx",
+                    x::EventAttribute{"acc_seq", signer_b32 + "/" + std::to_string(signer_info.sequence()), true});
 
   // ---- phase 3: messages, under a nested savepoint -----------------------------------------
   store::CacheStore::Scope msg_scope(state);
@@ -162,7 +164,8 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
     DEPAI_FAULT_OR(msg_status);
     if (msg_status.ok()) msg_status = GasCheck(gas, route->type_url.c_str());
     if (!msg_status.ok()) break;
-    msg_events.emit("message", {{"action", route->type_url}, {"sender", signer_b32}});
+    msg_events.emit_attrs("message", x::EventAttribute{"action", route->type_url, true},
+                          x::EventAttribute{"sender", signer_b32, true});
   }
   ExecTxResult r;
   r.gas_wanted = static_cast<int64_t>(gas_limit);

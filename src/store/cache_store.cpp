@@ -19,15 +19,24 @@ std::optional<Bytes> CacheStore::get(std::string_view key) const {
   auto it = entries_.find(key);
   if (it != entries_.end()) return it->second.value;
   auto v = parent_->get(key);
-  entries_.emplace(std::string(key), Entry{v, false, true, v});
+  entries_.emplace_hint(it, std::string(key), Entry{v, false, true, std::nullopt});
   return v;
 }
 
-void CacheStore::journal(Map::iterator it, std::string_view key) {
-  if (it == entries_.end())
-    journal_.emplace_back(std::string(key), std::nullopt);
-  else
-    journal_.emplace_back(it->first, it->second);
+bool CacheStore::get_into(std::string_view key, Bytes& out) const {
+  auto it = entries_.lower_bound(key);
+  if (it != entries_.end() && it->first == key) {
+    if (!it->second.value) {
+      out.clear();
+      return false;
+    }
+    out.assign(*it->second.value);
+    return true;
+  }
+  const bool found = parent_->get_into(key, out);
+  entries_.emplace_hint(it, std::string(key),
+                        Entry{found ? std::optional<Bytes>(out) : std::nullopt, false, true, std::nullopt});
+  return found;
 }
 
 size_t CacheStore::savepoint() {
@@ -37,11 +46,11 @@ size_t CacheStore::savepoint() {
 
 void CacheStore::rollback(size_t sp) {
   while (journal_.size() > sp) {
-    auto& [key, prev] = journal_.back();
+    auto& [it, prev] = journal_.back();
     if (prev) {
-      entries_.insert_or_assign(key, std::move(*prev));
+      it->second = std::move(*prev);
     } else {
-      entries_.erase(key);
+      entries_.erase(it);
     }
     journal_.pop_back();
   }
@@ -53,25 +62,38 @@ void CacheStore::release(size_t) {
 }
 
 void CacheStore::set(std::string_view key, std::string_view value) {
-  auto it = entries_.find(key);
-  if (open_savepoints_) journal(it, key);
-  if (it == entries_.end()) {
-    entries_.emplace(std::string(key), Entry{Bytes(value), true});
-  } else {
-    it->second.value = Bytes(value);
-    it->second.dirty = true;
+  auto it = entries_.lower_bound(key);
+  if (it == entries_.end() || it->first != key) {
+    it = entries_.emplace_hint(it, std::string(key), Entry{Bytes(value), true, false, std::nullopt});
+    if (open_savepoints_) journal_.emplace_back(it, std::nullopt);
+    return;
   }
+  Entry& e = it->second;
+  if (open_savepoints_) journal_.emplace_back(it, e);
+  if (!e.dirty) {
+    if (e.original_known) e.original = std::move(e.value);
+    e.dirty = true;
+  }
+  if (e.value)
+    e.value->assign(value);
+  else
+    e.value.emplace(value);
 }
 
 void CacheStore::del(std::string_view key) {
-  auto it = entries_.find(key);
-  if (open_savepoints_) journal(it, key);
-  if (it == entries_.end()) {
-    entries_.emplace(std::string(key), Entry{std::nullopt, true});
-  } else {
-    it->second.value.reset();
-    it->second.dirty = true;
+  auto it = entries_.lower_bound(key);
+  if (it == entries_.end() || it->first != key) {
+    it = entries_.emplace_hint(it, std::string(key), Entry{std::nullopt, true, false, std::nullopt});
+    if (open_savepoints_) journal_.emplace_back(it, std::nullopt);
+    return;
   }
+  Entry& e = it->second;
+  if (open_savepoints_) journal_.emplace_back(it, e);
+  if (!e.dirty) {
+    if (e.original_known) e.original = std::move(e.value);
+    e.dirty = true;
+  }
+  e.value.reset();
 }
 
 void CacheStore::iterate(std::string_view start, std::string_view end, const IterFn& fn) const {

@@ -21,6 +21,7 @@ class CacheStore : public KVStore {
  public:
   explicit CacheStore(const KVReader* parent) : parent_(parent) {}
   std::optional<Bytes> get(std::string_view key) const override;
+  bool get_into(std::string_view key, Bytes& out) const override;
   void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override;
   void set(std::string_view key, std::string_view value) override;
   void del(std::string_view key) override;
@@ -73,14 +74,17 @@ class CacheStore : public KVStore {
   struct Entry {
     std::optional<Bytes> value;
     bool dirty = false;
-    bool original_known = false;    // set when the first access was a read of the parent
-    std::optional<Bytes> original;  // the parent's value at that read (valid if original_known)
+    bool original_known = false;  // set when the first access was a read of the parent
+    // The parent's value at that read, for a dirty entry whose original_known is set (a clean
+    // entry's original is its value: it moves here at the first write, so a read stores it once).
+    std::optional<Bytes> original;
   };
   using Map = std::map<std::string, Entry, std::less<>>;
-  void journal(Map::iterator it, std::string_view key);
   const KVReader* parent_;
   mutable Map entries_;
-  std::vector<std::pair<std::string, std::optional<Entry>>> journal_;  // (key, entry before the write)
+  // (entry, its state before the write; nullopt: the write created it). Map iterators stay valid:
+  // an entry is erased only by the rollback of its own creation, after its later records.
+  std::vector<std::pair<Map::iterator, std::optional<Entry>>> journal_;
   size_t open_savepoints_ = 0;
 };
 

@@ -4,7 +4,11 @@
 // [start, end); an empty `end` means "no upper bound". The callback returns false to stop.
 // Implementations are not thread-safe unless stated otherwise.
 //
-// Storage failure: get() and iterate() have no error return. A store whose engine fails a read
+// get_into() is get() without the copy per layer: it writes the value into the caller's buffer
+// (replacing its contents, reusing its capacity) and returns whether the key exists; `out` is
+// cleared when it does not. Every store answers get_into exactly as it answers get.
+//
+// Storage failure: get(), get_into() and iterate() have no error return. A store whose engine fails a read
 // (I/O error, corruption detected by the engine) throws StorageFault and never answers "absent"
 // or a partial range instead. StorageFault is the one exception in the state machine: only the
 // App's entry points catch it, and they turn it into a node fault (kFaultStorage), which halts
@@ -33,8 +37,21 @@ class KVReader {
  public:
   virtual ~KVReader() = default;
   virtual std::optional<Bytes> get(std::string_view key) const = 0;
+  virtual bool get_into(std::string_view key, Bytes& out) const {
+    auto v = get(key);
+    if (!v) {
+      out.clear();
+      return false;
+    }
+    out = std::move(*v);
+    return true;
+  }
   virtual void iterate(std::string_view start, std::string_view end, const IterFn& fn) const = 0;
-  bool has(std::string_view key) const { return get(key).has_value(); }
+  // Whether `key` exists; reads it through get_into into a per-thread buffer (no allocation once warm).
+  bool has(std::string_view key) const {
+    thread_local Bytes buf;
+    return get_into(key, buf);
+  }
 };
 
 class KVStore : public KVReader {

@@ -14,6 +14,15 @@ class MemStore : public KVStore {
     if (it == m_.end()) return std::nullopt;
     return it->second;
   }
+  bool get_into(std::string_view key, Bytes& out) const override {
+    auto it = m_.find(key);
+    if (it == m_.end()) {
+      out.clear();
+      return false;
+    }
+    out.assign(it->second);
+    return true;
+  }
   void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override {
     for (auto it = m_.lower_bound(start); it != m_.end() && (end.empty() || it->first < end); ++it)
       if (!fn(it->first, it->second)) return;

@@ -37,6 +37,35 @@ std::optional<Bytes> RocksReader::get(std::string_view key) const {
   return out;
 }
 
+bool RocksReader::get_into(std::string_view key, Bytes& out) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      if (!it->second) {
+        out.clear();
+        return false;
+      }
+      out.assign(*it->second);
+      return true;
+    }
+  }
+  auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &out);
+  std::optional<Bytes> cached;
+  if (s.ok()) {
+    cached = out;
+  } else if (s.IsNotFound()) {
+    out.clear();
+  } else {
+    throw StorageFault("rocksdb get: " + s.ToString());  // node fault, not a tx result
+  }
+  const bool found = cached.has_value();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cache_.size() >= capacity_) cache_.clear();
+  cache_.emplace(std::string(key), std::move(cached));
+  return found;
+}
+
 void RocksReader::update_cache(const std::string& key, const std::optional<Bytes>& value) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(key);
@@ -117,9 +146,14 @@ Bytes StateDB::prepare(const CacheStore& block) {
   // the committed state itself.
   const bool use_originals = block.parent() == reader_.get();
   block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
-    auto old = use_originals && orig ? *orig : reader_->get(k);
-    if (old == v) return;  // a no-op write leaves the commitment unchanged
-    if (old) h.remove(k, *old);
+    std::optional<Bytes> fetched;
+    const std::optional<Bytes>* old = orig;
+    if (!use_originals || !orig) {
+      fetched = reader_->get(k);
+      old = &fetched;
+    }
+    if (*old == v) return;  // a no-op write leaves the commitment unchanged
+    if (*old) h.remove(k, **old);
     if (v) h.add(k, *v);
   });
   pending_lthash_ = h;

@@ -30,6 +30,7 @@ class RocksReader : public KVReader {
  public:
   explicit RocksReader(rocksdb::DB* db, size_t cache_entries = 262144) : db_(db), capacity_(cache_entries) {}
   std::optional<Bytes> get(std::string_view key) const override;
+  bool get_into(std::string_view key, Bytes& out) const override;
   void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override;
   void update_cache(const std::string& key, const std::optional<Bytes>& value);
 

@@ -24,20 +24,20 @@ Params DefaultParams() {
 }
 
 Result<Params> Keeper::params(const store::KVReader& s) const {
-  auto v = s.get(kParams);
-  if (!v) return DefaultParams();
-  if (params_bytes_ && *params_bytes_ == *v) return params_;  // a memo of the parse, keyed by the bytes
-  DEPAI_ASSIGN_OR_RETURN(params_, DecodeRecord<Params>(*v, "auth params"));
-  params_bytes_ = std::move(*v);
+  thread_local Bytes v;
+  if (!s.get_into(kParams, v)) return DefaultParams();
+  if (params_bytes_ && *params_bytes_ == v) return params_;  // a memo of the parse, keyed by the bytes
+  DEPAI_ASSIGN_OR_RETURN(params_, DecodeRecord<Params>(v, "auth params"));
+  params_bytes_ = v;
   return params_;
 }
 
 void Keeper::set_params(store::KVStore& s, const Params& p) const { s.set(kParams, DeterministicSerialize(p)); }
 
 Result<std::optional<Account>> Keeper::get_account(const store::KVReader& s, std::string_view addr) const {
-  auto v = s.get(AccKey(addr));
-  if (!v) return std::optional<Account>();
-  DEPAI_ASSIGN_OR_RETURN(auto a, DecodeRecord<Account>(*v, "account"));
+  thread_local Bytes v;  // read through every store layer without a copy per layer
+  if (!s.get_into(AccKey(addr), v)) return std::optional<Account>();
+  DEPAI_ASSIGN_OR_RETURN(auto a, DecodeRecord<Account>(v, "account"));
   return std::optional<Account>(std::move(a));
 }
 

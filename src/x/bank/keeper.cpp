@@ -29,9 +29,9 @@ const Bytes& FeeCollectorAddress() {
 }
 
 Result<Amount> Keeper::balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const {
-  auto v = s.get(keys::Bal(addr, denom));
-  if (!v) return Amount();
-  return DecodeAmount(*v, "balance");
+  Bytes v;  // 8 bytes: no allocation
+  if (!s.get_into(keys::Bal(addr, denom), v)) return Amount();
+  return DecodeAmount(v, "balance");
 }
 
 Status Keeper::for_each_balance(const store::KVReader& s, const BalanceFn& fn) const {
@@ -95,13 +95,13 @@ Result<Coins> Keeper::total_supply(const store::KVReader& s) const {
 }
 
 Result<std::optional<DenomMetadata>> Keeper::denom(const store::KVReader& s, std::string_view denom) const {
-  auto v = s.get(keys::Denom(denom));
-  if (!v) return std::optional<DenomMetadata>();
-  auto it = parsed_denoms_.find(*v);
+  thread_local Bytes v;
+  if (!s.get_into(keys::Denom(denom), v)) return std::optional<DenomMetadata>();
+  auto it = parsed_denoms_.find(v);
   if (it != parsed_denoms_.end()) return std::optional<DenomMetadata>(it->second);
-  DEPAI_ASSIGN_OR_RETURN(auto m, DecodeRecord<DenomMetadata>(*v, "denom metadata"));
+  DEPAI_ASSIGN_OR_RETURN(auto m, DecodeRecord<DenomMetadata>(v, "denom metadata"));
   if (parsed_denoms_.size() > 1024) parsed_denoms_.clear();
-  parsed_denoms_.emplace(*v, m);
+  parsed_denoms_.emplace(v, m);
   return std::optional<DenomMetadata>(std::move(m));
 }
 
@@ -223,9 +223,12 @@ Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, co
     // Indexed (searchable in CometBFT's tx index): transfer sender and recipient only. The
     // amounts and the coin_spent/coin_received pair repeat them; indexing them would cost every
     // node ~3x the index writes per transfer for no new query.
-    ctx.events->emit("coin_spent", {{"spender", fromS, false}, {"amount", amt, false}});
-    ctx.events->emit("coin_received", {{"receiver", toS, false}, {"amount", amt, false}});
-    ctx.events->emit("transfer", {{"recipient", toS}, {"sender", fromS}, {"amount", amt, false}});
+    ctx.events->emit_attrs("coin_spent", EventAttribute{"spender", fromS, false}, EventAttribute{"amount", amt, false});
+    ctx.events->emit_attrs("coin_received", EventAttribute{"receiver", toS, false},
+                           EventAttribute{"amount", amt, false});
+    ctx.events->emit_attrs("transfer", EventAttribute{"recipient", std::move(toS), true},
+                           EventAttribute{"sender", std::move(fromS), true},
+                           EventAttribute{"amount", std::move(amt), false});
   }
   return {};
 }

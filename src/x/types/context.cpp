@@ -19,6 +19,12 @@ std::optional<Bytes> GasKVStore::get(std::string_view key) const {
   return v;
 }
 
+bool GasKVStore::get_into(std::string_view key, Bytes& out) const {
+  const bool found = inner_->get_into(key, out);
+  (void)gas_->consume(cfg_.read_flat + cfg_.read_per_byte * (key.size() + (found ? out.size() : 0)), "ReadFlat");
+  return found;
+}
+
 void GasKVStore::iterate(std::string_view start, std::string_view end, const store::IterFn& fn) const {
   (void)gas_->consume(cfg_.read_flat, "IterFlat");
   inner_->iterate(start, end, [&](std::string_view k, std::string_view v) {

@@ -32,6 +32,14 @@ class EventManager {
   void emit(std::string type, std::vector<EventAttribute> attrs) {
     events_.push_back(Event{std::move(type), std::move(attrs)});
   }
+  // The same as emit(type, {attrs...}) without copying each attribute out of an initializer list.
+  template <typename... A>
+  void emit_attrs(std::string type, A&&... attrs) {
+    Event e{std::move(type), {}};
+    e.attributes.reserve(sizeof...(A));
+    (e.attributes.push_back(std::forward<A>(attrs)), ...);
+    events_.push_back(std::move(e));
+  }
   const std::vector<Event>& events() const { return events_; }
   std::vector<Event> take() { return std::move(events_); }
   void append(std::vector<Event> evs) {
@@ -75,6 +83,7 @@ class GasKVStore : public store::KVStore {
  public:
   GasKVStore(store::KVStore* inner, GasMeter* gas, GasConfig cfg = {}) : inner_(inner), gas_(gas), cfg_(cfg) {}
   std::optional<Bytes> get(std::string_view key) const override;
+  bool get_into(std::string_view key, Bytes& out) const override;  // same gas as get
   void iterate(std::string_view start, std::string_view end, const store::IterFn& fn) const override;
   void set(std::string_view key, std::string_view value) override;
   void del(std::string_view key) override;
