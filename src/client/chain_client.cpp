@@ -4,6 +4,7 @@
 
 #include "client/http_client.h"
 #include "client/tx_builder.h"
+#include "client/verify_msgs.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
 #include "util/bytes.h"
@@ -167,6 +168,47 @@ Result<EventPage> HttpChainClient::Events(int64_t from, int64_t to) {
   }
   page.next_height = j->contains("next_height") ? I64(*j, "next_height") : to + 1;
   return page;
+}
+
+Result<depai::verify::v1::Params> HttpChainClient::VerifyParams() {
+  auto j = Get("/q/verify/params");
+  if (!j.ok()) return j.error();
+  return DecodeVerifyParams(*j);
+}
+
+Result<depai::verify::v1::Checker> HttpChainClient::GetChecker(const std::string& address) {
+  auto j = Get("/q/verify/checkers/" + address);
+  if (!j.ok()) return j.error();
+  return DecodeChecker(*j);
+}
+
+Result<depai::verify::v1::Challenge> HttpChainClient::GetChallenge(uint64_t id) {
+  auto j = Get("/q/verify/challenges/" + std::to_string(id));
+  if (!j.ok()) return j.error();
+  return DecodeChallenge(*j);
+}
+
+Result<std::vector<depai::verify::v1::Challenge>> HttpChainClient::Challenges(const std::string& provider,
+                                                                              const std::string& checker, bool open) {
+  std::string path = "/q/verify/challenges", sep = "?";
+  if (!provider.empty()) path += sep + "provider=" + provider, sep = "&";
+  if (!checker.empty()) path += sep + "checker=" + checker, sep = "&";
+  if (open) path += sep + "open=true";
+  auto j = Get(path);
+  if (!j.ok()) return j.error();
+  std::vector<depai::verify::v1::Challenge> out;
+  for (const auto& c : j->value("challenges", json::array())) {
+    auto m = DecodeChallenge(c);
+    if (!m.ok()) return m.error();
+    out.push_back(std::move(m).value());
+  }
+  return out;
+}
+
+Result<depai::verify::v1::Verdict> HttpChainClient::GetVerdict(uint64_t id) {
+  auto j = Get("/q/verify/verdicts/" + std::to_string(id));
+  if (!j.ok()) return j.error();
+  return DecodeVerdict(*j);
 }
 
 Result<TxResult> HttpChainClient::BroadcastOnce(const std::string& chain_id,
