@@ -44,6 +44,7 @@ int Run(int argc, char** argv) {
   RegisterLoadgenCommands(app, g);
   RegisterProviderRunCommands(app, g);
   RegisterDeployCommands(app, g);
+  RegisterVerifyProveCommands(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -33,12 +33,13 @@ void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);     // src/cli/l
 void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);      // src/cli/loadgen_cmd.cpp
 void RegisterProviderRunCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_run_cmd.cpp
 void RegisterDeployCommands(CLI::App& app, GlobalOptions& g);       // src/cli/deploy_cmd.cpp
+void RegisterVerifyProveCommands(CLI::App& app, GlobalOptions& g);       // src/cli/verify_cmd.cpp (verify prove)
 // `tx provider ...` and `query provider ...`; call after RegisterTxCommands and RegisterQueryCommands.
 void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_cmd.cpp
 // Adds `tx market ...` and `query market ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market_cmd.cpp
 // Adds `tx verify ...` and `query verify ...` (call after RegisterTxCommands/RegisterQueryCommands).
-void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);   // src/cli/verify_cmd.cpp
+void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);   // src/cli/verify_chain_cmd.cpp
 void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/checker_cmd.cpp (checker run|status)
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp

@@ -43,6 +43,9 @@ uint32_t Entry(std::string_view seed, uint32_t n, Matrix m, uint32_t i, uint32_t
 void Row(std::string_view seed, uint32_t n, Matrix m, uint32_t i, uint32_t* out);
 // The whole matrix (n*n entries, row-major).
 std::vector<uint32_t> Full(std::string_view seed, uint32_t n, Matrix m);
+// Entries [first, first + count) of m in row-major order (entry (i, j) is number i*n + j) into
+// out: what Full, Row and Entry compute, for any range (the provers split generation by it).
+void Entries(std::string_view seed, uint32_t n, Matrix m, uint64_t first, uint64_t count, uint32_t* out);
 
 // Row i of C = A*B, recomputed from the seed: n^2 multiply-adds (the chain's dispute path).
 std::vector<uint32_t> ComputeRow(std::string_view seed, uint32_t n, uint32_t i);

@@ -7,6 +7,10 @@ include their own layer and every project target its deps reach, transitively (e
 such as fmt::fmt are ignored). `add_library(<target> ...)` names further project targets (the
 generated protobuf libraries, whose headers are found by GENERATED below); `add_executable(<name>
 src/<file>...)` with `target_link_libraries(<name> ... <deps>)` puts those files in a layer of their own.
+An `add_library(<target> STATIC src/<file>...)` that names its sources (headers included) makes those
+files a layer of their own, even inside another layer's directory: so src/proof holds depai_proof
+(which src/x may use) and depai_prover (threads, CUDA; src/x may not). A file's own entry wins over
+its directory's layer, for the file itself and for the files that include it.
 
 Rules (exit 1 when any is broken):
   upward        a file includes a layer its target does not link (a layer above it, or a sibling)
@@ -30,7 +34,7 @@ GENERATED = {
 }
 # Layers whose directory holds modules, and the shared part every module may use.
 MODULE_LAYERS = {"x": "types"}
-SOURCE_EXT = (".h", ".hpp", ".cpp", ".cc")
+SOURCE_EXT = (".h", ".hpp", ".cpp", ".cc", ".cu", ".cuh")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 
 
@@ -46,7 +50,8 @@ def cmake_commands(text, name):
 
 
 def read_graph(cmake_path):
-    """Returns (layers: dir -> target, deps: target -> set of project targets, exe_files: path -> target)."""
+    """Returns (layers: dir -> target, deps: target -> set of project targets,
+    files: path under src/ -> target, for add_executable and add_library sources named one by one)."""
     with open(cmake_path, encoding="utf-8") as f:
         text = f.read()
     layers, raw_deps = {}, {}
@@ -56,10 +61,15 @@ def read_graph(cmake_path):
         target, d = args[0], args[1].strip("/")
         layers[d] = target
         raw_deps[target] = args[2:]
+    exe_files = {}
     for args in cmake_commands(text, "add_library"):
         if args and not args[0].startswith("$"):
             raw_deps.setdefault(args[0], [])
-    exe_files = {}
+            for src in args[1:]:
+                if src.startswith("${CMAKE_SOURCE_DIR}/"):
+                    src = src[len("${CMAKE_SOURCE_DIR}/"):]
+                if src.startswith("src/"):
+                    exe_files[src[len("src/"):]] = args[0]
     for args in cmake_commands(text, "add_executable"):
         for src in args[1:]:
             if src.startswith("src/"):
@@ -114,8 +124,8 @@ def lint(root):
             path = os.path.join(dirpath, fname)
             rel = os.path.relpath(path, src).replace(os.sep, "/")
             nfiles += 1
-            own_dir = layer_of(rel, layers)
-            own = layers.get(own_dir) or exe_files.get(rel)
+            own_dir = None if rel in exe_files else layer_of(rel, layers)
+            own = exe_files.get(rel) or layers.get(own_dir)
             if own is None:
                 problems.append(f"src/{rel}:1: no-layer: not under any depai_layer directory nor an add_executable source")
                 continue
@@ -127,6 +137,12 @@ def lint(root):
                     continue
                 inc = m.group(1)
                 where = f"src/{rel}:{no}"
+                beside = os.path.normpath(os.path.join(os.path.dirname(rel), inc)).replace(os.sep, "/")
+                file_target = exe_files.get(inc) or (exe_files.get(beside) if os.path.isfile(os.path.join(src, beside)) else None)
+                if file_target is not None:
+                    if file_target not in reach[own]:
+                        problems.append(f'{where}: upward: {own} includes "{inc}" of {file_target}, which it does not link')
+                    continue
                 inc_dir = layer_of(inc, layers)
                 if inc_dir is None:
                     gen = next((t for p, t in GENERATED.items() if inc.startswith(p)), None)

@@ -18,13 +18,17 @@ add_library(depai_proto STATIC ${PROTO_SRCS})
 add_library(depai_cmtproto STATIC ${CMT_SRCS})
 depai_layer(depai_util util fmt::fmt)
 depai_layer(depai_store store depai_util RocksDB::rocksdb)   # a comment (with parentheses)
-depai_layer(depai_x x depai_store depai_proto)
+add_library(depai_proof STATIC src/proof/compute.cpp src/proof/compute.h)
+target_link_libraries(depai_proof PUBLIC depai_util)
+add_library(depai_prover STATIC ${CMAKE_SOURCE_DIR}/src/proof/prover.cpp src/proof/prover.h)
+target_link_libraries(depai_prover PUBLIC depai_proof Threads::Threads)
+depai_layer(depai_x x depai_store depai_proof depai_proto)
 depai_layer(depai_app app depai_x)
 depai_layer(depai_abci abci depai_app depai_cmtproto)
 depai_layer(depai_client client depai_app)
 depai_layer(depai_http http depai_util
             Boost::system)
-depai_layer(depai_cli cli depai_abci depai_client depai_http)
+depai_layer(depai_cli cli depai_abci depai_client depai_http depai_prover)
 add_executable(depai src/main.cpp)
 target_link_libraries(depai PRIVATE depai_cli)
 """
@@ -44,6 +48,12 @@ CLEAN = {
     "src/cli/cli.cpp": '#include "abci/server.h"\n#include "client/tx.h"\n#include "http/server.h"\n'
                        '#include "x/bank/keeper.h"\n#include "store/kv.h"\n',  # transitive: cli reaches x and store
     "src/main.cpp": '#include "cli/cli.h"\n',
+    "src/proof/compute.h": '#include "util/bytes.h"\n',  # two file-level layers in one directory
+    "src/proof/compute.cpp": '#include "compute.h"\n',
+    "src/proof/prover.h": '#include "proof/compute.h"\n',
+    "src/proof/prover.cpp": '#include "prover.h"\n',
+    "src/x/bank/verify.cpp": '#include "proof/compute.h"\n',
+    "src/cli/prove.cpp": '#include "proof/prover.h"\n',
     "src/app/notes.txt": '#include "cli/cli.h"\n',  # not a source file
     "src/store/kv.cpp": '// #include "app/app.h" in a comment\n  # include <vector>\n',
 }
@@ -61,6 +71,9 @@ BAD = [
     ("cmtproto not linked", "src/client/tx.cpp", '#include "tendermint/abci/types.pb.h"\n', "upward"),
     ("include in no layer", "src/main.cpp", '#include "nowhere/x.h"\n', "unknown"),
     ("file in no layer", "src/tools/gen.cpp", '#include "util/bytes.h"\n', "no-layer"),
+    ("x includes the prover", "src/x/bank/verify.cpp", '#include "proof/prover.h"\n', "upward"),
+    ("proof includes its prover", "src/proof/compute.cpp", '#include "prover.h"\n', "upward"),
+    ("file not in the lib's list", "src/proof/extra.cpp", '#include "proof/compute.h"\n', "no-layer"),
 ]
 
 
