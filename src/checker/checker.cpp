@@ -111,8 +111,8 @@ void Checker::Load() {
   } catch (const std::exception& e) {
     spdlog::warn("{}/state.json: {}", dir_, e.what());
   }
-  spdlog::info("checker state: next height {}, {} open assignment(s), {} attested", st_.next_height,
-               st_.pending.size(), st_.attested.size());
+  spdlog::info("checker state: next height {}, {} open assignment(s), {} attested", st_.next_height, st_.pending.size(),
+               st_.attested.size());
 }
 
 void Checker::SaveLocked() {
@@ -191,9 +191,9 @@ void Checker::Handle(const client::ChainEvent& e) {
     a.probe_to = c->probe_to;
     if (a.kind == "liveness") a.probe_height = DrawHeight(a.probe_from, a.probe_to);
     spdlog::info("challenge {} ({}) of provider {}: assigned to us{}", a.id, a.kind, a.provider,
-                 a.kind == "liveness" ? ", probing at height " + std::to_string(a.probe_height)
-                                      : ", n=" + std::to_string(a.n) + ", root due by " +
-                                            std::to_string(a.deadline_height));
+                 a.kind == "liveness"
+                     ? ", probing at height " + std::to_string(a.probe_height)
+                     : ", n=" + std::to_string(a.n) + ", root due by " + std::to_string(a.deadline_height));
     st_.pending[a.id] = a;
   } else if (e.type == "verify.root_committed") {
     auto r = client::ParseRootCommitted(e);
@@ -324,12 +324,12 @@ void Checker::DueWork(int64_t height) {
         continue;
       }
       if (c->root().size() != 32) continue;  // the query has not caught up with the event yet
-      uint32_t rounds = cfg_.freivalds_rounds ? cfg_.freivalds_rounds
+      uint32_t rounds = cfg_.freivalds_rounds                    ? cfg_.freivalds_rounds
                         : params_ && params_->freivalds_rounds() ? params_->freivalds_rounds()
                                                                  : 2;
       Attest(a, CheckCompute(a, *c, rounds), height);
     } else {
-      uint32_t max = cfg_.max_latency_ms ? cfg_.max_latency_ms
+      uint32_t max = cfg_.max_latency_ms                    ? cfg_.max_latency_ms
                      : params_ && params_->max_latency_ms() ? params_->max_latency_ms()
                                                             : 2000;
       Attest(a, Probe(a, max), height);
@@ -378,7 +378,8 @@ Outcome Checker::CheckCompute(const Assignment& a, const vv1::Challenge& c, uint
     if (!proof::VerifyProof(c.root(), n, i, proof::LeafHash(i, n, op->row), op->proof))
       return fail(vv1::REASON_BAD_PROOF, i,
                   "row " + std::to_string(i) + ": Merkle path does not verify against root " + Short(c.root()));
-    if (!fr.check_row(i, row.data())) return fail(vv1::REASON_FREIVALDS, i, "row " + std::to_string(i) + " fails Freivalds");
+    if (!fr.check_row(i, row.data()))
+      return fail(vv1::REASON_FREIVALDS, i, "row " + std::to_string(i) + " fails Freivalds");
     ++o.rows_checked;
   }
   o.pass = true;
@@ -399,13 +400,13 @@ Outcome Checker::Probe(const Assignment& a, uint32_t max_latency_ms) {
   if (!o.answered) {
     o.pass = false;
     o.reason_code = vv1::REASON_OFFLINE;
-    o.reason = (a.endpoint + "/health: " + (r.ok() ? "HTTP " + std::to_string(r->status) : r.error().message))
-                   .substr(0, 256);
+    o.reason =
+        (a.endpoint + "/health: " + (r.ok() ? "HTTP " + std::to_string(r->status) : r.error().message)).substr(0, 256);
   } else if (o.latency_ms > max_latency_ms) {
     o.pass = false;
     o.reason_code = vv1::REASON_LATENCY;
-    o.reason = "/health answered in " + std::to_string(o.latency_ms) + "ms, over " + std::to_string(max_latency_ms) +
-               "ms";
+    o.reason =
+        "/health answered in " + std::to_string(o.latency_ms) + "ms, over " + std::to_string(max_latency_ms) + "ms";
   } else {
     o.pass = true;
     o.reason_code = vv1::REASON_OK;
@@ -477,11 +478,12 @@ CheckerDaemon::~CheckerDaemon() { Stop(); }
 Status CheckerDaemon::Start() {
   auto c = chain_->GetChecker(chain_->address());
   if (!c.ok())
-    return Error{"checker", 2,
-                 "checker " + chain_->address() + " is not registered (depai tx verify register-checker): " +
-                     c.error().message};
+    return Error{
+        "checker", 2,
+        "checker " + chain_->address() + " is not registered (depai tx verify register-checker): " + c.error().message};
   if (!c->active()) spdlog::warn("checker {} is deregistered: it gets no new assignments", chain_->address());
-  if (auto st = checker_->Reconcile(); !st.ok()) spdlog::warn("cannot list our open challenges: {}", st.error().message);
+  if (auto st = checker_->Reconcile(); !st.ok())
+    spdlog::warn("cannot list our open challenges: {}", st.error().message);
   loop_ = std::thread([this] {
     int failures = 0;
     while (!stop_) {

@@ -40,7 +40,8 @@ Result<uint64_t> GetU64(const toml::table& t, const std::string& key, const std:
   if (!n) return def;
   if (!n->is_integer() || *n->value<int64_t>() < 0) return Err(path + key + ": must be a non-negative integer");
   uint64_t v = static_cast<uint64_t>(*n->value<int64_t>());
-  if (v < lo || v > hi) return Err(path + key + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  if (v < lo || v > hi)
+    return Err(path + key + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return v;
 }
 

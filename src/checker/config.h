@@ -19,12 +19,12 @@ struct CheckerConfig {
   uint64_t gas = 200000;
 
   int64_t poll_interval_ms = 300;
-  int64_t start_height = 0;          // first start: follow from here (0 = the latest height)
-  int64_t http_timeout_ms = 5000;    // fetching one row opening
-  int64_t probe_timeout_ms = 5000;   // a liveness probe (a slower answer counts as not answered)
-  uint32_t fetch_attempts = 3;       // per row opening, while the attest deadline allows
-  uint32_t freivalds_rounds = 0;     // 0 = the chain's params.freivalds_rounds (at least 1)
-  uint32_t max_latency_ms = 0;       // 0 = the chain's params.max_latency_ms
+  int64_t start_height = 0;         // first start: follow from here (0 = the latest height)
+  int64_t http_timeout_ms = 5000;   // fetching one row opening
+  int64_t probe_timeout_ms = 5000;  // a liveness probe (a slower answer counts as not answered)
+  uint32_t fetch_attempts = 3;      // per row opening, while the attest deadline allows
+  uint32_t freivalds_rounds = 0;    // 0 = the chain's params.freivalds_rounds (at least 1)
+  uint32_t max_latency_ms = 0;      // 0 = the chain's params.max_latency_ms
 };
 
 Result<CheckerConfig> ParseCheckerConfig(const std::string& toml_text);

@@ -79,9 +79,11 @@ void PrintStatus(const json& j) {
       continue;
     }
     std::cout << "  challenge " << r.value("challenge_id", "?") << "  " << r.value("kind", "") << "  "
-              << (r.value("missed", false) ? "MISSED" : r.value("pass", false) ? "pass" : "FAIL") << "  "
-              << r.value("reason", "") << (r.contains("error") ? "  (rejected: " + r.value("error", "") + ")" : "")
-              << "\n";
+              << (r.value("missed", false) ? "MISSED"
+                  : r.value("pass", false) ? "pass"
+                                           : "FAIL")
+              << "  " << r.value("reason", "")
+              << (r.contains("error") ? "  (rejected: " + r.value("error", "") + ")" : "") << "\n";
   }
 }
 

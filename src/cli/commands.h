@@ -33,7 +33,7 @@ void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);     // src/cli/l
 void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);      // src/cli/loadgen_cmd.cpp
 void RegisterProviderRunCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_run_cmd.cpp
 void RegisterDeployCommands(CLI::App& app, GlobalOptions& g);       // src/cli/deploy_cmd.cpp
-void RegisterVerifyProveCommands(CLI::App& app, GlobalOptions& g);       // src/cli/verify_cmd.cpp (verify prove)
+void RegisterVerifyProveCommands(CLI::App& app, GlobalOptions& g);  // src/cli/verify_cmd.cpp (verify prove)
 // `tx provider ...` and `query provider ...`; call after RegisterTxCommands and RegisterQueryCommands.
 void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_cmd.cpp
 // Adds `tx market ...` and `query market ...` (call after RegisterTxCommands/RegisterQueryCommands).

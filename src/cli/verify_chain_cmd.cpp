@@ -48,8 +48,8 @@ CLI::App* TxCommand(CLI::App* parent, const char* name, const char* help, const 
   return c;
 }
 
-void Broadcast(const GlobalOptions& g, VerifyArgs& a, const std::function<google::protobuf::Any(const std::string&)>& make,
-               const std::string& summary) {
+void Broadcast(const GlobalOptions& g, VerifyArgs& a,
+               const std::function<google::protobuf::Any(const std::string&)>& make, const std::string& summary) {
   ParseCoinsOrThrow(a.tx.fees, "--fees");
   auto key = LoadKeyOrThrow(g, a.key);
   std::string from = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
@@ -60,14 +60,15 @@ void Broadcast(const GlobalOptions& g, VerifyArgs& a, const std::function<google
 void PrintChallengeLine(const json& c) {
   std::cout << c.value("id", "?") << "  " << c.value("kind", "?") << "  " << c.value("state", "?") << "  provider "
             << c.value("provider", "?") << "  created " << c.value("created_height", "?");
-  if (c.contains("verdict_id") && c.value("verdict_id", "0") != "0") std::cout << "  verdict " << c.value("verdict_id", "");
+  if (c.contains("verdict_id") && c.value("verdict_id", "0") != "0")
+    std::cout << "  verdict " << c.value("verdict_id", "");
   std::cout << "\n";
 }
 
 void PrintVerdictLine(const json& v) {
   std::cout << v.value("id", "?") << "  challenge " << v.value("challenge_id", "?") << "  " << v.value("kind", "?")
-            << "  " << (v.value("pass", false) ? "pass" : "FAIL") << "  " << v.value("reason_code", "REASON_OK")
-            << "  " << v.value("state", "VERDICT_STATE_PENDING") << "  height " << v.value("height", "?");
+            << "  " << (v.value("pass", false) ? "pass" : "FAIL") << "  " << v.value("reason_code", "REASON_OK") << "  "
+            << v.value("state", "VERDICT_STATE_PENDING") << "  height " << v.value("height", "?");
   if (!v.value("reason", "").empty()) std::cout << "\n    " << v.value("reason", "");
   if (v.value("slashed", "0") != "0" && !v.value("slashed", "").empty())
     std::cout << "\n    slashed " << v.value("slashed", "") << "udpai";
@@ -79,12 +80,12 @@ void PrintVerdictLine(const json& v) {
 client::RowOpening OpeningOrThrow(const std::string& src, uint64_t challenge, uint32_t row) {
   json j;
   if (src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0) {
-    auto r = client::HttpRequest(src, "GET",
-                                 "/verify/v1/challenges/" + std::to_string(challenge) + "/rows/" + std::to_string(row),
-                                 "", 15000);
+    auto r = client::HttpRequest(
+        src, "GET", "/verify/v1/challenges/" + std::to_string(challenge) + "/rows/" + std::to_string(row), "", 15000);
     if (!r.ok()) throw CommandError{r.error().message};
-    if (r->status != 200) throw CommandError{src + " did not serve row " + std::to_string(row) + " (HTTP " +
-                                             std::to_string(r->status) + "): " + r->body.substr(0, 200)};
+    if (r->status != 200)
+      throw CommandError{src + " did not serve row " + std::to_string(row) + " (HTTP " + std::to_string(r->status) +
+                         "): " + r->body.substr(0, 200)};
     j = json::parse(r->body, nullptr, false);
   } else {
     std::ifstream f(src);
@@ -93,7 +94,8 @@ client::RowOpening OpeningOrThrow(const std::string& src, uint64_t challenge, ui
   }
   auto o = client::RowOpeningFromJson(j);
   if (!o.ok()) throw CommandError{o.error().message};
-  if (o->index != row) throw CommandError{"the opening is for row " + std::to_string(o->index) + ", not " + std::to_string(row)};
+  if (o->index != row)
+    throw CommandError{"the opening is for row " + std::to_string(o->index) + ", not " + std::to_string(row)};
   return std::move(o).value();
 }
 
@@ -124,13 +126,13 @@ void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g) {
     AddTxFlags(c, a->tx);
     c->callback([&g, a] {
       Broadcast(
-          g, *a, [&](const std::string& from) { return client::PackMsgDeregisterChecker(from); },
-          "deregister checker");
+          g, *a, [&](const std::string& from) { return client::PackMsgDeregisterChecker(from); }, "deregister checker");
     });
   }
   {
     auto a = std::make_shared<VerifyArgs>();
-    auto* c = TxCommand(vt, "commit-root", "Post a compute challenge's Merkle root as its provider: KEY CHALLENGE_ID ROOT_HEX", a);
+    auto* c = TxCommand(vt, "commit-root",
+                        "Post a compute challenge's Merkle root as its provider: KEY CHALLENGE_ID ROOT_HEX", a);
     c->add_option("challenge_id", a->id, "Challenge id")->required();
     c->add_option("root", a->root, "Merkle root, 64 hex characters")->required();
     AddTxFlags(c, a->tx);
@@ -145,16 +147,18 @@ void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g) {
   }
   {
     auto a = std::make_shared<VerifyArgs>();
-    auto* c = TxCommand(vt, "attest",
-                        "Attest a challenge as a checker: KEY CHALLENGE_ID --pass|--fail [--reason-code C] [--reason R] "
-                        "[--rows-checked N] [--failing-row I] [--answered] [--latency-ms MS]",
-                        a);
+    auto* c =
+        TxCommand(vt, "attest",
+                  "Attest a challenge as a checker: KEY CHALLENGE_ID --pass|--fail [--reason-code C] [--reason R] "
+                  "[--rows-checked N] [--failing-row I] [--answered] [--latency-ms MS]",
+                  a);
     c->add_option("challenge_id", a->id, "Challenge id")->required();
     c->add_flag("--pass", a->pass, "The provider passed");
     c->add_flag("--fail", a->fail, "The provider failed");
-    c->add_option("--reason-code", a->reason_code,
-                  "ok | root-late | opening-missing | bad-proof | freivalds | offline | latency (default: ok for --pass, "
-                  "freivalds for a compute --fail)");
+    c->add_option(
+        "--reason-code", a->reason_code,
+        "ok | root-late | opening-missing | bad-proof | freivalds | offline | latency (default: ok for --pass, "
+        "freivalds for a compute --fail)");
     c->add_option("--reason", a->reason, "Readable reason, at most 256 bytes");
     c->add_option("--rows-checked", a->rows_checked, "Rows checked (compute)");
     c->add_option("--failing-row", a->failing_row, "The failing row (with freivalds / bad-proof)");
@@ -190,12 +194,13 @@ void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g) {
     auto a = std::make_shared<VerifyArgs>();
     a->tx.gas = kDisputeGas;
     a->tx.fees = kDisputeFees;
-    auto* c = TxCommand(vt, "dispute",
-                        "Have the chain recompute a committed row: KEY CHALLENGE_ID ROW --opening FILE|ENDPOINT_URL", a);
+    auto* c = TxCommand(
+        vt, "dispute", "Have the chain recompute a committed row: KEY CHALLENGE_ID ROW --opening FILE|ENDPOINT_URL", a);
     c->add_option("challenge_id", a->id, "Challenge id")->required();
     c->add_option("row", a->id2, "Row index")->required();
-    c->add_option("--opening", a->opening,
-                  "The row's opening: a JSON file as the provider endpoint serves it, or the endpoint URL to fetch it from")
+    c->add_option(
+         "--opening", a->opening,
+         "The row's opening: a JSON file as the provider endpoint serves it, or the endpoint URL to fetch it from")
         ->required();
     AddTxFlags(c, a->tx);
     c->callback([&g, a] {
@@ -211,7 +216,8 @@ void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g) {
   }
   {
     auto a = std::make_shared<VerifyArgs>();
-    auto* c = TxCommand(vt, "appeal", "Appeal a failed verdict as its provider (re-run, fresh quorum): KEY VERDICT_ID", a);
+    auto* c =
+        TxCommand(vt, "appeal", "Appeal a failed verdict as its provider (re-run, fresh quorum): KEY VERDICT_ID", a);
     c->add_option("verdict_id", a->id, "Verdict id")->required();
     AddTxFlags(c, a->tx);
     c->callback([&g, a] {
@@ -278,8 +284,8 @@ void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g) {
   history->callback([&g, qa] {
     Print(g, GetJsonOrThrow(g, "/q/verify/history/" + AddressOrKeyOrThrow(g, qa->root)), [](const json& j) {
       const json rep = j.value("reputation", json::object());
-      std::cout << "provider: " << j.value("provider", "?") << "\nreputation: " << rep.value("bps", 0u)
-                << " bps over " << rep.value("verdicts", "0") << " verdict(s)\nverdicts:\n";
+      std::cout << "provider: " << j.value("provider", "?") << "\nreputation: " << rep.value("bps", 0u) << " bps over "
+                << rep.value("verdicts", "0") << " verdict(s)\nverdicts:\n";
       const json list = j.value("verdicts", json::array());
       if (list.empty()) std::cout << "  (none)\n";
       for (const auto& v : list) {

@@ -610,8 +610,8 @@ Result<DeploySpec> ParseDeploySpec(std::string_view yaml, const std::string& bas
     return Err("spec is not valid YAML: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")");
   }
   if (!root || root.IsNull()) return Err("spec is empty");
-  DEPAI_TRY(CheckKeys(root, "",
-                      {"version", "services", "resources", "count", "placement", "pricing", "sla", "min_reputation_bps"}));
+  DEPAI_TRY(CheckKeys(
+      root, "", {"version", "services", "resources", "count", "placement", "pricing", "sla", "min_reputation_bps"}));
   DeploySpec out;
   if (!root["version"]) return Err("version: missing (use version: \"1\")");
   DEPAI_ASSIGN_OR_RETURN(std::string version, Str(root["version"], "version"));

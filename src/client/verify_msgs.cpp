@@ -56,9 +56,8 @@ google::protobuf::Any PackMsgAppeal(const std::string& provider, uint64_t verdic
 
 Result<vv1::ReasonCode> ParseReasonCode(std::string_view s) {
   std::string name(s);
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
-    return c == '-' ? '_' : static_cast<char>(std::toupper(c));
-  });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return c == '-' ? '_' : static_cast<char>(std::toupper(c)); });
   if (name.rfind("REASON_", 0) != 0) name = "REASON_" + name;
   vv1::ReasonCode r;
   if (vv1::ReasonCode_Parse(name, &r)) return r;

@@ -74,8 +74,8 @@ ProveFn MakeProver(const VerifyConfig& cfg) {
   std::string exe = cfg.prover;
   int64_t timeout = cfg.prover_timeout_ms;
   return [exe, timeout](const Bytes& seed, uint32_t n) -> Result<std::vector<uint32_t>> {
-    std::string out = (fs::temp_directory_path() / ("depai-prove-" + HexEncode(seed).substr(0, 16) + "-" +
-                                                    std::to_string(::getpid()) + ".bin"))
+    std::string out = (fs::temp_directory_path() /
+                       ("depai-prove-" + HexEncode(seed).substr(0, 16) + "-" + std::to_string(::getpid()) + ".bin"))
                           .string();
     RunOptions o;
     o.timeout_ms = timeout;
@@ -358,27 +358,27 @@ void ChallengeResponder::Prove(const Job& j) {
       retry = !(h.ok() && j.deadline_height > 0 && *h > j.deadline_height);
     }
     {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& pr = products_[j.challenge_id];
-    if (r.ok()) {
-      pr.committed_height = r->height;
-      pr.status = "committed";
-      spdlog::info("verify: challenge {}: root committed at height {} (deadline {})", j.challenge_id, r->height,
-                   j.deadline_height);
-      log_.push_back({{"challenge_id", std::to_string(j.challenge_id)},
-                      {"action", "commit_root"},
-                      {"height", r->height},
-                      {"prove_ms", p.prove_ms}});
-    } else if (!retry || stop_) {
-      pr.status = "commit failed: " + r.error().message + " (" + r.error().codespace + " " +
-                  std::to_string(r.error().code) + ")";
-      spdlog::error("verify: challenge {}: {}", j.challenge_id, pr.status);
-    }
-    if (r.ok() || !retry || stop_) {
-      while (log_.size() > 50) log_.pop_front();
-      Prune();
-      return;
-    }
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& pr = products_[j.challenge_id];
+      if (r.ok()) {
+        pr.committed_height = r->height;
+        pr.status = "committed";
+        spdlog::info("verify: challenge {}: root committed at height {} (deadline {})", j.challenge_id, r->height,
+                     j.deadline_height);
+        log_.push_back({{"challenge_id", std::to_string(j.challenge_id)},
+                        {"action", "commit_root"},
+                        {"height", r->height},
+                        {"prove_ms", p.prove_ms}});
+      } else if (!retry || stop_) {
+        pr.status = "commit failed: " + r.error().message + " (" + r.error().codespace + " " +
+                    std::to_string(r.error().code) + ")";
+        spdlog::error("verify: challenge {}: {}", j.challenge_id, pr.status);
+      }
+      if (r.ok() || !retry || stop_) {
+        while (log_.size() > 50) log_.pop_front();
+        Prune();
+        return;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
@@ -555,12 +555,8 @@ json ChallengeResponder::StatusJson() {
                         {"status", p.status}});
   json recent = json::array();
   for (const auto& l : log_) recent.push_back(l);
-  return json{{"enabled", cfg_.enabled},
-              {"prover", cfg_.prover},
-              {"queued", jobs_.size()},
-              {"products", products},
-              {"appealed", appealed_.size()},
-              {"disputed", disputed_.size()},
+  return json{{"enabled", cfg_.enabled}, {"prover", cfg_.prover},        {"queued", jobs_.size()},
+              {"products", products},    {"appealed", appealed_.size()}, {"disputed", disputed_.size()},
               {"recent", recent}};
 }
 

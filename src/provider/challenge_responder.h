@@ -76,7 +76,7 @@ class ChallengeResponder {
     Bytes seed, root;
     std::string file;
     int64_t prove_ms = 0, committed_height = 0, created_ms = 0;
-    std::string status;  // "proving" | "committed" | "commit failed: ..." | ...
+    std::string status;                       // "proving" | "committed" | "commit failed: ..." | ...
     std::shared_ptr<proof::MerkleTree> tree;  // loaded lazily
   };
 

@@ -34,9 +34,9 @@ struct VerifyConfig {
   std::string prover = "builtin";  // builtin (CPU) | cuda | an absolute path: EXE --seed HEX --n N --out FILE
   uint32_t threads = 0;            // builtin prover threads; 0 = all cores
   int64_t prover_timeout_ms = 600000;
-  bool appeal = true;              // appeal a failed compute verdict when our product checks out
-  bool dispute = true;             // dispute a checker's cited row when our row is correct
-  uint32_t keep_products = 8;      // products (rows on disk) kept; older ones are deleted
+  bool appeal = true;          // appeal a failed compute verdict when our product checks out
+  bool dispute = true;         // dispute a checker's cited row when our row is correct
+  uint32_t keep_products = 8;  // products (rows on disk) kept; older ones are deleted
 };
 
 struct ProviderConfig {

@@ -197,8 +197,8 @@ struct Endpoint::Impl {
         return !s.empty() && s.size() <= max && s.find_first_not_of("0123456789") == std::string::npos;
       };
       if (!digits(id_s, 19) || !digits(i_s, 9))
-        return SendReply(w, Err(404, 11, "no route " + req.method + " " + path +
-                                             " (use GET /verify/v1/challenges/{id}/rows/{i})"));
+        return SendReply(
+            w, Err(404, 11, "no route " + req.method + " " + path + " (use GET /verify/v1/challenges/{id}/rows/{i})"));
       if (!get) return SendReply(w, Err(405, 1, "use GET " + path));
       return SendReply(w, daemon.VerifyRow(std::stoull(id_s), static_cast<uint32_t>(std::stoul(i_s))));
     }

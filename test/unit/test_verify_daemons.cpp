@@ -70,7 +70,8 @@ TEST(VerifyMsgs, ParsesTheChallengeAndRootEvents) {
   e.attributes["seed"] = "zz";
   EXPECT_FALSE(client::ParseChallengeCreated(e).ok());
 
-  client::ChainEvent r{9, "verify.root_committed",
+  client::ChainEvent r{9,
+                       "verify.root_committed",
                        {{"challenge_id", "3"},
                         {"provider", "depai1p"},
                         {"root", HexEncode(Seed('r'))},
@@ -225,9 +226,15 @@ TEST_F(ResponderTest, AWrongVerdictIsDisputedAndAppealed) {
     m->set_failing_row(9);
   }
   chain.PutVerdict(v);
-  client::ChainEvent ev{12, "verify.verdict",
-                        {{"verdict_id", "4"}, {"challenge_id", "1"}, {"provider", me}, {"kind", "compute"},
-                         {"pass", "false"}, {"reason_code", "REASON_FREIVALDS"}, {"reason", "row 9 fails Freivalds"}}};
+  client::ChainEvent ev{12,
+                        "verify.verdict",
+                        {{"verdict_id", "4"},
+                         {"challenge_id", "1"},
+                         {"provider", me},
+                         {"kind", "compute"},
+                         {"pass", "false"},
+                         {"reason_code", "REASON_FREIVALDS"},
+                         {"reason", "row 9 fails Freivalds"}}};
   r->OnEvent(ev);
   r->Drain();
   auto disputes = chain.Sent<vv1::MsgDispute>();
@@ -270,9 +277,10 @@ TEST_F(ResponderTest, AProviderWithAWrongRowNeitherDisputesNorAppeals) {
   m->set_reason_code(vv1::REASON_FREIVALDS);
   m->set_failing_row(9);
   chain.PutVerdict(v);
-  r->OnEvent(client::ChainEvent{12, "verify.verdict",
-                                {{"verdict_id", "4"}, {"challenge_id", "1"}, {"provider", me}, {"kind", "compute"},
-                                 {"pass", "false"}}});
+  r->OnEvent(client::ChainEvent{
+      12,
+      "verify.verdict",
+      {{"verdict_id", "4"}, {"challenge_id", "1"}, {"provider", me}, {"kind", "compute"}, {"pass", "false"}}});
   r->Drain();
   EXPECT_TRUE(chain.Sent<vv1::MsgDispute>().empty());
   EXPECT_TRUE(chain.Sent<vv1::MsgAppeal>().empty());
@@ -407,11 +415,12 @@ TEST_F(CheckerTest, LivenessProbesAtTheDrawnHeight) {
   chain.AddEvent(3, "verify.challenge_created", CreatedAttrs(2, provider, me, Seed('l'), 0, "liveness"));
   chain.SetHeight(4);  // before probe_from = 5
   int probes = 0;
-  auto c = MakeChecker([&probes](const std::string& base, const std::string& path, int) -> Result<client::HttpResponse> {
-    ++probes;
-    EXPECT_EQ(path, "/health");
-    return client::HttpResponse{200, "{}", {}};
-  });
+  auto c =
+      MakeChecker([&probes](const std::string& base, const std::string& path, int) -> Result<client::HttpResponse> {
+        ++probes;
+        EXPECT_EQ(path, "/health");
+        return client::HttpResponse{200, "{}", {}};
+      });
   ASSERT_TRUE(c->Tick(stop).ok());
   EXPECT_EQ(probes, 0);
   chain.SetHeight(8);
