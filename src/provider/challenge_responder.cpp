@@ -142,7 +142,8 @@ void ChallengeResponder::Load() {
       job.deadline_height = jj.value("deadline_height", int64_t{0});
       jobs_.push_back(job);
     }
-    for (const auto& [k, p] : j.value("products", json::object()).items()) {
+    const json products = j.value("products", json::object());  // items() needs a live object
+    for (const auto& [k, p] : products.items()) {
       Product pr;
       pr.challenge_id = std::stoull(k);
       pr.n = p.value("n", uint32_t{0});
