@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "x/market/module.h"
 #include "x/provider/module.h"
 #include "x/types/tx.h"
+#include "x/verify/module.h"
 
 namespace depai::app {
 
@@ -54,6 +56,7 @@ class ProviderBankAdapter : public x::provider::BankKeeper {
 class MarketProviderAdapter : public x::market::ProviderKeeper {
  public:
   explicit MarketProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
+  void set_reputation(const x::verify::Keeper* v) { rep_ = v; }
   Result<std::optional<depai::provider::v1::Provider>> get(const store::KVReader& s,
                                                            std::string_view addr) const override {
     return k_->get(s, addr);
@@ -62,9 +65,8 @@ class MarketProviderAdapter : public x::market::ProviderKeeper {
                                                                      std::string_view provider) const override {
     return k_->audits(s, provider);
   }
-  Result<uint32_t> uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p,
-                              int64_t height) const override {
-    return k_->uptime_bps(s, p, height);
+  Result<uint32_t> reputation_bps(const store::KVReader& s, std::string_view addr) const override {
+    return rep_->reputation_bps(s, addr);
   }
   Status add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const override {
     return k_->add_active_lease(s, addr, delta);
@@ -72,6 +74,86 @@ class MarketProviderAdapter : public x::market::ProviderKeeper {
 
  private:
   const x::provider::Keeper* k_;
+  const x::verify::Keeper* rep_ = nullptr;
+};
+
+// x/verify's view of x/provider: records, the registry walk, collateral slashes and restores.
+class VerifyProviderAdapter : public x::verify::ProviderKeeper {
+ public:
+  explicit VerifyProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
+  Result<std::optional<depai::provider::v1::Provider>> get(const store::KVReader& s,
+                                                           std::string_view addr) const override {
+    return k_->get(s, addr);
+  }
+  Status for_each(const store::KVReader& s,
+                  const std::function<bool(std::string_view, const depai::provider::v1::Provider&)>& fn) const override {
+    return k_->for_each_provider(s, fn);
+  }
+  Result<Amount> slash(x::Context& ctx, std::string_view addr, Amount amount, std::string_view to) const override {
+    return k_->slash(ctx, addr, amount, to);
+  }
+  Status restore(x::Context& ctx, std::string_view addr, Amount amount, std::string_view from) const override {
+    return k_->restore(ctx, addr, amount, from);
+  }
+
+ private:
+  const x::provider::Keeper* k_;
+};
+
+// x/verify's view of x/market: a provider's running leases with their SLA and resources, and
+// the UNSTABLE close.
+class VerifyMarketAdapter : public x::verify::MarketKeeper {
+ public:
+  explicit VerifyMarketAdapter(const x::market::Keeper* k) : k_(k) {}
+  Result<std::vector<x::verify::LeaseInfo>> active_leases(const store::KVReader& s,
+                                                          std::string_view provider) const override {
+    std::vector<x::market::LeaseRec> recs;
+    DEPAI_TRY(k_->for_each_lease_of(s, provider, [&](const x::market::LeaseRec& l) {
+      if (l.pb.state() != depai::market::v1::LEASE_STATE_CLOSED) recs.push_back(l);
+      return true;
+    }));
+    std::sort(recs.begin(), recs.end(),
+              [](const x::market::LeaseRec& a, const x::market::LeaseRec& b) { return a.pb.id() < b.pb.id(); });
+    std::vector<x::verify::LeaseInfo> out;
+    for (const auto& l : recs) {
+      DEPAI_ASSIGN_OR_RETURN(auto o, k_->order(s, l.pb.order_id()));
+      if (!o) return x::Fault(x::kFaultCorruptRecord, "lease " + std::to_string(l.pb.id()) + " has no order");
+      x::verify::LeaseInfo li;
+      li.id = l.pb.id();
+      li.owner = l.owner;
+      li.rate = l.rate;
+      li.start_height = l.pb.start_height();
+      li.min_uptime_bps = o->pb.sla().min_uptime_bps();
+      li.max_latency_ms = o->pb.sla().max_latency_ms();
+      for (const auto& g : o->pb.groups()) {
+        li.cpu_millicores += g.units().cpu_millicores() * g.count();
+        for (const auto& gpu : g.units().gpus()) li.gpus.emplace_back(gpu.model(), uint64_t{gpu.count()} * g.count());
+      }
+      out.push_back(std::move(li));
+    }
+    return out;
+  }
+  Status close_unstable(x::Context& ctx, uint64_t lease_id) const override {
+    return k_->close_lease_unstable(ctx, lease_id);
+  }
+
+ private:
+  const x::market::Keeper* k_;
+};
+
+// x/verify's view of the bank: module transfers and balances.
+class VerifyBankAdapter : public x::verify::BankKeeper {
+ public:
+  explicit VerifyBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins) const override {
+    return k_->send(ctx, from, to, coins, /*user_transfer=*/false);
+  }
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
 };
 
 // x/market's view of the bank.
@@ -114,7 +196,12 @@ class App::Impl {
   MarketProviderAdapter market_providers{&provider.keeper()};
   MarketBankAdapter market_bank{&bank.keeper()};
   x::market::Module market{&market_providers, &market_bank, [this] { return db ? db->height() : 0; }};
-  std::vector<x::Module*> modules{&auth, &bank, &provider, &market};  // genesis and invariant order
+  VerifyProviderAdapter verify_providers{&provider.keeper()};
+  VerifyMarketAdapter verify_market{&market.keeper()};
+  VerifyBankAdapter verify_bank{&bank.keeper()};
+  x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
+  // Genesis, hook and invariant order.
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -144,6 +231,9 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   // Module accounts whose balances other modules' invariants pin: no user transfers into them.
   impl->bank.block_address(x::provider::BondAddress());
   impl->bank.block_address(x::market::EscrowModuleAddress());
+  impl->bank.block_address(x::verify::BondAddress());
+  impl->bank.block_address(x::verify::SlashAddress());
+  impl->market_providers.set_reputation(&impl->verify.keeper());
   for (auto* m : impl->modules)
     for (auto& r : m->routes()) impl->routes.emplace(r.type_url, std::move(r));
   impl->chain_id = impl->db->get_meta(kMetaChainId).value_or("");

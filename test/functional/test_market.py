@@ -280,6 +280,7 @@ def main():
         alice, bob = keys["alice"], keys["bob"]
         d.start(block_time="200ms")
         treasury, escrow_acct = module_address("treasury"), module_address("market_escrow")
+        pool = module_address("checker_pool")  # checker_pool_bps of every take fee goes here
 
         gold = {"tier": "gold"}
         # 126 udpai/block for the spec, in Berlin (the order's centre)
@@ -315,7 +316,7 @@ def main():
         supply0 = supply(d)
         a0, _ = consistent_account(d, alice)
         c0, cseq0 = consistent_account(d, p_dear.address)
-        t0 = d.balance(treasury)
+        t0 = d.balance(treasury) + d.balance(pool)
         out = d.cli_json("deploy", "create", spec, "--from", "alice", "--wait", "--yes")
         order1, lease1 = out["order_id"], out["lease_id"]
         bids = d.get(f"/q/market/orders/{order1}/bids")["bids"]
@@ -332,7 +333,7 @@ def main():
         for p in (p_dear, p_cheap):
             a = scored[p.address]
             mine[p.address] = documented_score(prices[p.address], min(prices.values()), p.lat, p.lon, "52.52", "13.405",
-                                               2500_000, int(a["uptime_bps"]))
+                                               2500_000, int(a["reputation_bps"]))
             assert mine[p.address] == int(a["score_total"]), (p.name, mine[p.address], a)
         expected = max(mine, key=lambda addr: (mine[addr], -prices[addr]))
         assert out["provider"] == expected == p_dear.address, (out, mine)
@@ -378,7 +379,7 @@ def main():
         assert a1 == a0 - blocks * rate - FEE, (a0, a1, blocks, rate)  # the rest of the deposit came back
         c1, cseq1 = consistent_account(d, p_dear.address)
         assert c1 - c0 == blocks * (rate - take) - FEE * (cseq1 - cseq0), (c0, c1, cseq0, cseq1, blocks)
-        assert d.balance(treasury) - t0 == blocks * take, (t0, d.balance(treasury))
+        assert d.balance(treasury) + d.balance(pool) - t0 == blocks * take, (t0, d.balance(treasury))
         assert supply(d) == supply0, "total supply changed"
         print(f"ok: {blocks} blocks at {rate}udpai: provider +{blocks * (rate - take)} (net of {FEE}udpai x "
               f"{cseq1 - cseq0} tx fees), treasury +{blocks * take}, buyer -{blocks * rate}; supply unchanged")
@@ -453,7 +454,7 @@ pricing: {max_price_per_block: 500udpai, deposit: 400000udpai, bid_window: 3, au
         # The redeployment funds only a few blocks: low balance -> exhausted -> grace -> closed.
         small = write_spec(work, "small.yaml", svc_yaml.replace("deposit: 400000udpai", "deposit: 16800udpai"))
         h_redeploy = int(d.get("/status")["latest_block_height"])
-        e0, t0 = d.balance(escrow_acct), d.balance(treasury)
+        e0, t0 = d.balance(escrow_acct), d.balance(treasury) + d.balance(pool)
         out = d.cli_json("deploy", "create", small, "--from", "alice", "--wait", "--yes")
         order3, lease3 = out["order_id"], out["lease_id"]
         assert out["provider"] in (p_dear.address, p_cheap.address), out
@@ -479,7 +480,7 @@ pricing: {max_price_per_block: 500udpai, deposit: 400000udpai, bid_window: 3, au
         funded = 16800 // rate
         assert rate == 210 and int(esc["paid_to_provider"]) == funded * (rate - take), (rate, esc)
         assert int(esc["paid_take_fee"]) == funded * take and int(esc["balance"]) == 0, esc
-        assert d.balance(treasury) - t0 == funded * take
+        assert d.balance(treasury) + d.balance(pool) - t0 == funded * take
         assert d.balance(escrow_acct) == e0, "escrow module balance must return to where it was"
         print(f"ok: lease {lease3}: {funded} funded blocks at {rate}udpai: provider earned {funded * (rate - take)}, "
               f"treasury +{funded * take}, escrow back to {e0}")

@@ -192,13 +192,16 @@ TEST(MarketApp, LeaseLifecyclePaysExactly) {
   EXPECT_EQ(M.Q("/market/leases?owner=" + M.Addr(0))["leases"].size(), 1u);
   EXPECT_EQ(M.Q("/market/leases?provider=" + M.Addr(1))["leases"].size(), 0u);
 
-  const uint64_t p2_before = M.Bal(2), esc_before = M.BalOf(escrow), tre_before = M.BalOf(treasury);
+  const Bytes pool = x::market::CheckerPoolAddress();
+  const uint64_t p2_before = M.Bal(2), esc_before = M.BalOf(escrow), tre_before = M.BalOf(treasury),
+                 pool_before = M.BalOf(pool);
   auto wr = M.Tx(2, client::PackMsgWithdrawLease(M.Addr(2), 1));
   ASSERT_EQ(wr.code, 0u) << wr.log;
   const uint64_t n = static_cast<uint64_t>(M.Height() - hL);
   EXPECT_EQ(M.Bal(2), p2_before + n * 90 - n * 1 - kFee);  // rate*blocks - take, less the tx fee
   EXPECT_EQ(M.BalOf(escrow), esc_before - n * 90);
-  EXPECT_EQ(M.BalOf(treasury), tre_before + n * 1);
+  // The take is split: checker_pool_bps of it to the checker pool, the rest to the treasury.
+  EXPECT_EQ(M.BalOf(treasury) - tre_before + M.BalOf(pool) - pool_before, n * 1);
   EXPECT_TRUE(HasEvent(wr.events, "market.lease_withdraw", "amount", std::to_string(n * 89)));
   EXPECT_TRUE(M.L.app->CheckInvariants().ok());
 
@@ -291,7 +294,8 @@ TEST(MarketApp, EscrowExhaustionGraceThenClose) {
   M.FlushRegistrations();
   M.CreateOrder(0, M.OrderMsg(0, 100, 1000, 5, false));
   ASSERT_EQ(M.Tx(1, client::PackMsgCreateBid(M.Addr(1), 1, Amount::Of(100).value())).code, 0u);
-  const uint64_t p1 = M.Bal(1), tre = M.BalOf(x::market::TreasuryAddress());
+  const uint64_t p1 = M.Bal(1), tre = M.BalOf(x::market::TreasuryAddress()),
+                 pool = M.BalOf(x::market::CheckerPoolAddress());
   ASSERT_EQ(M.Tx(0, client::PackMsgCreateLease(M.Addr(0), 1, M.Addr(1))).code, 0u);
   const int64_t hL = M.Height(), fu = hL + 10;
   std::map<int64_t, std::vector<x::Event>> ev;
@@ -310,9 +314,10 @@ TEST(MarketApp, EscrowExhaustionGraceThenClose) {
   EXPECT_EQ(lv["lease"]["state"], "LEASE_STATE_CLOSED");
   EXPECT_EQ(lv["lease"]["close_reason"], "CLOSE_REASON_INSUFFICIENT_FUNDS");
   EXPECT_EQ(M.Q("/market/orders/1")["order"]["state"], "ORDER_STATE_CLOSED");
-  // 10 blocks at 100 with take 2: provider +980 and its deposit back; treasury +20.
+  // 10 blocks at 100 with take 2: provider +980 and its deposit back; the take of 20 goes 25% to
+  // the checker pool (floored per settlement) and the rest to the treasury.
   EXPECT_EQ(M.Bal(1), p1 + 980 + kBidDeposit);
-  EXPECT_EQ(M.BalOf(x::market::TreasuryAddress()), tre + 20);
+  EXPECT_EQ(M.BalOf(x::market::TreasuryAddress()) - tre + M.BalOf(x::market::CheckerPoolAddress()) - pool, 20u);
   EXPECT_EQ(M.BalOf(x::market::EscrowModuleAddress()), 0u);
   EXPECT_TRUE(M.L.app->CheckInvariants().ok());
 }
@@ -646,7 +651,8 @@ TEST(MarketApp, RandomTrafficKeepsInvariants) {
     const size_t leases = state["leases"].size();
     for (const auto& l : state["leases"])
       reasons[l["state"].get<std::string>() + "/" + l["close_reason"].get<std::string>()]++;
-    EXPECT_EQ(M.BalOf(x::market::TreasuryAddress()), take) << "seed " << seed;
+    EXPECT_EQ(M.BalOf(x::market::TreasuryAddress()) + M.BalOf(x::market::CheckerPoolAddress()), take)
+        << "seed " << seed;
     EXPECT_GT(leases, 0u) << "seed " << seed;
   }
   // The traffic reached every way a lease ends.

@@ -46,15 +46,15 @@ Status Keeper::auto_select(Context& ctx, uint64_t order_id, int64_t window_end) 
     c.price = en.bid.price.raw();
     c.height = en.bid.pb.height();
     c.provider_addr = en.bid.provider;
-    DEPAI_ASSIGN_OR_RETURN(const uint32_t uptime, providers_->uptime_bps(s, en.prov, h));
-    c.score = Score(o->pb, en.prov, min_price, c.price, uptime, w);
+    DEPAI_ASSIGN_OR_RETURN(const uint32_t rep, providers_->reputation_bps(s, en.bid.provider));
+    c.score = Score(o->pb, en.prov, min_price, c.price, rep, w);
     // Every scored bid is on record, so buyers and providers can check the choice by hand.
     if (ctx.events)
       ctx.events->emit("market.bid_scored", {{"order_id", std::to_string(order_id)},
                                              {"provider", en.bid.pb.provider()},
                                              {"price", std::to_string(c.price)},
                                              {"min_price", std::to_string(min_price)},
-                                             {"uptime_bps", std::to_string(uptime)},
+                                             {"reputation_bps", std::to_string(rep)},
                                              {"score_price", std::to_string(c.score.price)},
                                              {"score_locality", std::to_string(c.score.locality)},
                                              {"score_reputation", std::to_string(c.score.reputation)},

@@ -24,12 +24,15 @@ class ProviderKeeper {
                                                                    std::string_view addr) const = 0;
   virtual Result<std::vector<depai::provider::v1::AuditedAttributes>> audits(const store::KVReader& s,
                                                                              std::string_view provider) const = 0;
-  // Heartbeat uptime in basis points at `height` (0..10000).
-  virtual Result<uint32_t> uptime_bps(const store::KVReader& s, const depai::provider::v1::Provider& p,
-                                      int64_t height) const = 0;
+  // The provider's reputation in basis points (0..10000): x/verify's integer EMA of verdicts,
+  // or its documented prior for a provider with no verdict yet.
+  virtual Result<uint32_t> reputation_bps(const store::KVReader& s, std::string_view addr) const = 0;
   // +1 when a lease opens, -1 when it closes.
   virtual Status add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const = 0;
 };
+
+// Where a share of each take fee goes (x/verify's checker pool); implemented in src/app.
+inline constexpr const char* kCheckerPoolAccount = "module:checker_pool";
 
 class BankKeeper {
  public:

@@ -75,6 +75,8 @@ using depai::market::v1::Params;
 // SHA-256("module:market_escrow")[:20] and SHA-256("module:treasury")[:20].
 const Bytes& EscrowModuleAddress();
 const Bytes& TreasuryAddress();
+// SHA-256("module:checker_pool")[:20]: x/verify pays checkers from it.
+const Bytes& CheckerPoolAddress();
 
 Params DefaultParams();
 Status ValidateParams(const Params& p);
@@ -217,6 +219,10 @@ class Keeper {
   Status check_withdraw(const store::KVReader& s, const WithdrawParsed& m, int64_t height) const;
   Status withdraw(Context& ctx, const WithdrawParsed& m) const;
 
+  // Closes an ACTIVE or GRACE lease with reason PROVIDER_UNSTABLE, as if its provider had (x/verify
+  // after an SLA breach or a failed compute challenge); a closed lease is left alone.
+  Status close_lease_unstable(Context& ctx, uint64_t lease_id) const;
+
   // Auto-selection for windows ending at this height, then the escrow events due now
   // (end_block.cpp). Errors here are faults (the caller halts the node).
   Status end_block(Context& ctx) const;
@@ -241,6 +247,8 @@ class Keeper {
 
  private:
   Status send_from_escrow(Context& ctx, std::string_view to, Amount a) const;
+  // The take fee of a payout: params.checker_pool_bps of it to the checker pool, the rest to the treasury.
+  Status pay_take(Context& ctx, const ParamsRec& p, Amount take) const;
   Status settle(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowRec& e, int64_t h) const;
   void unschedule(store::KVStore& s, const LeaseRec& l, const EscrowRec& e, const ParamsRec& p) const;
   // Writes schedule entries for an ACTIVE lease settled at `now`; may move it to GRACE.

@@ -29,9 +29,23 @@ Error LeaseNotFound(uint64_t id) { return MarketErr(kErrLeaseNotFound, "lease " 
 
 // ---- settlement and schedule --------------------------------------------------------------
 
+Status Keeper::pay_take(Context& ctx, const ParamsRec& p, Amount take) const {
+  if (take.is_zero()) return {};
+  DEPAI_ASSIGN_OR_RETURN(Amount pool, take.mul_div(p.pb.checker_pool_bps(), 10000));
+  DEPAI_TRY(send_from_escrow(ctx, CheckerPoolAddress(), pool));
+  return send_from_escrow(ctx, TreasuryAddress(), take.sub(pool).value());
+}
+
+Status Keeper::close_lease_unstable(Context& ctx, uint64_t lease_id) const {
+  DEPAI_ASSIGN_OR_RETURN(auto l, lease(*ctx.store, lease_id));
+  if (!l) return Fault(kFaultInternal, "lease " + std::to_string(lease_id) + " to close is missing");
+  if (l->pb.state() == LEASE_STATE_CLOSED) return {};
+  return finish_lease(ctx, *l, depai::market::v1::CLOSE_REASON_PROVIDER_UNSTABLE, true);
+}
+
 Status Keeper::settle(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowRec& e, int64_t h) const {
   DEPAI_ASSIGN_OR_RETURN(Payout po, Settle(e.acc, l.rate, p.pb.take_fee_bps(), h));
-  DEPAI_TRY(send_from_escrow(ctx, TreasuryAddress(), po.take));
+  DEPAI_TRY(pay_take(ctx, p, po.take));
   if (po.blocks_paid + po.blocks_unpaid > 0 && ctx.events) {
     auto attrs = LeaseAttrs(l.pb);
     attrs.push_back({"amount", po.to_provider.str()});
@@ -254,7 +268,7 @@ Status Keeper::deposit(Context& ctx, const DepositParsed& m) const {
     if (l->pb.state() == LEASE_STATE_ACTIVE) unschedule(s, *l, *e, p);
     DEPAI_TRY(settle(ctx, p, *l, *e, h));
     DEPAI_ASSIGN_OR_RETURN(Payout po, AddFunds(e->acc, m.amount, rate, p.pb.take_fee_bps()));
-    DEPAI_TRY(send_from_escrow(ctx, TreasuryAddress(), po.take));
+    DEPAI_TRY(pay_take(ctx, p, po.take));
     if (l->pb.state() == LEASE_STATE_GRACE) {
       if (e->acc.balance >= rate) {
         set_sched(s, l->pb.grace_until(), kSchedGraceEnd, l->pb.id(), false);

@@ -76,6 +76,10 @@ Result<CreateOrderParsed> ValidateCreateOrder(const MsgCreateOrder& m) {
       return Invalid("placement.center out of range");
   }
   if (!depai::market::v1::AuditorMode_IsValid(pl.auditor_mode())) return Invalid("unknown auditor_mode");
+  if (m.sla().min_uptime_bps() > 10000) return Invalid("sla.min_uptime_bps must be at most 10000");
+  if (m.sla().min_uptime_bps() == 0 && m.sla().max_latency_ms() > 0)
+    return Invalid("sla.max_latency_ms needs sla.min_uptime_bps > 0");
+  if (m.min_reputation_bps() > 10000) return Invalid("min_reputation_bps must be at most 10000");
   return p;
 }
 

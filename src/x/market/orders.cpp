@@ -122,6 +122,8 @@ Result<uint64_t> Keeper::create_order(Context& ctx, const CreateOrderParsed& m) 
   o.pb.set_manifest_hash(msg.manifest_hash());
   o.pb.set_auto_select(msg.auto_select());
   o.pb.set_reopen_on_provider_close(msg.reopen_on_provider_close());
+  if (msg.has_sla()) *o.pb.mutable_sla() = msg.sla();
+  o.pb.set_min_reputation_bps(msg.min_reputation_bps());
   o.pb.set_state(ORDER_STATE_OPEN);
   o.pb.set_created_height(h);
   o.pb.set_bid_window_end(h + msg.bid_window_blocks());
@@ -172,6 +174,12 @@ Status Keeper::check_eligible(const store::KVReader& s, const OrderRec& o, std::
     return MarketErr(kErrProviderNotFound, "provider " + crypto::AddressToBech32(provider20) + " is not registered");
   DEPAI_ASSIGN_OR_RETURN(auto audits, providers_->audits(s, provider20));
   auto gaps = Gaps(o.pb, *p, audits);
+  if (o.pb.min_reputation_bps() > 0) {
+    DEPAI_ASSIGN_OR_RETURN(const uint32_t rep, providers_->reputation_bps(s, provider20));
+    if (rep < o.pb.min_reputation_bps())
+      gaps.push_back("reputation " + std::to_string(rep) + " bps is below the order's minimum " +
+                     std::to_string(o.pb.min_reputation_bps()) + " bps");
+  }
   if (gaps.empty()) return {};
   std::string msg = "provider " + p->owner() + " does not meet order " + std::to_string(o.pb.id()) + ": ";
   for (size_t i = 0; i < gaps.size(); ++i) msg += (i ? "; " : "") + gaps[i];

@@ -107,6 +107,11 @@ const Bytes& EscrowModuleAddress() {
   static const Bytes a = crypto::Sha256("module:market_escrow").substr(0, 20);
   return a;
 }
+const Bytes& CheckerPoolAddress() {
+  static const Bytes a = crypto::Sha256(kCheckerPoolAccount).substr(0, 20);
+  return a;
+}
+
 const Bytes& TreasuryAddress() {
   static const Bytes a = crypto::Sha256("module:treasury").substr(0, 20);
   return a;
@@ -125,6 +130,7 @@ Params DefaultParams() {
   p.set_score_locality_bps(2000);
   p.set_score_reputation_bps(2000);
   p.set_min_deposit("1000");
+  p.set_checker_pool_bps(2500);
   return p;
 }
 
@@ -134,6 +140,7 @@ Status ValidateParams(const Params& p) {
   if (!Amount::Parse(p.min_deposit()).ok()) return bad("min_deposit");
   if (p.max_bids_per_order() == 0) return bad("max_bids_per_order must be positive");
   if (p.take_fee_bps() > 10000) return bad("take_fee_bps must be <= 10000");
+  if (p.checker_pool_bps() > 10000) return bad("checker_pool_bps must be <= 10000");
   if (p.low_balance_blocks() < 0) return bad("low_balance_blocks must be >= 0");
   if (p.grace_period_blocks() < 1) return bad("grace_period_blocks must be >= 1");
   if (p.min_bid_window() < 1 || p.max_bid_window() < p.min_bid_window())

@@ -425,6 +425,40 @@ Status Keeper::add_active_lease(store::KVStore& s, std::string_view addr, int64_
   return {};
 }
 
+Result<Amount> Keeper::slash(Context& ctx, std::string_view addr, Amount amount, std::string_view to) const {
+  DEPAI_ASSIGN_OR_RETURN(auto p, get(*ctx.store, addr));
+  if (!p || amount.is_zero()) return Amount();
+  DEPAI_ASSIGN_OR_RETURN(Amount have, DecodeAmountField(p->collateral(), "provider collateral"));
+  const Amount take = std::min(have, amount);
+  if (take.is_zero()) return Amount();
+  if (!bank_) return Fault(kFaultInternal, "provider keeper has no bank");
+  DEPAI_TRY(bank_->send(ctx, BondAddress(), to, BondCoins(take)));
+  p->set_collateral(have.sub(take).value().str());
+  set(*ctx.store, addr, *p);
+  if (ctx.events)
+    ctx.events->emit("provider.slashed", {{"owner", p->owner()}, {"amount", take.str() + kBondDenom},
+                                          {"collateral", p->collateral() + kBondDenom}});
+  return take;
+}
+
+Status Keeper::restore(Context& ctx, std::string_view addr, Amount amount, std::string_view from) const {
+  if (amount.is_zero()) return {};
+  if (!bank_) return Fault(kFaultInternal, "provider keeper has no bank");
+  DEPAI_ASSIGN_OR_RETURN(auto p, get(*ctx.store, addr));
+  if (!p) {
+    // Deregistered since: the collateral goes back to the owner directly.
+    return bank_->send(ctx, from, addr, BondCoins(amount));
+  }
+  DEPAI_ASSIGN_OR_RETURN(Amount have, DecodeAmountField(p->collateral(), "provider collateral"));
+  DEPAI_ASSIGN_OR_RETURN(Amount next, have.add(amount));
+  DEPAI_TRY(bank_->send(ctx, from, BondAddress(), BondCoins(amount)));
+  p->set_collateral(next.str());
+  set(*ctx.store, addr, *p);
+  if (ctx.events)
+    ctx.events->emit("provider.collateral_restored", {{"owner", p->owner()}, {"amount", amount.str() + kBondDenom}});
+  return {};
+}
+
 Status Keeper::add_unbonding(store::KVStore& s, std::string_view owner, Amount amount,
                              int64_t completion_height) const {
   const std::string key = keys::Unbond(completion_height, owner);

@@ -166,6 +166,11 @@ class Keeper {
   // Adds `delta` to the provider's active lease count (clamped at 0); no-op for an unknown
   // address (x/market maintains the count).
   Status add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const;
+  // x/verify's slashes: takes min(amount, collateral) from the provider's collateral to `to`
+  // (returns what was taken; 0 for an unknown provider), and gives `amount` back from `from`
+  // (to the owner's account when it has deregistered since). Both keep the bond invariant.
+  Result<Amount> slash(Context& ctx, std::string_view addr, Amount amount, std::string_view to) const;
+  Status restore(Context& ctx, std::string_view addr, Amount amount, std::string_view from) const;
   void set_params(store::KVStore& s, const Params& p) const;
   void set(store::KVStore& s, std::string_view addr, const Provider& p) const;
   void set_audit(store::KVStore& s, std::string_view provider, std::string_view auditor,
