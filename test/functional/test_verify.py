@@ -61,6 +61,18 @@ VERIFY_PARAMS = {
     "strikes_to_ban": 2,
     "ban_blocks": "1000",
     "sla_window_blocks": "20",
+    # the rest as x/verify's defaults (genesis params replace the defaults as a whole)
+    "gpu_throughput": [{"model": "h200", "ops_per_ms": "4500000000"}, {"model": "h100", "ops_per_ms": "4000000000"},
+                       {"model": "a100", "ops_per_ms": "2000000000"}],
+    "cpu_ops_per_ms_per_core": "1000000",
+    "reputation_alpha_bps": 2000,
+    "reputation_prior_bps": 5000,
+    "slash_downtime_bps": 1000,
+    "slash_deception_bps": 5000,
+    "reward_per_attestation": "1000",
+    "checker_slash_bps": 1000,
+    "dispute_gas": "500000",
+    "checker_unbonding_blocks": "100",
 }
 
 
