@@ -85,8 +85,9 @@ class VerifyProviderAdapter : public x::verify::ProviderKeeper {
                                                            std::string_view addr) const override {
     return k_->get(s, addr);
   }
-  Status for_each(const store::KVReader& s,
-                  const std::function<bool(std::string_view, const depai::provider::v1::Provider&)>& fn) const override {
+  Status for_each(
+      const store::KVReader& s,
+      const std::function<bool(std::string_view, const depai::provider::v1::Provider&)>& fn) const override {
     return k_->for_each_provider(s, fn);
   }
   Result<Amount> slash(x::Context& ctx, std::string_view addr, Amount amount, std::string_view to) const override {

@@ -87,7 +87,8 @@ class TestLedger {
                 {"score_price_bps", 6000},
                 {"score_locality_bps", 2000},
                 {"score_reputation_bps", 2000},
-                {"min_deposit", "1000"}}}}}};
+                {"min_deposit", "1000"},
+                {"checker_pool_bps", 2500}}}}}};
   }
 
   app::RequestInitChain InitRequest() const {

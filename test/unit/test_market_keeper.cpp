@@ -52,9 +52,7 @@ class AnyProvider : public xm::ProviderKeeper {
   Result<std::vector<pv1::AuditedAttributes>> audits(const store::KVReader&, std::string_view) const override {
     return std::vector<pv1::AuditedAttributes>();
   }
-  Result<uint32_t> reputation_bps(const store::KVReader&, std::string_view) const override {
-    return uint32_t{10000};
-  }
+  Result<uint32_t> reputation_bps(const store::KVReader&, std::string_view) const override { return uint32_t{10000}; }
   Status add_active_lease(store::KVStore&, std::string_view, int64_t) const override { return {}; }
   mutable int gets = 0;
 };

@@ -40,7 +40,7 @@ class Verify {
               {"epoch_blocks", "10"},
               {"compute_every_epochs", 1},
               {"min_checker_bond", "1000000"},
-              {"attest_window", "4"},
+              {"attest_window", "20"},
               {"probe_window", "2"},
               {"sample_rows", 8},
               {"freivalds_rounds", 2},
@@ -69,9 +69,8 @@ class Verify {
     for (auto& [k, v] : verify_params.items()) p[k] = v;
     g["verify"] = json{{"params", p}};
     // Fund the checker pool so rewards can be paid.
-    g["bank"]["balances"].push_back(
-        {{"address", crypto::AddressToBech32(x::verify::PoolAddress())},
-         {"coins", json::array({{{"denom", "udpai"}, {"amount", "1000000"}}})}});
+    g["bank"]["balances"].push_back({{"address", crypto::AddressToBech32(x::verify::PoolAddress())},
+                                     {"coins", json::array({{{"denom", "udpai"}, {"amount", "1000000"}}})}});
     auto req = L.InitRequest();
     req.app_state_bytes = g.dump();
     auto r = L.app->InitChain(req);
@@ -174,7 +173,8 @@ class Verify {
 
   json Challenges(size_t provider, const std::string& kind) {
     json out = json::array();
-    for (const auto& c : Q("/verify/challenges?provider=" + Addr(provider))["challenges"])
+    const json all = Q("/verify/challenges?provider=" + Addr(provider));
+    for (const auto& c : all["challenges"])
       if (c["kind"] == kind) out.push_back(c);
     return out;
   }
@@ -253,7 +253,7 @@ class Verify {
 uint64_t U(const json& j) { return std::stoull(j.get<std::string>()); }
 
 // Registers providers 1 and 2 and checkers 3..6 (and 7, owned by provider 1).
-void Setup(Verify& V, uint32_t p1_h100s = 0) {
+void SetupNetwork(Verify& V, uint32_t p1_h100s = 0) {
   V.RegisterProvider(kP1, p1_h100s);
   V.RegisterProvider(kP2);
   for (size_t c = kC0; c < kC0 + 4; ++c) V.RegisterChecker(c);
@@ -262,11 +262,12 @@ void Setup(Verify& V, uint32_t p1_h100s = 0) {
 
 TEST(Verify, QuorumNeverHoldsTheProviderOrASameOwnerChecker) {
   Verify V;
-  Setup(V);
+  SetupNetwork(V);
   V.RegisterChecker(kP2);  // provider 2 is also a checker: never assigned to itself
   V.RunUntil(60);
   size_t seen = 0;
-  for (const auto& c : V.Q("/verify/challenges")["challenges"]) {
+  const json all = V.Q("/verify/challenges");
+  for (const auto& c : all["challenges"]) {
     ++seen;
     ASSERT_EQ(c["quorum"].size(), 3u);
     std::set<std::string> q;
@@ -280,7 +281,7 @@ TEST(Verify, QuorumNeverHoldsTheProviderOrASameOwnerChecker) {
 
 TEST(Verify, HonestComputePassesAndPaysEachCheckerExactly) {
   Verify V;
-  Setup(V);
+  SetupNetwork(V);
   V.RunUntil(10);
   auto cs = V.Challenges(kP1, "CHALLENGE_KIND_COMPUTE");
   ASSERT_EQ(cs.size(), 1u);
@@ -313,15 +314,16 @@ TEST(Verify, HonestComputePassesAndPaysEachCheckerExactly) {
   auto v = V.Q("/verify/verdicts/" + c["verdict_id"].get<std::string>());
   EXPECT_TRUE(v["pass"].get<bool>()) << v.dump();
   EXPECT_NE(v["reason"].get<std::string>().find("verified 8 sampled rows"), std::string::npos) << v["reason"];
-  V.RunUntil(U(v["final_height"]));
-  for (auto& [who, b] : before) EXPECT_EQ(V.Bal(who), b - 2 * 100 + kReward) << who;  // two tx fees paid
+  // The EMA from the prior: 5000 * (1 - 0.2) + 10000 * 0.2.
   auto rep = V.Q("/verify/reputation/" + V.Addr(kP1));
   EXPECT_EQ(rep["bps"].get<uint32_t>(), (5000u * 8000 + 10000u * 2000) / 10000) << rep.dump();
+  V.RunUntil(U(v["final_height"]));
+  for (auto& [who, b] : before) EXPECT_EQ(V.Bal(who), b - 2 * 100 + kReward) << who;  // two tx fees paid
 }
 
 TEST(Verify, ProviderClaimingHardwareItLacksMissesTheDeadlineAndIsSlashedWithRefund) {
   Verify V;
-  Setup(V, /*p1_h100s=*/8);
+  SetupNetwork(V, /*p1_h100s=*/8);
   const uint64_t lease = V.Lease(kP1);
   const json l0 = V.Q("/market/leases/" + std::to_string(lease));
   const int64_t start = std::stoll(l0["lease"]["start_height"].get<std::string>());
@@ -338,8 +340,9 @@ TEST(Verify, ProviderClaimingHardwareItLacksMissesTheDeadlineAndIsSlashedWithRef
   auto v = V.Q("/verify/verdicts/" + c["verdict_id"].get<std::string>());
   EXPECT_FALSE(v["pass"].get<bool>());
   EXPECT_EQ(v["reason_code"], "REASON_ROOT_LATE");
-  EXPECT_NE(v["reason"].get<std::string>().find("deadline +" + std::to_string(deadline - created) + " for nvidia h100 x8"),
-            std::string::npos)
+  EXPECT_NE(
+      v["reason"].get<std::string>().find("deadline +" + std::to_string(deadline - created) + " for nvidia h100 x8"),
+      std::string::npos)
       << v["reason"];
   EXPECT_EQ(v["fault"], "FAULT_DECEPTION");
   const uint64_t slash = kCollateral * 5000 / 10000;
@@ -365,10 +368,11 @@ TEST(Verify, ProviderClaimingHardwareItLacksMissesTheDeadlineAndIsSlashedWithRef
 }
 
 TEST(Verify, OfflineProviderBreachesItsSlaAndAlwaysPassCheckerIsBanned) {
-  Verify V({{"compute_every_epochs", 1000}});  // liveness only
-  Setup(V);
+  Verify V(json{{"compute_every_epochs", 1000}});  // liveness only
+  SetupNetwork(V);
   const uint64_t lease = V.Lease(kP1);
-  const int64_t start = std::stoll(V.Q("/market/leases/" + std::to_string(lease))["lease"]["start_height"].get<std::string>());
+  const int64_t start =
+      std::stoll(V.Q("/market/leases/" + std::to_string(lease))["lease"]["start_height"].get<std::string>());
   // Two epochs; in each, the quorum sees provider 1 offline, except one checker that always says pass.
   std::optional<size_t> liar;
   int strikes = 0;
@@ -394,9 +398,11 @@ TEST(Verify, OfflineProviderBreachesItsSlaAndAlwaysPassCheckerIsBanned) {
       if (!offline && who == *liar && epoch == 10) ++strikes;
       txs.push_back(V.Sign(who, client::PackAny(m)));
     }
-    for (const auto& t : V.Run(txs).tx_results) ASSERT_EQ(t.code, 0u) << t.log;
+    const auto res = V.Run(txs);
+    for (const auto& t : res.tx_results) ASSERT_EQ(t.code, 0u) << t.log;
     if (epoch == 10) {
-      auto v = V.Q("/verify/verdicts/" + V.Q("/verify/challenges/" + c["id"].get<std::string>())["verdict_id"].get<std::string>());
+      auto v = V.Q("/verify/verdicts/" +
+                   V.Q("/verify/challenges/" + c["id"].get<std::string>())["verdict_id"].get<std::string>());
       EXPECT_FALSE(v["pass"].get<bool>()) << v.dump();
       EXPECT_EQ(v["fault"], "FAULT_DOWNTIME");
       EXPECT_NE(v["reason"].get<std::string>().find("2 of 3 checkers: /health did not answer"), std::string::npos)
@@ -406,7 +412,8 @@ TEST(Verify, OfflineProviderBreachesItsSlaAndAlwaysPassCheckerIsBanned) {
       const int64_t vh = std::stoll(v["height"].get<std::string>());
       ASSERT_EQ(v["refunds"].size(), 1u);
       EXPECT_EQ(U(v["refunds"][0]["amount"]), static_cast<uint64_t>(vh - start) * kRate) << v.dump();
-      EXPECT_EQ(V.Q("/market/leases/" + std::to_string(lease))["lease"]["close_reason"], "CLOSE_REASON_PROVIDER_UNSTABLE");
+      EXPECT_EQ(V.Q("/market/leases/" + std::to_string(lease))["lease"]["close_reason"],
+                "CLOSE_REASON_PROVIDER_UNSTABLE");
       const uint64_t b = V.Bal(kBuyer);
       V.RunUntil(U(v["final_height"]));
       EXPECT_EQ(V.Bal(kBuyer) - b, static_cast<uint64_t>(vh - start) * kRate);
@@ -422,7 +429,7 @@ TEST(Verify, OfflineProviderBreachesItsSlaAndAlwaysPassCheckerIsBanned) {
 
 TEST(Verify, WrongRowsAreCaughtAndAPassingCheckerIsSlashedByADispute) {
   Verify V;
-  Setup(V);
+  SetupNetwork(V);
   const uint64_t lease = V.Lease(kP1);
   V.RunUntil(10);
   auto cs = V.Challenges(kP1, "CHALLENGE_KIND_COMPUTE");
@@ -466,6 +473,23 @@ TEST(Verify, WrongRowsAreCaughtAndAPassingCheckerIsSlashedByADispute) {
   vv1::MsgDispute forged = d;
   forged.set_row_index(bad_row + 1);  // the proof of another index does not verify
   EXPECT_NE(V.Tx(q[1], client::PackAny(forged), 400000).code, 0u);
+  // Outsiders cannot make the chain recompute rows, and neither can anyone for a row that was
+  // neither sampled nor cited.
+  size_t outsider = kC0;
+  while (std::find(q.begin(), q.end(), outsider) != q.end() || outsider == kSameOwner) ++outsider;
+  auto od = d;
+  od.set_sender(V.Addr(outsider));
+  EXPECT_NE(V.Tx(outsider, client::PackAny(od), 400000).log.find("only the provider and the quorum"),
+            std::string::npos);
+  uint32_t unsampled = 0;
+  while (std::find(c["sample_rows"].begin(), c["sample_rows"].end(), json(unsampled)) != c["sample_rows"].end())
+    ++unsampled;
+  auto ud = d;
+  ud.set_row_index(unsampled);
+  ud.set_row(proof::RowBytes(&ans.product.c[static_cast<size_t>(unsampled) * n], n));
+  ud.clear_proof();
+  for (const auto& s : ans.tree->proof(unsampled)) ud.add_proof(s);
+  EXPECT_NE(V.Tx(q[1], client::PackAny(ud), 400000).log.find("neither sampled nor cited"), std::string::npos);
   auto t = V.Tx(q[1], client::PackAny(d), 400000);
   ASSERT_EQ(t.code, 0u) << t.log;
   EXPECT_TRUE(V.HasEvent("verify.dispute", "result", "row wrong"));
@@ -482,7 +506,7 @@ TEST(Verify, WrongRowsAreCaughtAndAPassingCheckerIsSlashedByADispute) {
 
 TEST(Verify, AppealByAWronglyFailedProviderRestoresIt) {
   Verify V;
-  Setup(V);
+  SetupNetwork(V);
   V.RegisterChecker(8);
   V.RegisterChecker(9);  // six checkers can serve provider 2: an appeal finds three fresh ones
   V.RunUntil(10);
@@ -526,7 +550,8 @@ TEST(Verify, AppealByAWronglyFailedProviderRestoresIt) {
   ASSERT_EQ(v["state"], "VERDICT_STATE_APPEALED");
   const uint64_t aid = U(v["appeal_challenge"]);
   auto ac = V.Q("/verify/challenges/" + std::to_string(aid));
-  for (const auto& m : ac["quorum"]) for (const auto& o : c["quorum"]) EXPECT_NE(m, o);
+  for (const auto& m : ac["quorum"])
+    for (const auto& o : c["quorum"]) EXPECT_NE(m, o);
   auto ans2 = V.Prove(ac);
   ASSERT_EQ(V.CommitRoot(kP2, aid, ans2.tree->root()).code, 0u);
   V.Run({});
@@ -540,7 +565,8 @@ TEST(Verify, AppealByAWronglyFailedProviderRestoresIt) {
   EXPECT_EQ(U(V.Q("/provider/providers/" + V.Addr(kP2))["provider"]["collateral"]), kCollateral);
   EXPECT_GE(V.Q("/verify/reputation/" + V.Addr(kP2))["bps"].get<uint32_t>(), 5000u);
   // The colluders were struck once each.
-  for (const auto& m : c["quorum"]) EXPECT_EQ(V.Q("/verify/checkers/" + m.get<std::string>())["strike_heights"].size(), 1u);
+  for (const auto& m : c["quorum"])
+    EXPECT_EQ(V.Q("/verify/checkers/" + m.get<std::string>())["strike_heights"].size(), 1u);
   ASSERT_TRUE(V.L.app->CheckInvariants().ok());
 }
 

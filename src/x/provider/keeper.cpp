@@ -436,8 +436,9 @@ Result<Amount> Keeper::slash(Context& ctx, std::string_view addr, Amount amount,
   p->set_collateral(have.sub(take).value().str());
   set(*ctx.store, addr, *p);
   if (ctx.events)
-    ctx.events->emit("provider.slashed", {{"owner", p->owner()}, {"amount", take.str() + kBondDenom},
-                                          {"collateral", p->collateral() + kBondDenom}});
+    ctx.events->emit(
+        "provider.slashed",
+        {{"owner", p->owner()}, {"amount", take.str() + kBondDenom}, {"collateral", p->collateral() + kBondDenom}});
   return take;
 }
 

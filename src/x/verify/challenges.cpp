@@ -29,7 +29,9 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
-Error NotFound(uint64_t id) { return VerifyErr(kErrChallengeNotFound, "challenge " + std::to_string(id) + " not found"); }
+Error NotFound(uint64_t id) {
+  return VerifyErr(kErrChallengeNotFound, "challenge " + std::to_string(id) + " not found");
+}
 
 unsigned __int128 U128Of(std::string_view h) {
   unsigned __int128 x = 0;
@@ -41,8 +43,8 @@ unsigned __int128 U128Of(std::string_view h) {
 // ---- the quorum draw -----------------------------------------------------------------------
 
 Result<std::optional<std::vector<Bytes>>> Keeper::draw_quorum(const store::KVReader& s, const Params& p,
-                                                             std::string_view provider, std::string_view seed,
-                                                             int64_t height, const std::vector<Bytes>& exclude) const {
+                                                              std::string_view provider, std::string_view seed,
+                                                              int64_t height, const std::vector<Bytes>& exclude) const {
   const Amount min = Amount::Parse(p.min_checker_bond()).value();
   const std::string provider_bech32 = crypto::AddressToBech32(provider);
   struct Cand {
@@ -87,7 +89,7 @@ Result<uint64_t> Keeper::create_challenge(Context& ctx, const Params& p, Challen
   auto& s = *ctx.store;
   const int64_t h = ctx.header->height;
   DEPAI_ASSIGN_OR_RETURN(uint64_t id, next_id(s, "challenge"));
-  DEPAI_ASSIGN_OR_RETURN(Bytes b, beacon(s));
+  DEPAI_ASSIGN_OR_RETURN(Bytes b, randomness(ctx));
   Challenge c;
   c.set_id(id);
   c.set_kind(kind);
@@ -122,20 +124,19 @@ Result<uint64_t> Keeper::create_challenge(Context& ctx, const Params& p, Challen
   PutU64BE(idb, id);
   s.set(keys::Open(provider, static_cast<uint8_t>(kind)), idb);
   if (ctx.events)
-    ctx.events->emit("verify.challenge_created",
-                     {{"challenge_id", std::to_string(id)},
-                      {"kind", KindName(kind)},
-                      {"provider", c.provider()},
-                      {"quorum", Join(q)},
-                      {"seed", HexEncode(c.seed())},
-                      {"n", std::to_string(c.n())},
-                      {"deadline_height", std::to_string(c.deadline_height())},
-                      {"hardware", c.hardware()},
-                      {"attest_deadline", std::to_string(c.attest_deadline())},
-                      {"probe_from", std::to_string(c.probe_from())},
-                      {"probe_to", std::to_string(c.probe_to())},
-                      {"appeal_of", std::to_string(appeal_of)},
-                      {"endpoint", pr.endpoint()}});
+    ctx.events->emit("verify.challenge_created", {{"challenge_id", std::to_string(id)},
+                                                  {"kind", KindName(kind)},
+                                                  {"provider", c.provider()},
+                                                  {"quorum", Join(q)},
+                                                  {"seed", HexEncode(c.seed())},
+                                                  {"n", std::to_string(c.n())},
+                                                  {"deadline_height", std::to_string(c.deadline_height())},
+                                                  {"hardware", c.hardware()},
+                                                  {"attest_deadline", std::to_string(c.attest_deadline())},
+                                                  {"probe_from", std::to_string(c.probe_from())},
+                                                  {"probe_to", std::to_string(c.probe_to())},
+                                                  {"appeal_of", std::to_string(appeal_of)},
+                                                  {"endpoint", pr.endpoint()}});
   return id;
 }
 
@@ -152,7 +153,14 @@ Status Keeper::schedule_epoch(Context& ctx, const Params& p) const {
     targets.push_back(Target{Bytes(addr), pr});
     return true;
   }));
-  DEPAI_ASSIGN_OR_RETURN(Bytes b, beacon(s));
+  // No round (and no randomness drawn, so no state written) without a quorum's worth of active checkers.
+  uint32_t active = 0;
+  DEPAI_TRY(for_each_checker(s, [&](std::string_view, const Checker& c) {
+    if (c.active() && c.banned_until() < h) ++active;
+    return active < p.quorum();
+  }));
+  if (targets.empty() || active < p.quorum()) return {};
+  DEPAI_ASSIGN_OR_RETURN(Bytes b, randomness(ctx));
   for (const auto& t : targets) {
     for (ChallengeKind kind : {CHALLENGE_KIND_LIVENESS, CHALLENGE_KIND_COMPUTE}) {
       if (kind == CHALLENGE_KIND_COMPUTE && !compute_round) continue;
@@ -170,8 +178,8 @@ Status Keeper::schedule_epoch(Context& ctx, const Params& p) const {
       DEPAI_ASSIGN_OR_RETURN(auto quorum, draw_quorum(s, p, t.addr, crypto::Sha256(in), h, {}));
       if (!quorum) {
         if (ctx.events)
-          ctx.events->emit("verify.no_quorum", {{"provider", crypto::AddressToBech32(t.addr)},
-                                                {"kind", KindName(kind)}});
+          ctx.events->emit("verify.no_quorum",
+                           {{"provider", crypto::AddressToBech32(t.addr)}, {"kind", KindName(kind)}});
         continue;
       }
       DEPAI_TRY(create_challenge(ctx, p, kind, t.addr, t.pr, *quorum, sizing ? &*sizing : nullptr, 0).status());
@@ -188,7 +196,8 @@ Status Keeper::check_commit_root(const store::KVReader& s, const CommitRootParse
   if (c->kind() != CHALLENGE_KIND_COMPUTE)
     return VerifyErr(kErrWrongState, "challenge " + std::to_string(c->id()) + " is not a compute challenge");
   if (c->provider() != crypto::AddressToBech32(m.signer))
-    return VerifyErr(kErrNotYourChallenge, "challenge " + std::to_string(c->id()) + " is for provider " + c->provider());
+    return VerifyErr(kErrNotYourChallenge,
+                     "challenge " + std::to_string(c->id()) + " is for provider " + c->provider());
   if (c->state() != CHALLENGE_STATE_AWAITING_ROOT)
     return VerifyErr(kErrWrongState, "challenge " + std::to_string(c->id()) + " is not awaiting a root");
   if (height > c->deadline_height())
@@ -220,7 +229,7 @@ Status Keeper::on_sample(Context& ctx, const Params& p, uint64_t id) const {
   const int64_t h = ctx.header->height;
   DEPAI_ASSIGN_OR_RETURN(auto c, challenge(s, id));
   if (!c || c->state() != CHALLENGE_STATE_AWAITING_ROOT || c->root().empty()) return {};
-  DEPAI_ASSIGN_OR_RETURN(Bytes b, beacon(s));
+  DEPAI_ASSIGN_OR_RETURN(Bytes b, randomness(ctx));
   Bytes in = "depai/sample";
   in += b;
   PutU64BE(in, id);
@@ -284,22 +293,22 @@ Status Keeper::attest(Context& ctx, const AttestParsed& m) const {
   Measurement meas = m.m;
   meas.set_height(ctx.header->height);
   s.set(keys::Attest(c->id(), m.signer), DeterministicSerialize(meas));
-  DEPAI_ASSIGN_OR_RETURN(Checker ck, [&]() -> Result<Checker> {
-    DEPAI_ASSIGN_OR_RETURN(auto x, checker(s, m.signer));
-    if (!x) return Fault(kFaultInternal, "a quorum member has no checker record");
-    return *x;
-  }());
-  ck.set_attestations(ck.attestations() + 1);
-  set_checker(s, m.signer, ck);
+  // A quorum member that has deregistered and unbonded since may still attest; it has no
+  // counters left to update.
+  DEPAI_ASSIGN_OR_RETURN(auto ck, checker(s, m.signer));
+  if (ck) {
+    ck->set_attestations(ck->attestations() + 1);
+    set_checker(s, m.signer, *ck);
+  }
   if (ctx.events)
     ctx.events->emit("verify.attested", {{"challenge_id", std::to_string(c->id())},
                                          {"checker", meas.checker()},
                                          {"pass", meas.pass() ? "true" : "false"}});
+  // The whole quorum has spoken: decide in this block's end_block (infinite gas there), so the
+  // last attester does not pay for the verdict's slashes, refunds and closes.
   DEPAI_ASSIGN_OR_RETURN(auto all, attestations(s, c->id()));
-  if (all.size() == static_cast<size_t>(c->quorum_size())) {
-    DEPAI_ASSIGN_OR_RETURN(const Params p, params(s));
-    return decide(ctx, p, *c);
-  }
+  if (all.size() == static_cast<size_t>(c->quorum_size()))
+    set_due(s, ctx.header->height, keys::kDueAttest, c->id(), true);
   return {};
 }
 
@@ -349,8 +358,7 @@ Status Keeper::decide(Context& ctx, const Params& p, Challenge& c) const {
     else
       reason = std::to_string(got - fails) + " of " + std::to_string(k) + " checkers: answered, median latency " +
                std::to_string(median) + " ms";
-    return issue_verdict(ctx, p, c, true, true, depai::verify::v1::REASON_OK, reason, std::move(ordered), median,
-                         false)
+    return issue_verdict(ctx, p, c, true, true, depai::verify::v1::REASON_OK, reason, std::move(ordered), median, false)
         .status();
   }
   // The most frequent failure reason (ties: the lowest code), worded by the first checker citing it.

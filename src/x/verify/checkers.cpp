@@ -23,8 +23,8 @@ Status Keeper::check_register(const store::KVReader& s, const RegisterParsed& m)
     return VerifyErr(kErrAlreadyRegistered, "checker " + crypto::AddressToBech32(m.signer) + " is already registered");
   DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, m.signer, kDenom));
   if (have < m.bond)
-    return RootErr(kErrInsufficientFunds,
-                   "insufficient funds: balance " + have.str() + "udpai is smaller than bond " + m.bond.str() + "udpai");
+    return RootErr(kErrInsufficientFunds, "insufficient funds: balance " + have.str() + "udpai is smaller than bond " +
+                                              m.bond.str() + "udpai");
   return {};
 }
 
@@ -40,8 +40,7 @@ Status Keeper::register_checker(Context& ctx, const RegisterParsed& m) const {
   c.set_active(true);
   set_checker(*ctx.store, m.signer, c);
   if (ctx.events)
-    ctx.events->emit("verify.checker_registered",
-                     {{"checker", c.address()}, {"owner", c.owner()}, {"bond", c.bond()}});
+    ctx.events->emit("verify.checker_registered", {{"checker", c.address()}, {"owner", c.owner()}, {"bond", c.bond()}});
   return {};
 }
 
@@ -98,8 +97,7 @@ Status Keeper::strike(Context& ctx, const Params& p, std::string_view checker_be
   }
   set_checker(*ctx.store, *addr, *c);
   if (ctx.events) {
-    ctx.events->emit("verify.checker_strike",
-                     {{"checker", c->address()}, {"strikes", std::to_string(kept.size())}});
+    ctx.events->emit("verify.checker_strike", {{"checker", c->address()}, {"strikes", std::to_string(kept.size())}});
     if (!banned.empty())
       ctx.events->emit("verify.checker_banned", {{"checker", c->address()}, {"banned_until", banned}});
   }

@@ -22,9 +22,9 @@ class ProviderKeeper {
   virtual Result<std::optional<depai::provider::v1::Provider>> get(const store::KVReader& s,
                                                                    std::string_view addr) const = 0;
   // Every registered provider in address order; fn returns false to stop.
-  virtual Status for_each(const store::KVReader& s,
-                          const std::function<bool(std::string_view addr, const depai::provider::v1::Provider&)>& fn)
-      const = 0;
+  virtual Status for_each(
+      const store::KVReader& s,
+      const std::function<bool(std::string_view addr, const depai::provider::v1::Provider&)>& fn) const = 0;
   // Takes min(amount, collateral) from the provider's collateral and moves it to `to`; returns
   // what was taken.
   virtual Result<Amount> slash(Context& ctx, std::string_view addr, Amount amount, std::string_view to) const = 0;

@@ -64,7 +64,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   if (g.contains("beacon")) {
     auto b = g["beacon"].is_string() ? HexDecode(g["beacon"].get<std::string>()) : std::nullopt;
     if (!b || b->size() != 32) return GenesisErr("beacon must be 64 hex characters");
-    keeper_.set_beacon(s, *b);
+    DEPAI_ASSIGN_OR_RETURN(uint64_t bh, U64(g, "beacon_height"));
+    keeper_.set_beacon(s, *b, static_cast<int64_t>(bh));
   }
   DEPAI_ASSIGN_OR_RETURN(uint64_t last_c, U64(g, "last_challenge_id"));
   DEPAI_ASSIGN_OR_RETURN(uint64_t last_v, U64(g, "last_verdict_id"));
@@ -97,7 +98,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   }
   DEPAI_ASSIGN_OR_RETURN(json atts, list("attestations"));
   for (const auto& j : atts) {
-    if (!j.is_object() || !j.contains("measurement")) return GenesisErr("attestation needs challenge_id and measurement");
+    if (!j.is_object() || !j.contains("measurement"))
+      return GenesisErr("attestation needs challenge_id and measurement");
     DEPAI_ASSIGN_OR_RETURN(uint64_t cid, U64(j, "challenge_id"));
     DEPAI_ASSIGN_OR_RETURN(auto m, FromJson<Measurement>(j["measurement"], "attestation"));
     DEPAI_ASSIGN_OR_RETURN(Bytes a, AddrField(m.checker(), "attestation checker"));
@@ -138,8 +140,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     if (row > UINT32_MAX) return GenesisErr("disputed row out of range");
     s.set(keys::Dispute(cid, static_cast<uint32_t>(row)), "");
   }
-  keeper_.set_last_id(s, "challenge", last_c);
-  keeper_.set_last_id(s, "verdict", last_v);
+  if (last_c > 0) keeper_.set_last_id(s, "challenge", last_c);
+  if (last_v > 0) keeper_.set_last_id(s, "verdict", last_v);
   return keeper_.rebuild_indexes(s);
 }
 
@@ -193,7 +195,7 @@ Status Keeper::rebuild_indexes(store::KVStore& s) const {
 
 Result<json> Module::export_genesis(const store::KVReader& s) const {
   DEPAI_ASSIGN_OR_RETURN(const Params p, keeper_.params(s));
-  DEPAI_ASSIGN_OR_RETURN(Bytes beacon, keeper_.beacon(s));
+  const auto stored_beacon = s.get(keys::kBeacon);
   DEPAI_ASSIGN_OR_RETURN(uint64_t lc, keeper_.last_id(s, "challenge"));
   DEPAI_ASSIGN_OR_RETURN(uint64_t lv, keeper_.last_id(s, "verdict"));
   json checkers = json::array(), challenges = json::array(), atts = json::array(), verdicts = json::array(),
@@ -238,17 +240,21 @@ Result<json> Module::export_genesis(const store::KVReader& s) const {
     return true;
   });
   DEPAI_TRY(bad);
-  return json{{"params", MessageToJson(p)},
-              {"beacon", HexEncode(beacon)},
-              {"last_challenge_id", std::to_string(lc)},
-              {"last_verdict_id", std::to_string(lv)},
-              {"checkers", checkers},
-              {"challenges", challenges},
-              {"attestations", atts},
-              {"verdicts", verdicts},
-              {"reputations", reps},
-              {"slas", slas},
-              {"disputes", disputes}};
+  json out{{"params", MessageToJson(p)},
+           {"last_challenge_id", std::to_string(lc)},
+           {"last_verdict_id", std::to_string(lv)},
+           {"checkers", checkers},
+           {"challenges", challenges},
+           {"attestations", atts},
+           {"verdicts", verdicts},
+           {"reputations", reps},
+           {"slas", slas},
+           {"disputes", disputes}};
+  if (stored_beacon && stored_beacon->size() == 40) {
+    out["beacon"] = HexEncode(stored_beacon->substr(0, 32));
+    out["beacon_height"] = std::to_string(GetU64BE(std::string_view(*stored_beacon).substr(32)));
+  }
+  return out;
 }
 
 }  // namespace depai::x::verify

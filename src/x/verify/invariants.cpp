@@ -11,7 +11,8 @@ namespace depai::x::verify {
 namespace {
 Result<Amount> Held(const Verdict& v) {
   const auto st = v.state();
-  if (st != depai::verify::v1::VERDICT_STATE_PENDING && st != depai::verify::v1::VERDICT_STATE_APPEALED) return Amount();
+  if (st != depai::verify::v1::VERDICT_STATE_PENDING && st != depai::verify::v1::VERDICT_STATE_APPEALED)
+    return Amount();
   return DecodeAmountField(v.slashed(), "verdict slashed");
 }
 
@@ -57,8 +58,8 @@ Status Keeper::check_invariants_full(const store::KVReader& s) const {
                                       t.bonds.str() + "udpai");
   DEPAI_ASSIGN_OR_RETURN(Amount held, bank_->balance(s, SlashAddress(), kDenom));
   if (held != t.held)
-    return Fault(kFaultInvariant, "verify slash account holds " + held.str() + "udpai, pending verdicts hold " +
-                                      t.held.str() + "udpai");
+    return Fault(kFaultInvariant,
+                 "verify slash account holds " + held.str() + "udpai, pending verdicts hold " + t.held.str() + "udpai");
   return {};
 }
 

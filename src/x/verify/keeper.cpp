@@ -75,8 +75,8 @@ Params DefaultParams() {
   p.set_block_ms(1000);
   // Multiply-adds (u32 x u32 -> u64, mod p) per millisecond per GPU: conservative figures for
   // the integer kernel, not vendor peaks (doc/modules/verify.md, "Sizing").
-  const std::pair<const char*, uint64_t> gpus[] = {{"h200", 4'500'000'000}, {"h100", 4'000'000'000},
-                                                   {"a100", 2'000'000'000}, {"l40s", 2'500'000'000},
+  const std::pair<const char*, uint64_t> gpus[] = {{"h200", 4'500'000'000},    {"h100", 4'000'000'000},
+                                                   {"a100", 2'000'000'000},    {"l40s", 2'500'000'000},
                                                    {"rtx4090", 3'000'000'000}, {"mi300", 4'000'000'000}};
   for (const auto& [m, r] : gpus) {
     auto* t = p.add_gpu_throughput();
@@ -192,10 +192,14 @@ void Keeper::set_params(store::KVStore& s, const Params& p) const { s.set(keys::
 Result<Bytes> Keeper::beacon(const store::KVReader& s) const {
   auto v = s.get(keys::kBeacon);
   if (!v) return Bytes(32, '\0');
-  if (v->size() != 32) return Fault(kFaultCorruptRecord, "stored beacon is not 32 bytes");
-  return *v;
+  if (v->size() != 40) return Fault(kFaultCorruptRecord, "stored beacon is not 40 bytes");
+  return v->substr(0, 32);
 }
-void Keeper::set_beacon(store::KVStore& s, std::string_view b) const { s.set(keys::kBeacon, b); }
+void Keeper::set_beacon(store::KVStore& s, std::string_view b, int64_t height) const {
+  Bytes v(b);
+  PutU64BE(v, static_cast<uint64_t>(height));
+  s.set(keys::kBeacon, v);
+}
 
 Result<uint64_t> Keeper::last_id(const store::KVReader& s, std::string_view seq) const {
   auto v = s.get(keys::Seq(seq));
@@ -322,7 +326,8 @@ Status Keeper::for_each_challenge(const store::KVReader& s, const ChallengeFn& f
       [&](std::string_view, const Challenge& c) { return fn(c); });
 }
 Status Keeper::for_each_verdict(const store::KVReader& s, const VerdictFn& fn) const {
-  return Walk<Verdict>(s, keys::kVerdictPrefix, DecodeVerdict, [&](std::string_view, const Verdict& v) { return fn(v); });
+  return Walk<Verdict>(s, keys::kVerdictPrefix, DecodeVerdict,
+                       [&](std::string_view, const Verdict& v) { return fn(v); });
 }
 Status Keeper::for_each_verdict_of(const store::KVReader& s, std::string_view provider, const VerdictFn& fn) const {
   // The index is in id order; collect the ids and walk them newest first.
@@ -365,14 +370,20 @@ Status Keeper::for_each_attestation(const store::KVReader& s, const MeasurementF
 
 // ---- beacon --------------------------------------------------------------------------------
 
-Status Keeper::begin_block(Context& ctx) const {
-  DEPAI_ASSIGN_OR_RETURN(Bytes prev, beacon(*ctx.store));
+Result<Bytes> Keeper::randomness(Context& ctx) const {
+  auto& s = *ctx.store;
+  auto v = s.get(keys::kBeacon);
+  const int64_t h = ctx.header->height;
+  if (v && v->size() == 40 && static_cast<int64_t>(GetU64BE(std::string_view(*v).substr(32))) == h)
+    return v->substr(0, 32);  // already mixed with this block
+  DEPAI_ASSIGN_OR_RETURN(Bytes prev, beacon(s));
   Bytes in = "depai/beacon";
   in += prev;
   in += ctx.header->hash;
-  PutU64BE(in, static_cast<uint64_t>(ctx.header->height));
-  set_beacon(*ctx.store, crypto::Sha256(in));
-  return {};
+  PutU64BE(in, static_cast<uint64_t>(h));
+  Bytes next = crypto::Sha256(in);
+  set_beacon(s, next, h);
+  return next;
 }
 
 }  // namespace depai::x::verify

@@ -39,19 +39,19 @@ enum Code : uint32_t {
   kErrAlreadyRegistered = 4,
   kErrCheckerNotFound = 5,
   kErrChallengeNotFound = 6,
-  kErrNotYourChallenge = 7,   // not the challenged provider / not in the quorum
-  kErrWrongState = 8,         // e.g. a root for a challenge that is not awaiting one
+  kErrNotYourChallenge = 7,  // not the challenged provider / not in the quorum
+  kErrWrongState = 8,        // e.g. a root for a challenge that is not awaiting one
   kErrDeadlinePassed = 9,
   kErrAlreadyAttested = 10,
   kErrInvalidRoot = 11,
   kErrInvalidAttestation = 12,
   kErrVerdictNotFound = 13,
   kErrNotAppealable = 14,
-  kErrNoFreshQuorum = 15,     // too few eligible checkers outside the original quorum
-  kErrInvalidDispute = 16,    // malformed row, proof does not verify, row already disputed
+  kErrNoFreshQuorum = 15,   // too few eligible checkers outside the original quorum
+  kErrInvalidDispute = 16,  // malformed row, proof does not verify, row already disputed
   kErrInvalidParams = 17,
   kErrProviderNotFound = 18,
-  kErrTooEarly = 19,          // a liveness attestation before the probe window
+  kErrTooEarly = 19,  // a liveness attestation before the probe window
 };
 inline Error VerifyErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
 
@@ -128,8 +128,14 @@ class Keeper {
   // ---- records and views (keeper.cpp) ----
   Result<Params> params(const store::KVReader& s) const;
   void set_params(store::KVStore& s, const Params& p) const;
-  Result<Bytes> beacon(const store::KVReader& s) const;  // 32 zero bytes before the first block
-  void set_beacon(store::KVStore& s, std::string_view b) const;
+  // The beacon as last mixed (32 zero bytes before the first use), and the height it was mixed at.
+  Result<Bytes> beacon(const store::KVReader& s) const;
+  void set_beacon(store::KVStore& s, std::string_view b, int64_t height) const;
+  // This block's randomness: the first call in a block mixes the block into the beacon,
+  //   beacon_h = SHA-256("depai/beacon" || beacon_prev || block hash || BE64(h)),
+  // and stores it; later calls in the same block return the same value. Blocks that draw no
+  // randomness leave the state untouched (doc/modules/verify.md, "Randomness").
+  Result<Bytes> randomness(Context& ctx) const;
   Result<uint64_t> last_id(const store::KVReader& s, std::string_view seq) const;  // "challenge" / "verdict"
   void set_last_id(store::KVStore& s, std::string_view seq, uint64_t id) const;
   Result<std::optional<Checker>> checker(const store::KVReader& s, std::string_view addr) const;
@@ -174,17 +180,15 @@ class Keeper {
   Status check_appeal(const store::KVReader& s, const AppealParsed& m, int64_t height) const;
   Status appeal(Context& ctx, const AppealParsed& m) const;
 
-  // ---- block hooks (keeper.cpp / end_block.cpp); errors halt the node ----
-  // beacon_h = SHA-256("depai/beacon" || beacon_{h-1} || block hash || BE64(h)).
-  Status begin_block(Context& ctx) const;
+  // ---- block hook (end_block.cpp); errors halt the node ----
   Status end_block(Context& ctx) const;
 
   // Bond-weighted draw of k checkers for `provider` from `seed` (challenges.cpp): never the
   // provider itself, never a checker whose owner is the provider, never a banned or inactive
   // checker or one below min bond, never one in `exclude`. nullopt when fewer than k qualify.
   Result<std::optional<std::vector<Bytes>>> draw_quorum(const store::KVReader& s, const Params& p,
-                                                       std::string_view provider, std::string_view seed,
-                                                       int64_t height, const std::vector<Bytes>& exclude) const;
+                                                        std::string_view provider, std::string_view seed,
+                                                        int64_t height, const std::vector<Bytes>& exclude) const;
 
   // Rebuilds the open, due and history indexes from the records (genesis import).
   Status rebuild_indexes(store::KVStore& s) const;

@@ -1,6 +1,6 @@
 // x/verify store keys (module-internal: only x/verify's keeper files include this).
 //   verify/params                                   -> depai.verify.v1.Params (defaults when absent)
-//   verify/beacon                                   -> 32 bytes: the randomness beacon after the last begin_block
+//   verify/beacon                                   -> 32 bytes beacon || u64 BE height it was last mixed at
 //   verify/seq/<name>                               -> u64 BE: last challenge / verdict id
 //   verify/c/<checker20>                            -> Checker
 //   verify/ch/<id u64 BE>                           -> Challenge
@@ -52,7 +52,9 @@ inline std::string Attest(uint64_t challenge, std::string_view checker) {
 }
 inline std::string Verdict(uint64_t id) { return WithU64(kVerdictPrefix, id); }
 inline std::string HistoryOf(std::string_view provider) { return std::string(kHistoryPrefix) + std::string(provider); }
-inline std::string History(std::string_view provider, uint64_t verdict) { return WithU64(HistoryOf(provider), verdict); }
+inline std::string History(std::string_view provider, uint64_t verdict) {
+  return WithU64(HistoryOf(provider), verdict);
+}
 inline std::string Reputation(std::string_view provider) {
   return std::string(kReputationPrefix) + std::string(provider);
 }

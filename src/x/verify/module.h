@@ -30,7 +30,6 @@ class Module : public x::Module {
     return keeper_.check_invariants_block(block, committed);
   }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
-  Status begin_block(Context& ctx) override { return keeper_.begin_block(ctx); }
   Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
   std::optional<SimMsg> random_msg(SimState& sim) const override;
   const Keeper& keeper() const { return keeper_; }

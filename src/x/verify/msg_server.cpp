@@ -49,7 +49,8 @@ Result<AttestParsed> ValidateAttest(const v1::MsgAttest& m) {
   if (m.reason().size() > kMaxReason)
     return VerifyErr(kErrInvalidAttestation, "reason is longer than " + std::to_string(kMaxReason) + " bytes");
   for (char c : m.reason())
-    if (static_cast<unsigned char>(c) < 0x20) return VerifyErr(kErrInvalidAttestation, "reason contains a control byte");
+    if (static_cast<unsigned char>(c) < 0x20)
+      return VerifyErr(kErrInvalidAttestation, "reason contains a control byte");
   if (!v1::ReasonCode_IsValid(m.reason_code()) || m.reason_code() == v1::REASON_NO_QUORUM ||
       m.reason_code() == v1::REASON_DISPUTE_ROW_WRONG || m.reason_code() == v1::REASON_ROOT_LATE)
     return VerifyErr(kErrInvalidAttestation, "reason_code is not one a checker may give");

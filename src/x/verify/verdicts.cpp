@@ -42,7 +42,9 @@ Amount AmountOr0(const std::string& s) {
   auto a = Amount::Parse(s);
   return a.ok() ? *a : Amount();
 }
-std::string KindName(depai::verify::v1::ChallengeKind k) { return k == CHALLENGE_KIND_COMPUTE ? "compute" : "liveness"; }
+std::string KindName(depai::verify::v1::ChallengeKind k) {
+  return k == CHALLENGE_KIND_COMPUTE ? "compute" : "liveness";
+}
 
 struct Affected {
   LeaseInfo lease;
@@ -100,8 +102,7 @@ Result<uint64_t> Keeper::issue_verdict(Context& ctx, const Params& p, Challenge&
     DEPAI_ASSIGN_OR_RETURN(auto leases, market_->active_leases(s, prov));
     if (c.kind() == CHALLENGE_KIND_COMPUTE && !pass) {
       v.set_fault(FAULT_DECEPTION);
-      for (const auto& l : leases)
-        affected.push_back(Affected{l, std::max(l.start_height + 1, c.created_height()), h});
+      for (const auto& l : leases) affected.push_back(Affected{l, std::max(l.start_height + 1, c.created_height()), h});
     } else if (c.kind() == CHALLENGE_KIND_LIVENESS) {
       std::string breaches;
       for (const auto& l : leases) {
@@ -265,9 +266,9 @@ Status Keeper::finalize(Context& ctx, const Params& p, Verdict& v) const {
           DEPAI_ASSIGN_OR_RETURN(Amount total, AmountOr0(ck->rewards()).add(reward));
           ck->set_rewards(total.str());
           if (ctx.events)
-            ctx.events->emit("verify.checker_paid", {{"checker", m.checker()},
-                                                     {"verdict_id", std::to_string(v.id())},
-                                                     {"amount", reward.str()}});
+            ctx.events->emit(
+                "verify.checker_paid",
+                {{"checker", m.checker()}, {"verdict_id", std::to_string(v.id())}, {"amount", reward.str()}});
         } else if (ctx.events) {
           ctx.events->emit("verify.pool_empty", {{"checker", m.checker()}, {"verdict_id", std::to_string(v.id())}});
         }
@@ -307,10 +308,9 @@ Status Keeper::overturn(Context& ctx, const Params& p, Verdict& v, const char* w
   v.set_state(VERDICT_STATE_OVERTURNED);
   set_verdict(s, v);
   if (ctx.events)
-    ctx.events->emit("verify.overturned", {{"verdict_id", std::to_string(v.id())},
-                                           {"provider", v.provider()},
-                                           {"restored", held.str()},
-                                           {"why", why}});
+    ctx.events->emit(
+        "verify.overturned",
+        {{"verdict_id", std::to_string(v.id())}, {"provider", v.provider()}, {"restored", held.str()}, {"why", why}});
   return {};
 }
 
@@ -341,6 +341,7 @@ Status Keeper::check_appeal(const store::KVReader& s, const AppealParsed& m, int
     DEPAI_ASSIGN_OR_RETURN(Bytes a, Addr(q));
     exclude.push_back(std::move(a));
   }
+  // Whether a fresh quorum exists does not depend on the seed; apply draws it from this block's randomness.
   DEPAI_ASSIGN_OR_RETURN(Bytes b, beacon(s));
   DEPAI_ASSIGN_OR_RETURN(auto q, draw_quorum(s, p, m.signer, b, height, exclude));
   if (!q) return VerifyErr(kErrNoFreshQuorum, "too few eligible checkers outside the original quorum");
@@ -360,20 +361,20 @@ Status Keeper::appeal(Context& ctx, const AppealParsed& m) const {
     DEPAI_ASSIGN_OR_RETURN(Bytes a, Addr(q));
     exclude.push_back(std::move(a));
   }
-  DEPAI_ASSIGN_OR_RETURN(Bytes b, beacon(s));
+  DEPAI_ASSIGN_OR_RETURN(Bytes b, randomness(ctx));
   DEPAI_ASSIGN_OR_RETURN(auto q, draw_quorum(s, p, m.signer, b, ctx.header->height, exclude));
   DEPAI_ASSIGN_OR_RETURN(auto leases, market_->active_leases(s, m.signer));
   auto sizing = SizeChallenge(p, pr->resources(), leases);
   if (!q || !sizing) return Fault(kFaultInternal, "appeal: quorum or sizing changed between check and apply");
-  DEPAI_ASSIGN_OR_RETURN(uint64_t cid, create_challenge(ctx, p, CHALLENGE_KIND_COMPUTE, m.signer, *pr, *q, &*sizing,
-                                                        v->id()));
+  DEPAI_ASSIGN_OR_RETURN(uint64_t cid,
+                         create_challenge(ctx, p, CHALLENGE_KIND_COMPUTE, m.signer, *pr, *q, &*sizing, v->id()));
   v->set_state(VERDICT_STATE_APPEALED);
   v->set_appeal_challenge(cid);
   set_verdict(s, *v);
   if (ctx.events)
-    ctx.events->emit("verify.appeal", {{"verdict_id", std::to_string(v->id())},
-                                       {"provider", v->provider()},
-                                       {"challenge_id", std::to_string(cid)}});
+    ctx.events->emit(
+        "verify.appeal",
+        {{"verdict_id", std::to_string(v->id())}, {"provider", v->provider()}, {"challenge_id", std::to_string(cid)}});
   return {};
 }
 
@@ -391,7 +392,23 @@ Status Keeper::check_dispute(const store::KVReader& s, const DisputeParsed& m) c
       return VerifyErr(kErrInvalidDispute, "the verdict of challenge " + id + " is already settled");
   }
   if (m.row_index >= c->n())
-    return VerifyErr(kErrInvalidDispute, "row " + std::to_string(m.row_index) + " is outside n=" + std::to_string(c->n()));
+    return VerifyErr(kErrInvalidDispute,
+                     "row " + std::to_string(m.row_index) + " is outside n=" + std::to_string(c->n()));
+  // Disputes are bounded so they cannot load the chain with row recomputations: only the
+  // challenged provider and the quorum may dispute, only a sampled row or a row that a failing
+  // checker cited, and each row once.
+  const std::string sender = crypto::AddressToBech32(m.signer);
+  if (sender != c->provider() && std::find(c->quorum().begin(), c->quorum().end(), sender) == c->quorum().end())
+    return VerifyErr(kErrNotYourChallenge, "only the provider and the quorum of challenge " + id + " may dispute it");
+  bool disputable = std::find(c->sample_rows().begin(), c->sample_rows().end(), m.row_index) != c->sample_rows().end();
+  if (!disputable) {
+    DEPAI_ASSIGN_OR_RETURN(auto ms, attestations(s, c->id()));
+    for (const auto& a : ms)
+      if (!a.pass() && a.failing_row() == m.row_index) disputable = true;
+  }
+  if (!disputable)
+    return VerifyErr(kErrInvalidDispute,
+                     "row " + std::to_string(m.row_index) + " was neither sampled nor cited by a failing checker");
   std::vector<uint32_t> row;
   if (!proof::ParseRow(m.row, c->n(), &row))
     return VerifyErr(kErrInvalidDispute, "row must be " + std::to_string(c->n()) + " little-endian u32 values below p");
@@ -400,8 +417,8 @@ Status Keeper::check_dispute(const store::KVReader& s, const DisputeParsed& m) c
     return VerifyErr(kErrInvalidDispute, "the Merkle path of row " + std::to_string(m.row_index) +
                                              " does not verify against the root of challenge " + id);
   if (s.get(keys::Dispute(c->id(), m.row_index)))
-    return VerifyErr(kErrInvalidDispute, "row " + std::to_string(m.row_index) + " of challenge " + id +
-                                             " was already disputed");
+    return VerifyErr(kErrInvalidDispute,
+                     "row " + std::to_string(m.row_index) + " of challenge " + id + " was already disputed");
   return {};
 }
 
@@ -435,9 +452,8 @@ Status Keeper::dispute(Context& ctx, const DisputeParsed& m) const {
     set_checker(s, ca, *ck);
     slashed.push_back(a.checker());
     if (ctx.events)
-      ctx.events->emit("verify.checker_slashed", {{"checker", a.checker()},
-                                                  {"challenge_id", std::to_string(c->id())},
-                                                  {"amount", cut.str()}});
+      ctx.events->emit("verify.checker_slashed",
+                       {{"checker", a.checker()}, {"challenge_id", std::to_string(c->id())}, {"amount", cut.str()}});
   }
   std::string who;
   for (const auto& w : slashed) who += (who.empty() ? "" : ",") + w;
