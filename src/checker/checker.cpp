@@ -213,7 +213,7 @@ void Checker::Handle(const client::ChainEvent& e) {
       spdlog::info("challenge {}: verdict {}: {} ({}) {}", v->challenge_id, v->verdict_id, v->pass ? "pass" : "FAIL",
                    v->reason_code, v->reason);
   } else if ((e.type == "verify.checker_paid" || e.type == "verify.checker_strike" ||
-              e.type == "verify.checker_banned" || e.type == "verify.slashed") &&
+              e.type == "verify.checker_banned" || e.type == "verify.checker_slashed") &&
              e.attr("checker") == me) {
     spdlog::info("{}: {}", e.type, json(e.attributes).dump());
     std::lock_guard<std::mutex> lock(mu_);

@@ -212,14 +212,14 @@ Result<depai::verify::v1::Verdict> HttpChainClient::GetVerdict(uint64_t id) {
 }
 
 Result<TxResult> HttpChainClient::BroadcastOnce(const std::string& chain_id,
-                                                const std::vector<google::protobuf::Any>& msgs,
-                                                const std::string& memo) {
+                                                const std::vector<google::protobuf::Any>& msgs, const std::string& memo,
+                                                uint64_t gas, const Coins& fee) {
   auto acc = Get("/accounts/" + address_);
   if (!acc.ok())
     return Error{acc.error().codespace, acc.error().code, "account " + address_ + ": " + acc.error().message};
   SignerData sd{chain_id, static_cast<uint64_t>(I64(*acc, "account_number")),
                 static_cast<uint64_t>(I64(*acc, "sequence"))};
-  TxOptions opts{fee_, gas_, memo, 0};
+  TxOptions opts{fee, gas, memo, 0};
   Bytes tx = BuildSignedTx(key_, sd, msgs, opts);
   json req{{"tx_bytes", crypto::Base64Encode(tx)}, {"mode", "commit"}};
   auto r = HttpRequest(node_, "POST", "/txs", req.dump(), 40000);
@@ -245,9 +245,24 @@ Result<TxResult> HttpChainClient::Broadcast(const std::vector<google::protobuf::
   auto cid = ChainId();
   if (!cid.ok()) return cid.error();
   std::lock_guard<std::mutex> lock(tx_mu_);
-  auto r = BroadcastOnce(*cid, msgs, memo);
+  auto r = BroadcastOnce(*cid, msgs, memo, gas_, fee_);
   if (!r.ok() && IsChainError(r.error(), x::kRootCodespace, x::kErrInvalidSequence))
-    r = BroadcastOnce(*cid, msgs, memo);
+    r = BroadcastOnce(*cid, msgs, memo, gas_, fee_);
+  return r;
+}
+
+Result<TxResult> HttpChainClient::BroadcastWithGas(const std::vector<google::protobuf::Any>& msgs, uint64_t gas) {
+  auto cid = ChainId();
+  if (!cid.ok()) return cid.error();
+  // The chain's minimum fee is gas * 50 / 10^6 udpai (rounded up).
+  Coins fee = fee_;
+  const uint64_t min_fee = (gas * 50 + 999999) / 1000000;
+  if (fee.list().size() == 1 && fee.list()[0].denom == "udpai" && fee.list()[0].amount.raw() < min_fee)
+    if (auto f = Coins::Parse(std::to_string(min_fee) + "udpai"); f.ok()) fee = *f;
+  std::lock_guard<std::mutex> lock(tx_mu_);
+  auto r = BroadcastOnce(*cid, msgs, "", gas, fee);
+  if (!r.ok() && IsChainError(r.error(), x::kRootCodespace, x::kErrInvalidSequence))
+    r = BroadcastOnce(*cid, msgs, "", gas, fee);
   return r;
 }
 

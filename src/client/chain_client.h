@@ -101,6 +101,12 @@ class ChainClient {
   virtual Result<depai::verify::v1::Verdict> GetVerdict(uint64_t id) = 0;
 
   virtual Result<TxResult> Broadcast(const std::vector<google::protobuf::Any>& msgs, const std::string& memo = "") = 0;
+  // The same with a gas limit of its own (a dispute's on-chain recomputation); the fee is raised
+  // to the chain's minimum for that gas when the configured fee is below it. Default: Broadcast.
+  virtual Result<TxResult> BroadcastWithGas(const std::vector<google::protobuf::Any>& msgs, uint64_t gas) {
+    (void)gas;
+    return Broadcast(msgs);
+  }
 };
 
 // Decodes the proto JSON the API prints into `out` (unknown fields ignored). `bytes_hex` names
@@ -133,6 +139,7 @@ class HttpChainClient : public ChainClient {
   // Retries once when the chain answers (sdk, kErrInvalidSequence): another signer with the same
   // key (a CLI command) used the sequence between our account read and the broadcast.
   Result<TxResult> Broadcast(const std::vector<google::protobuf::Any>& msgs, const std::string& memo = "") override;
+  Result<TxResult> BroadcastWithGas(const std::vector<google::protobuf::Any>& msgs, uint64_t gas) override;
 
   // GET path -> JSON body (HTTP 200), else an Error with the API's {codespace, code, message}
   // (codespace "http" and the status as code for HTTP errors without a JSON body).
@@ -140,7 +147,7 @@ class HttpChainClient : public ChainClient {
 
  private:
   Result<TxResult> BroadcastOnce(const std::string& chain_id, const std::vector<google::protobuf::Any>& msgs,
-                                 const std::string& memo);
+                                 const std::string& memo, uint64_t gas, const Coins& fee);
   std::string node_;
   crypto::KeyPair key_;
   std::string address_;

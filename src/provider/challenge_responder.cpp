@@ -456,20 +456,24 @@ void ChallengeResponder::Review(const Job& j) {
     while (log_.size() > 50) log_.pop_front();
   };
   Bytes seed;
+  int held = 0;  // 0: no product, 1: another root, 2: ours
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = products_.find(j.challenge_id);
-    if (it == products_.end() || it->second.root.empty()) {
-      spdlog::info("verify: verdict {}: we hold no product for challenge {}; nothing to dispute or appeal",
-                   j.verdict_id, j.challenge_id);
-      return done();
+    if (it != products_.end() && !it->second.root.empty()) {
+      held = it->second.root == c->root() ? 2 : 1;
+      seed = it->second.seed;
     }
-    if (it->second.root != c->root()) {
-      spdlog::warn("verify: verdict {}: the on-chain root of challenge {} is not ours; not disputing", j.verdict_id,
-                   j.challenge_id);
-      return done();
-    }
-    seed = it->second.seed;
+  }
+  if (held == 0) {
+    spdlog::info("verify: verdict {}: we hold no product for challenge {}; nothing to dispute or appeal", j.verdict_id,
+                 j.challenge_id);
+    return done();
+  }
+  if (held == 1) {
+    spdlog::warn("verify: verdict {}: the on-chain root of challenge {} is not ours; not disputing", j.verdict_id,
+                 j.challenge_id);
+    return done();
   }
   const uint32_t n = c->n();
   // Our row i, and whether it is the true row of A*B.
@@ -481,6 +485,9 @@ void ChallengeResponder::Review(const Job& j) {
     if (out) *out = std::move(o).value();
     return true;
   };
+  // The dispute pays the chain's recomputation (params.dispute_gas) on top of an ordinary tx.
+  uint64_t dispute_gas = 1000000;
+  if (auto p = chain_.VerifyParams(); p.ok()) dispute_gas = 300000 + 2 * p->dispute_gas();
   std::set<uint32_t> cited;
   for (const auto& m : v->measurements())
     if (!m.pass() && (m.reason_code() == vv1::REASON_FREIVALDS || m.reason_code() == vv1::REASON_BAD_PROOF) &&
@@ -500,7 +507,8 @@ void ChallengeResponder::Review(const Job& j) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!cfg_.dispute || disputed_.count(key)) continue;
     }
-    auto r = chain_.Broadcast({client::PackMsgDispute(chain_.address(), j.challenge_id, row, o.row, o.proof)});
+    auto r = chain_.BroadcastWithGas({client::PackMsgDispute(chain_.address(), j.challenge_id, row, o.row, o.proof)},
+                                     dispute_gas);
     std::lock_guard<std::mutex> lock(mu_);
     if (r.ok()) {
       disputed_.insert(key);
@@ -517,10 +525,12 @@ void ChallengeResponder::Review(const Job& j) {
     }
   }
   if (v->pass() || !cfg_.appeal || v->state() != vv1::VERDICT_STATE_PENDING) return done();
+  bool already;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (appealed_.count(j.verdict_id)) return done();
+    already = appealed_.count(j.verdict_id) > 0;
   }
+  if (already) return done();  // (done() takes mu_ itself)
   for (uint32_t row : c->sample_rows())
     if (all_ok && row < n && !correct(row, nullptr)) all_ok = false;
   if (!all_ok) {

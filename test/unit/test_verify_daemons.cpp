@@ -4,7 +4,13 @@
 // most one attestation per challenge across restarts).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 
 #include "checker/checker.h"
 #include "checker/config.h"
@@ -286,6 +292,44 @@ TEST_F(ResponderTest, AProviderWithAWrongRowNeitherDisputesNorAppeals) {
   EXPECT_TRUE(chain.Sent<vv1::MsgAppeal>().empty());
 }
 
+TEST_F(ResponderTest, AVerdictOnAChallengeWeDidNotAnswerIsOnlyLogged) {
+  auto r = Make();
+  vv1::Challenge c;
+  c.set_id(9);
+  c.set_kind(vv1::CHALLENGE_KIND_COMPUTE);
+  c.set_n(kN);
+  chain.PutChallenge(c);  // no root: it was never committed (ROOT_LATE)
+  vv1::Verdict v;
+  v.set_id(5);
+  v.set_challenge_id(9);
+  v.set_pass(false);
+  v.set_reason_code(vv1::REASON_ROOT_LATE);
+  chain.PutVerdict(v);
+  client::ChainEvent ev{12,
+                        "verify.verdict",
+                        {{"verdict_id", "5"},
+                         {"challenge_id", "9"},
+                         {"provider", me},
+                         {"kind", "compute"},
+                         {"pass", "false"},
+                         {"reason_code", "REASON_ROOT_LATE"}}};
+  r->OnEvent(ev);
+  EXPECT_EQ(r->Drain(), 1u);  // and returns: the review never waits on its own lock
+  r->OnEvent(ev);
+  EXPECT_EQ(r->Drain(), 0u);  // reviewed once
+  EXPECT_TRUE(chain.Broadcasts().empty());
+  // A product with another root than the chain's is not disputed either.
+  r->OnEvent(CreatedEvent(9, Seed('s')));
+  r->Drain();
+  chain.ClearBroadcasts();
+  v.set_id(6);
+  chain.PutVerdict(v);
+  ev.attributes["verdict_id"] = "6";
+  r->OnEvent(ev);
+  EXPECT_EQ(r->Drain(), 1u);
+  EXPECT_TRUE(chain.Broadcasts().empty());
+}
+
 // ---- the checker ----------------------------------------------------------------------------
 
 class CheckerTest : public ::testing::Test {
@@ -452,6 +496,27 @@ TEST_F(CheckerTest, ATransportFailureIsRetriedAndAChainRejectionIsNot) {
   EXPECT_EQ(chain.Sent<vv1::MsgAttest>().size(), 2u);  // the first never reached the node
   ASSERT_TRUE(c->Tick(stop).ok());
   EXPECT_EQ(chain.Sent<vv1::MsgAttest>().size(), 2u);
+}
+
+// A server that accepts the connection and never answers: the probe's deadline still holds.
+TEST(VerifyProbe, ASilentServerTimesOut) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);  // the kernel completes the handshake; nobody ever reads
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client::HttpRequest(url, "GET", "/health", "", 300);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  ::close(fd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("timed out"), std::string::npos) << r.error().message;
+  EXPECT_LT(ms, 3000);
 }
 
 TEST(VerifyConfig, ParsesTheProviderAndCheckerSections) {
