@@ -15,7 +15,9 @@ daemons and 4 checkers (3 `depai checker run` daemons and one always-pass cheat 
     disagreeing and is banned after its second disagreement.
   - p-honest later goes offline (kill -9) -> liveness REASON_OFFLINE, downtime slash, refund.
   - an honest provider failed by two lying checkers appeals (its daemon does it) and is restored
-    (verify.overturned, reputation_before restored).
+    (verify.overturned, reputation_before restored). An appeal needs a fresh quorum outside the
+    original one, so three more checker daemons join for this part.
+  - a new SLA lease on p-honest, then p-honest is killed -9: the SLA breach slashes for downtime.
 Checkers survive kill -9 without attesting twice.
 
 Needs x/verify (the lead's module): without /q/verify/params it exits 77 (ctest: skipped).
@@ -364,23 +366,29 @@ def main():
 
         # ---- buyers with SLA leases ---------------------------------------------------------
         leases = {}
-        for buyer, p in (("alice", p_honest), ("bob", p_slow), ("judy", p_wrong)):
-            spec = os.path.join(root, f"order-{buyer}.json")
+
+        def sla_lease(buyer, p, tag):
+            spec = os.path.join(root, f"order-{buyer}-{tag}.json")
             with open(spec, "w") as f:
                 json.dump({"groups": [{"name": "main", "count": 1,
                                        "units": {"cpu_millicores": 500, "memory_mib": 256}}],
                            "max_price_per_block": "1000udpai", "bid_window_blocks": 3, "deposit": "500000udpai",
                            "manifest_hash": "ab" * 32, "auto_select": False}, f)
+            before = {o["id"] for o in d.get(f"/q/market/orders?owner={keys[buyer]}")["orders"]}
             d.cli_json("tx", "market", "create-order", buyer, "--spec-json", spec, "--sla-uptime-bps", "9892",
                        "--sla-max-latency-ms", "1000", "--yes")
-            order = wait_for("order id", lambda: [o["id"] for o in
-                                                  d.get(f"/q/market/orders?owner={keys[buyer]}")["orders"]])[-1]
+            order = wait_for("order id", lambda: [o["id"] for o in d.get(f"/q/market/orders?owner={keys[buyer]}")[
+                "orders"] if o["id"] not in before])[-1]
             wait_for(f"bid of {p.name}", lambda: any(b["provider"] == p.address for b in
                                                      d.get(f"/q/market/orders/{order}/bids")["bids"]))
-            out = d.cli_json("tx", "market", "create-lease", buyer, order, p.address, "--yes")
-            leases[p.name] = wait_for("lease", lambda: d.get(f"/q/market/orders/{order}")["order"].get("lease_id"))
+            d.cli_json("tx", "market", "create-lease", buyer, order, p.address, "--yes")
+            lease_id = wait_for("lease", lambda: d.get(f"/q/market/orders/{order}")["order"].get("lease_id"))
             o = d.get(f"/q/market/orders/{order}")["order"]
             assert o.get("sla", {}).get("min_uptime_bps") == 9892, o
+            return lease_id
+
+        for buyer, p in (("alice", p_honest), ("bob", p_slow), ("judy", p_wrong)):
+            leases[p.name] = sla_lease(buyer, p, "1")
         print(f"ok: SLA leases {leases}")
 
         # ---- 1. the honest provider passes; honest checkers paid exactly ----------------------
@@ -493,9 +501,14 @@ def main():
         print("ok: the wrongly failed provider appealed and was restored")
 
         # ---- 7. an offline provider ---------------------------------------------------------
+        # (the wrong verdict closed its lease; the appeal restored the slash, not the lease)
+        leases["p-honest-2"] = sla_lease("bob", p_honest, "2")
         p_honest.kill9()
-        off = wait_for("OFFLINE for p-honest", lambda: failed(p_honest, "REASON_OFFLINE"), timeout=120)[-1]
-        check_slash_refund_unstable(d, off, leases["p-honest"], fault="FAULT_DOWNTIME")
+        # A missed probe is a verdict; the SLA breach (uptime below min_uptime_bps in its window) is
+        # the one that slashes for downtime.
+        off = wait_for("an SLA breach of p-honest", lambda: [v for v in failed(p_honest, "REASON_OFFLINE")
+                                                              if v.get("fault") == "FAULT_DOWNTIME"], timeout=180)[-1]
+        check_slash_refund_unstable(d, off, leases["p-honest-2"], fault="FAULT_DOWNTIME")
         print(f"ok: offline provider caught: {off['reason']}")
         ok = True
         return 0
