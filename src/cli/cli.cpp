@@ -37,6 +37,8 @@ int Run(int argc, char** argv) {
   RegisterQueryCommands(app, g);
   RegisterProviderCommands(app, g);
   RegisterMarketCommands(app, g);
+  RegisterVerifyCommands(app, g);
+  RegisterCheckerCommands(app, g);
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
   RegisterLoadgenCommands(app, g);

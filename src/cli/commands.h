@@ -38,6 +38,9 @@ void RegisterVerifyProveCommands(CLI::App& app, GlobalOptions& g);  // src/cli/v
 void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_cmd.cpp
 // Adds `tx market ...` and `query market ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market_cmd.cpp
+// Adds `tx verify ...` and `query verify ...` (call after RegisterTxCommands/RegisterQueryCommands).
+void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);   // src/cli/verify_chain_cmd.cpp
+void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/checker_cmd.cpp (checker run|status)
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

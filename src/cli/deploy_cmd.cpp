@@ -31,6 +31,7 @@ namespace {
 
 struct DeployArgs {
   TxArgs tx;
+  OrderTermsFlags terms;
   std::string spec, id, out, service, wait_timeout = "120", path = "/", method = "GET", data;
   uint32_t port = 0;
   bool wait = false, lease = false, stderr_stream = false, follow = false, dry_run = false, force = false;
@@ -189,6 +190,7 @@ void Create(const GlobalOptions& g, const DeployArgs& a) {
   Signer s = SignerOrThrow(g, a.tx.from);
   auto msg = spec.order;
   msg.set_owner(s.address);
+  ApplyOrderTerms(a.terms, &msg);
   auto ans = Broadcast(g, a.tx, s, client::PackMsgCreateOrder(msg),
                        "create an order from " + a.spec + " (max " + msg.max_price_per_block().amount() +
                            "udpai/block, deposit " + msg.deposit().amount() + "udpai) as " + s.address);
@@ -258,6 +260,7 @@ void RegisterDeployCommands(CLI::App& app, GlobalOptions& g) {
   create->add_option("--from", a->tx.from, "Owner key name (or address) in the keyring")->required();
   create->add_flag("--wait", a->wait, "Wait for the lease, then send the manifest to the provider");
   create->add_option("--timeout", a->wait_timeout, "Seconds to wait for a lease with --wait")->capture_default_str();
+  AddOrderTermsFlags(create, a->terms);
   AddTxFlags(create, a->tx);
   create->callback([&g, a] { Create(g, *a); });
 

@@ -25,6 +25,7 @@ constexpr const char* kBigFees = "40udpai";
 
 struct MarketArgs {
   TxArgs tx;
+  OrderTermsFlags terms;
   std::string key, id, id2, amount, provider, spec, reason = "owner", owner, state;
 };
 
@@ -93,8 +94,9 @@ void RegisterMarketCommands(CLI::App& app, GlobalOptions& g) {
     c->add_option("--spec-json", a->spec,
                   "JSON file: groups, placement, max_price_per_block (\"100udpai\"), "
                   "bid_window_blocks, deposit, manifest_hash (hex), auto_select, "
-                  "reopen_on_provider_close")
+                  "reopen_on_provider_close, sla {min_uptime_bps, max_latency_ms}, min_reputation_bps")
         ->required();
+    AddOrderTermsFlags(c, a->terms);
     AddTxFlags(c, a->tx);
     c->callback([&g, a] {
       std::ifstream f(a->spec);
@@ -106,6 +108,7 @@ void RegisterMarketCommands(CLI::App& app, GlobalOptions& g) {
           [&](const std::string& from) {
             auto m = client::MsgCreateOrderFromJson(j, from);
             if (!m.ok()) throw CommandError{m.error().message};
+            ApplyOrderTerms(a->terms, &m.value());
             return client::PackMsgCreateOrder(*m);
           },
           "create order from " + a->spec,

@@ -70,4 +70,23 @@ nlohmann::json SignAndBroadcast(const GlobalOptions& g, const TxArgs& a, const c
   return body;
 }
 
+void AddOrderTermsFlags(CLI::App* cmd, OrderTermsFlags& f) {
+  cmd->add_option("--sla-uptime-bps", f.sla_uptime_bps,
+                  "SLA: minimum share of passed liveness probes per SLA window, in bps (e.g. 9892)")
+      ->check(CLI::Range(0, 10000));
+  cmd->add_option("--sla-max-latency-ms", f.sla_max_latency_ms,
+                  "SLA: maximum probe latency in ms (0: the chain's default)");
+  cmd->add_option("--min-reputation-bps", f.min_reputation_bps,
+                  "Only providers with at least this x/verify reputation may bid (bps)")
+      ->check(CLI::Range(0, 10000));
+}
+
+void ApplyOrderTerms(const OrderTermsFlags& f, depai::market::v1::MsgCreateOrder* m) {
+  if (f.sla_uptime_bps) m->mutable_sla()->set_min_uptime_bps(*f.sla_uptime_bps);
+  if (f.sla_max_latency_ms) m->mutable_sla()->set_max_latency_ms(*f.sla_max_latency_ms);
+  if (f.min_reputation_bps) m->set_min_reputation_bps(*f.min_reputation_bps);
+  if (m->sla().max_latency_ms() > 0 && m->sla().min_uptime_bps() == 0)
+    throw CommandError{"--sla-max-latency-ms needs an SLA: give --sla-uptime-bps too"};
+}
+
 }  // namespace depai::cli

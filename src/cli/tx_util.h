@@ -5,11 +5,13 @@
 #include <google/protobuf/any.pb.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "crypto/ed25519.h"
+#include "depai/market/v1/market.pb.h"
 #include "util/amount.h"
 
 namespace depai::cli {
@@ -26,6 +28,15 @@ void AddTxFlags(CLI::App* cmd, TxArgs& a);
 // confirmation unless --yes, broadcasts, prints the result (text or JSON) and returns the node's
 // answer ({hash, height, code, codespace, log, events...}). Throws CommandError when the tx is
 // rejected by CheckTx or fails in its block.
+// x/verify terms of an order given on the command line (`tx market create-order`, `deploy
+// create`): --sla-uptime-bps, --sla-max-latency-ms, --min-reputation-bps. Set flags override
+// the spec's values; bps are checked to be at most 10000.
+struct OrderTermsFlags {
+  std::optional<uint32_t> sla_uptime_bps, sla_max_latency_ms, min_reputation_bps;
+};
+void AddOrderTermsFlags(CLI::App* cmd, OrderTermsFlags& f);
+void ApplyOrderTerms(const OrderTermsFlags& f, depai::market::v1::MsgCreateOrder* m);
+
 nlohmann::json SignAndBroadcast(const GlobalOptions& g, const TxArgs& a, const crypto::KeyPair& key,
                                 const std::string& from_addr, const std::vector<google::protobuf::Any>& msgs,
                                 const std::string& summary);

@@ -4,6 +4,7 @@
 
 #include "client/http_client.h"
 #include "client/tx_builder.h"
+#include "client/verify_msgs.h"
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
 #include "util/bytes.h"
@@ -169,15 +170,56 @@ Result<EventPage> HttpChainClient::Events(int64_t from, int64_t to) {
   return page;
 }
 
+Result<depai::verify::v1::Params> HttpChainClient::VerifyParams() {
+  auto j = Get("/q/verify/params");
+  if (!j.ok()) return j.error();
+  return DecodeVerifyParams(*j);
+}
+
+Result<depai::verify::v1::Checker> HttpChainClient::GetChecker(const std::string& address) {
+  auto j = Get("/q/verify/checkers/" + address);
+  if (!j.ok()) return j.error();
+  return DecodeChecker(*j);
+}
+
+Result<depai::verify::v1::Challenge> HttpChainClient::GetChallenge(uint64_t id) {
+  auto j = Get("/q/verify/challenges/" + std::to_string(id));
+  if (!j.ok()) return j.error();
+  return DecodeChallenge(*j);
+}
+
+Result<std::vector<depai::verify::v1::Challenge>> HttpChainClient::Challenges(const std::string& provider,
+                                                                              const std::string& checker, bool open) {
+  std::string path = "/q/verify/challenges", sep = "?";
+  if (!provider.empty()) path += sep + "provider=" + provider, sep = "&";
+  if (!checker.empty()) path += sep + "checker=" + checker, sep = "&";
+  if (open) path += sep + "open=true";
+  auto j = Get(path);
+  if (!j.ok()) return j.error();
+  std::vector<depai::verify::v1::Challenge> out;
+  for (const auto& c : j->value("challenges", json::array())) {
+    auto m = DecodeChallenge(c);
+    if (!m.ok()) return m.error();
+    out.push_back(std::move(m).value());
+  }
+  return out;
+}
+
+Result<depai::verify::v1::Verdict> HttpChainClient::GetVerdict(uint64_t id) {
+  auto j = Get("/q/verify/verdicts/" + std::to_string(id));
+  if (!j.ok()) return j.error();
+  return DecodeVerdict(*j);
+}
+
 Result<TxResult> HttpChainClient::BroadcastOnce(const std::string& chain_id,
-                                                const std::vector<google::protobuf::Any>& msgs,
-                                                const std::string& memo) {
+                                                const std::vector<google::protobuf::Any>& msgs, const std::string& memo,
+                                                uint64_t gas, const Coins& fee) {
   auto acc = Get("/accounts/" + address_);
   if (!acc.ok())
     return Error{acc.error().codespace, acc.error().code, "account " + address_ + ": " + acc.error().message};
   SignerData sd{chain_id, static_cast<uint64_t>(I64(*acc, "account_number")),
                 static_cast<uint64_t>(I64(*acc, "sequence"))};
-  TxOptions opts{fee_, gas_, memo, 0};
+  TxOptions opts{fee, gas, memo, 0};
   Bytes tx = BuildSignedTx(key_, sd, msgs, opts);
   json req{{"tx_bytes", crypto::Base64Encode(tx)}, {"mode", "commit"}};
   auto r = HttpRequest(node_, "POST", "/txs", req.dump(), 40000);
@@ -203,9 +245,24 @@ Result<TxResult> HttpChainClient::Broadcast(const std::vector<google::protobuf::
   auto cid = ChainId();
   if (!cid.ok()) return cid.error();
   std::lock_guard<std::mutex> lock(tx_mu_);
-  auto r = BroadcastOnce(*cid, msgs, memo);
+  auto r = BroadcastOnce(*cid, msgs, memo, gas_, fee_);
   if (!r.ok() && IsChainError(r.error(), x::kRootCodespace, x::kErrInvalidSequence))
-    r = BroadcastOnce(*cid, msgs, memo);
+    r = BroadcastOnce(*cid, msgs, memo, gas_, fee_);
+  return r;
+}
+
+Result<TxResult> HttpChainClient::BroadcastWithGas(const std::vector<google::protobuf::Any>& msgs, uint64_t gas) {
+  auto cid = ChainId();
+  if (!cid.ok()) return cid.error();
+  // The chain's minimum fee is gas * 50 / 10^6 udpai (rounded up).
+  Coins fee = fee_;
+  const uint64_t min_fee = (gas * 50 + 999999) / 1000000;
+  if (fee.list().size() == 1 && fee.list()[0].denom == "udpai" && fee.list()[0].amount.raw() < min_fee)
+    if (auto f = Coins::Parse(std::to_string(min_fee) + "udpai"); f.ok()) fee = *f;
+  std::lock_guard<std::mutex> lock(tx_mu_);
+  auto r = BroadcastOnce(*cid, msgs, "", gas, fee);
+  if (!r.ok() && IsChainError(r.error(), x::kRootCodespace, x::kErrInvalidSequence))
+    r = BroadcastOnce(*cid, msgs, "", gas, fee);
   return r;
 }
 

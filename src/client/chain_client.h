@@ -1,5 +1,6 @@
 // What a daemon or a command needs from a depai chain, behind an interface: the chain id, the
-// latest height, typed queries (the provider registry, orders, bids, leases), the events of a
+// latest height, typed queries (the provider registry, orders, bids, leases, x/verify's
+// params, checkers, challenges and verdicts), the events of a
 // range of heights, and signing + broadcasting messages with one key.
 //
 // Contract:
@@ -30,6 +31,7 @@
 #include "crypto/ed25519.h"
 #include "depai/market/v1/market.pb.h"
 #include "depai/provider/v1/provider.pb.h"
+#include "depai/verify/v1/verify.pb.h"
 #include "util/amount.h"
 #include "util/result.h"
 
@@ -89,7 +91,22 @@ class ChainClient {
   // Events of committed blocks from..to (the node may return fewer heights; see next_height).
   virtual Result<EventPage> Events(int64_t from, int64_t to) = 0;
 
+  // x/verify (/q/verify/...). Challenges(): provider / checker filters when non-empty, open =
+  // state != DECIDED.
+  virtual Result<depai::verify::v1::Params> VerifyParams() = 0;
+  virtual Result<depai::verify::v1::Checker> GetChecker(const std::string& address) = 0;
+  virtual Result<depai::verify::v1::Challenge> GetChallenge(uint64_t id) = 0;
+  virtual Result<std::vector<depai::verify::v1::Challenge>> Challenges(const std::string& provider,
+                                                                       const std::string& checker, bool open) = 0;
+  virtual Result<depai::verify::v1::Verdict> GetVerdict(uint64_t id) = 0;
+
   virtual Result<TxResult> Broadcast(const std::vector<google::protobuf::Any>& msgs, const std::string& memo = "") = 0;
+  // The same with a gas limit of its own (a dispute's on-chain recomputation); the fee is raised
+  // to the chain's minimum for that gas when the configured fee is below it. Default: Broadcast.
+  virtual Result<TxResult> BroadcastWithGas(const std::vector<google::protobuf::Any>& msgs, uint64_t gas) {
+    (void)gas;
+    return Broadcast(msgs);
+  }
 };
 
 // Decodes the proto JSON the API prints into `out` (unknown fields ignored). `bytes_hex` names
@@ -113,9 +130,16 @@ class HttpChainClient : public ChainClient {
   Result<depai::market::v1::Lease> GetLease(uint64_t id) override;
   Result<std::vector<depai::market::v1::Lease>> LeasesOf(const std::string& provider) override;
   Result<EventPage> Events(int64_t from, int64_t to) override;
+  Result<depai::verify::v1::Params> VerifyParams() override;
+  Result<depai::verify::v1::Checker> GetChecker(const std::string& address) override;
+  Result<depai::verify::v1::Challenge> GetChallenge(uint64_t id) override;
+  Result<std::vector<depai::verify::v1::Challenge>> Challenges(const std::string& provider, const std::string& checker,
+                                                               bool open) override;
+  Result<depai::verify::v1::Verdict> GetVerdict(uint64_t id) override;
   // Retries once when the chain answers (sdk, kErrInvalidSequence): another signer with the same
   // key (a CLI command) used the sequence between our account read and the broadcast.
   Result<TxResult> Broadcast(const std::vector<google::protobuf::Any>& msgs, const std::string& memo = "") override;
+  Result<TxResult> BroadcastWithGas(const std::vector<google::protobuf::Any>& msgs, uint64_t gas) override;
 
   // GET path -> JSON body (HTTP 200), else an Error with the API's {codespace, code, message}
   // (codespace "http" and the status as code for HTTP errors without a JSON body).
@@ -123,7 +147,7 @@ class HttpChainClient : public ChainClient {
 
  private:
   Result<TxResult> BroadcastOnce(const std::string& chain_id, const std::vector<google::protobuf::Any>& msgs,
-                                 const std::string& memo);
+                                 const std::string& memo, uint64_t gas, const Coins& fee);
   std::string node_;
   crypto::KeyPair key_;
   std::string address_;

@@ -610,7 +610,8 @@ Result<DeploySpec> ParseDeploySpec(std::string_view yaml, const std::string& bas
     return Err("spec is not valid YAML: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")");
   }
   if (!root || root.IsNull()) return Err("spec is empty");
-  DEPAI_TRY(CheckKeys(root, "", {"version", "services", "resources", "count", "placement", "pricing"}));
+  DEPAI_TRY(CheckKeys(
+      root, "", {"version", "services", "resources", "count", "placement", "pricing", "sla", "min_reputation_bps"}));
   DeploySpec out;
   if (!root["version"]) return Err("version: missing (use version: \"1\")");
   DEPAI_ASSIGN_OR_RETURN(std::string version, Str(root["version"], "version"));
@@ -662,6 +663,20 @@ Result<DeploySpec> ParseDeploySpec(std::string_view yaml, const std::string& bas
   o.set_auto_select(auto_select);
   o.set_reopen_on_provider_close(reopen);
   o.set_manifest_hash(out.manifest_hash);
+  if (const auto& sla = root["sla"]) {  // x/verify's liveness terms (doc/deploy-spec.md)
+    if (!sla.IsMap()) return Err("sla: must be a mapping {min_uptime_bps, max_latency_ms}");
+    DEPAI_TRY(CheckKeys(sla, "sla", {"min_uptime_bps", "max_latency_ms"}));
+    uint64_t up = 0, lat = 0;
+    if (sla["min_uptime_bps"]) SET_OR_RETURN(up, U64(sla["min_uptime_bps"], "sla.min_uptime_bps", 10000));
+    if (sla["max_latency_ms"]) SET_OR_RETURN(lat, U64(sla["max_latency_ms"], "sla.max_latency_ms", 600000));
+    o.mutable_sla()->set_min_uptime_bps(static_cast<uint32_t>(up));
+    o.mutable_sla()->set_max_latency_ms(static_cast<uint32_t>(lat));
+  }
+  if (root["min_reputation_bps"]) {
+    uint64_t rep = 0;
+    SET_OR_RETURN(rep, U64(root["min_reputation_bps"], "min_reputation_bps", 10000));
+    o.set_min_reputation_bps(static_cast<uint32_t>(rep));
+  }
   return out;
 }
 

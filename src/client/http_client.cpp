@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 
 namespace depai::client {
 
@@ -83,26 +84,82 @@ std::string Why(const boost::system::system_error& e) {
 
 }  // namespace
 
+// One request on its own connection, asynchronously, so that the stream's deadline covers the
+// whole exchange (beast's tcp_stream deadlines apply to asynchronous operations only: a
+// synchronous read from a server that accepts and never answers would wait forever).
 Result<HttpResponse> HttpRequest(const std::string& base_url, const std::string& method, const std::string& path,
                                  const std::string& body, const HttpOptions& o) {
   auto u = SplitUrl(base_url, o.what);
   if (!u.ok()) return u.error();
+  auto fail_with = [&](const boost::system::system_error& e) -> Error {
+    return Error{"client", 2, "cannot reach " + o.what + " at " + base_url + ": " + Why(e)};
+  };
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::milliseconds(o.timeout_ms));
-    stream.connect(resolver.resolve(u->host, u->port));
+    auto endpoints = resolver.resolve(u->host, u->port);
     auto req = MakeRequest(*u, method, path, body, o, false);
-    http::write(stream, req);
     beast::flat_buffer buf;
-    bool keep = false;
-    auto out = ReadResponse(stream, buf, o, req.method() == http::verb::head, &keep);
+    http::response_parser<http::buffer_body> p;
+    p.body_limit(o.sink ? std::numeric_limits<uint64_t>::max() : kMaxBufferedBody);
+    if (req.method() == http::verb::head) p.skip(true);
+    HttpResponse out;
+    bool to_sink = false;
+    beast::error_code result;
+    char chunk[16384];
+    std::function<void()> read_more = [&]() {
+      if (p.is_done()) return;
+      p.get().body().data = chunk;
+      p.get().body().size = sizeof chunk;
+      http::async_read(stream, buf, p, [&](beast::error_code ec, size_t) {
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) {
+          result = ec;
+          return;
+        }
+        size_t n = sizeof chunk - p.get().body().size;
+        if (to_sink) {
+          o.sink(std::string_view(chunk, n));
+        } else if (out.body.size() + n > kMaxBufferedBody) {
+          result = http::error::body_limit;
+          return;
+        } else {
+          out.body.append(chunk, n);
+        }
+        read_more();
+      });
+    };
+    stream.expires_after(std::chrono::milliseconds(o.timeout_ms));
+    stream.async_connect(endpoints, [&](beast::error_code ec, const asio::ip::tcp::endpoint&) {
+      if (ec) {
+        result = ec;
+        return;
+      }
+      http::async_write(stream, req, [&](beast::error_code ec, size_t) {
+        if (ec) {
+          result = ec;
+          return;
+        }
+        http::async_read_header(stream, buf, p, [&](beast::error_code ec, size_t) {
+          if (ec) {
+            result = ec;
+            return;
+          }
+          out.status = static_cast<int>(p.get().result_int());
+          for (const auto& f : p.get()) out.headers[std::string(f.name_string())] = std::string(f.value());
+          to_sink = o.sink && out.status == 200;
+          read_more();
+        });
+      });
+    });
+    io.run();
+    if (result) return fail_with(beast::system_error{result});
     beast::error_code ec;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     return out;
   } catch (const boost::system::system_error& e) {
-    return Error{"client", 2, "cannot reach " + o.what + " at " + base_url + ": " + Why(e)};
+    return fail_with(e);
   }
 }
 

@@ -280,7 +280,7 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
   ProviderConfig c;
   DEPAI_TRY(CheckKeys(t, "",
                       {"node", "key", "keyring_backend", "keyring_home", "chain_id", "listen", "fees", "gas",
-                       "provider", "inventory", "pricing", "daemon", "sandbox"}));
+                       "provider", "inventory", "pricing", "daemon", "sandbox", "verify"}));
   DEPAI_ASSIGN_OR_RETURN(c.node, GetStr(t, "node", "", c.node));
   DEPAI_ASSIGN_OR_RETURN(c.key, GetStr(t, "key", "", ""));
   if (c.key.empty()) return Err("key: missing (the name of the provider's key in the keyring)");
@@ -481,6 +481,34 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
     DEPAI_TRY(AbsolutePaths(sb, "gpu_libs", "sandbox.gpu_libs: must be a list of absolute paths", &x.gpu_libs));
   } else if (!c.gpu_devices.empty()) {
     x.gpu_libs = FindGpuLibs();
+  }
+
+  const toml::table& vt = t["verify"].as_table() ? *t["verify"].as_table() : empty;
+  DEPAI_TRY(CheckKeys(vt, "verify",
+                      {"enabled", "prover", "threads", "prover_timeout_ms", "appeal", "dispute", "keep_products"}));
+  auto& v = c.verify;
+  DEPAI_ASSIGN_OR_RETURN(v.prover, GetStr(vt, "prover", "verify.", v.prover));
+  if (v.prover != "builtin" && v.prover != "cuda") {
+    if (fs::path(v.prover).is_relative()) v.prover = (fs::path(base_dir) / v.prover).lexically_normal().string();
+    if (::access(v.prover.c_str(), X_OK) != 0)
+      return Err("verify.prover: must be \"builtin\", \"cuda\" or an executable file; '" + v.prover +
+                 "' is not executable");
+  }
+  DEPAI_ASSIGN_OR_RETURN(uint64_t vth, GetU64(vt, "threads", "verify.", 0));
+  if (vth > 1024) return Err("verify.threads: must be at most 1024");
+  v.threads = static_cast<uint32_t>(vth);
+  DEPAI_ASSIGN_OR_RETURN(uint64_t vto, GetU64(vt, "prover_timeout_ms", "verify.", 600000));
+  if (vto < 100) return Err("verify.prover_timeout_ms: must be at least 100");
+  v.prover_timeout_ms = static_cast<int64_t>(vto);
+  DEPAI_ASSIGN_OR_RETURN(uint64_t keep, GetU64(vt, "keep_products", "verify.", 8));
+  if (keep == 0 || keep > 1000) return Err("verify.keep_products: must be in [1, 1000]");
+  v.keep_products = static_cast<uint32_t>(keep);
+  for (const char* k : {"enabled", "appeal", "dispute"}) {
+    if (auto b = vt.get(k)) {
+      if (!b->is_boolean()) return Err(std::string("verify.") + k + ": must be true or false");
+      const std::string key(k);
+      (key == "enabled" ? v.enabled : key == "appeal" ? v.appeal : v.dispute) = *b->value<bool>();
+    }
   }
   return c;
 }

@@ -28,6 +28,17 @@ struct PriceRule {
   std::map<std::string, uint64_t> per_storage_gib;  // class -> per GiB (rounded up)
 };
 
+// [verify]: answering x/verify's compute challenges (provider/challenge_responder.h).
+struct VerifyConfig {
+  bool enabled = true;             // false: challenges are ignored (and fail ROOT_LATE)
+  std::string prover = "builtin";  // builtin (CPU) | cuda | an absolute path: EXE --seed HEX --n N --out FILE
+  uint32_t threads = 0;            // builtin prover threads; 0 = all cores
+  int64_t prover_timeout_ms = 600000;
+  bool appeal = true;          // appeal a failed compute verdict when our product checks out
+  bool dispute = true;         // dispute a checker's cited row when our row is correct
+  uint32_t keep_products = 8;  // products (rows on disk) kept; older ones are deleted
+};
+
 struct ProviderConfig {
   std::string node = "http://127.0.0.1:1317";
   std::string key;                        // key name or address in the keyring
@@ -60,6 +71,7 @@ struct ProviderConfig {
 
   std::map<std::string, std::vector<uint32_t>> gpu_devices;  // GPU model -> /dev/nvidia<i> indices
   SandboxConfig sandbox;                                     // [sandbox]
+  VerifyConfig verify;                                       // [verify]
 };
 
 // Parses a TOML document; relative paths (price script) resolve against `base_dir`.

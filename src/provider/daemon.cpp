@@ -63,8 +63,10 @@ Daemon::Daemon(ProviderConfig cfg, std::string home, crypto::KeyPair key)
   registrar_ = std::make_unique<Registrar>(cfg_, *chain_);
   bidder_ = std::make_unique<Bidder>(cfg_, *chain_, *shared_);
   leases_ = std::make_unique<LeaseManager>(cfg_, *chain_, *shared_, *runtime_, home_ + "/provider/manifests");
-  follower_ = std::make_unique<EventFollower>(*chain_, *shared_, *bidder_, *leases_);
+  verify_ = std::make_unique<ChallengeResponder>(cfg_.verify, *chain_, home_ + "/provider/verify");
+  follower_ = std::make_unique<EventFollower>(*chain_, *shared_, *bidder_, *leases_, verify_.get());
   handlers_ = std::make_unique<Handlers>(cfg_, *chain_, *shared_, *leases_, *runtime_, host_, state_dir_);
+  handlers_->set_verify(verify_.get());
 }
 
 Daemon::~Daemon() { Stop(); }
@@ -114,6 +116,8 @@ Status Daemon::Start() {
   DEPAI_TRY(registrar_->Register());
   DEPAI_TRY(Reconcile());
   runtime_->StartMonitor(100);
+  verify_->Start();  // compute challenges run on its own thread, off the event follower's
+  spdlog::info("verify: prover {}{}", cfg_.verify.prover, cfg_.verify.enabled ? "" : " (challenges ignored)");
   server_ = std::make_unique<Endpoint>(*handlers_, cfg_.listen);
   DEPAI_TRY(server_->Start());
   spdlog::info("provider endpoint listening on http://{} (advertised as {})", cfg_.listen, cfg_.endpoint);
@@ -155,6 +159,7 @@ void Daemon::Stop() {
   if (loop_.joinable()) loop_.join();
   if (runtime_) runtime_->StopMonitor();
   if (server_) server_->Stop();
+  if (verify_) verify_->Stop();
   if (cfg_.sandbox.cgroups) Cgroup::RemoveParent();  // only when empty: running workloads keep theirs
   std::lock_guard<std::mutex> lock(shared_->mu);
   shared_->Save();

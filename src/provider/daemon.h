@@ -6,7 +6,10 @@
 //   bidder         eligibility (x/market's Gaps), free inventory, pricing, MsgCreateBid;
 //   lease_manager  held leases, manifest deadlines, closing leases, withdrawals, heartbeats, GPU
 //                  assignment, starting and stopping workloads through the Runtime;
-//   event_follower follows the chain's /events from the saved height into the bidder and leases;
+//   event_follower follows the chain's /events from the saved height into the bidder, the leases
+//                  and the challenge responder;
+//   challenge_responder answers x/verify's compute challenges on its own thread (prove, commit,
+//                  serve row openings, dispute, appeal; <home>/provider/verify);
 //   handlers       the HTTP handlers of the endpoint (src/provider/server.cpp).
 // Start(): checks the sandbox, registers, reconciles with the chain (its leases; the open orders
 // it has not bid on), starts the runtime monitor, the endpoint and the loop. The loop, every
@@ -28,6 +31,7 @@
 
 #include "client/chain_client.h"
 #include "provider/bidder.h"
+#include "provider/challenge_responder.h"
 #include "provider/config.h"
 #include "provider/event_follower.h"
 #include "provider/handlers.h"
@@ -71,6 +75,7 @@ class Daemon {
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<Bidder> bidder_;
   std::unique_ptr<LeaseManager> leases_;
+  std::unique_ptr<ChallengeResponder> verify_;
   std::unique_ptr<EventFollower> follower_;
   std::unique_ptr<Handlers> handlers_;
   std::unique_ptr<class Endpoint> server_;

@@ -13,6 +13,10 @@ uint64_t U64(const std::string& s) {
 
 void EventFollower::Handle(const client::ChainEvent& e, int64_t latest) {
   const std::string& type = e.type;
+  if (type.rfind("verify.", 0) == 0) {
+    if (verify_) verify_->OnEvent(e);
+    return;
+  }
   if (type.rfind("market.", 0) != 0) return;
   const uint64_t order_id = U64(e.attr("order_id")), lease_id = U64(e.attr("lease_id"));
   const bool mine = e.attr("provider") == chain_.address();

@@ -164,7 +164,15 @@ Reply Handlers::ResultsJson(uint64_t lease_id) {
                          {"artifacts", arr}}};
 }
 
+Reply Handlers::VerifyRow(uint64_t challenge_id, uint32_t index) {
+  if (!verify_) return ErrorReply(503, kErrUnavailable, "this provider does not answer challenges");
+  auto o = verify_->Opening(challenge_id, index);
+  if (!o.ok()) return ErrorReply(404, ChallengeResponder::kNotFound, o.error().message);
+  return Reply{200, client::RowOpeningToJson(*o)};
+}
+
 Reply Handlers::Health() {
+  json verify = verify_ ? verify_->StatusJson() : json(nullptr);
   std::lock_guard<std::mutex> lock(shared_.mu);
   size_t active = 0;
   for (const auto& [id, l] : shared_.st.leases) active += l.closed ? 0 : 1;
@@ -176,7 +184,8 @@ Reply Handlers::Health() {
                          {"active_leases", active},
                          {"free", FreeResources(cfg_, shared_.st).to_json()},
                          {"sandbox", host_.to_json()},
-                         {"state_dir", state_dir_}}};
+                         {"state_dir", state_dir_},
+                         {"verify", verify}}};
 }
 
 }  // namespace depai::provider

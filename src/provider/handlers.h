@@ -9,7 +9,10 @@
 //     be the order's manifest_hash; then LeaseManager::AcceptManifest starts the workload.
 //   - CheckRead: the owner's X-Depai-* read signature (time within client::kReadAuthWindowMs of
 //     our clock) for a lease held here; nullopt when the read is allowed.
-//   - LeaseStatusJson / ResultsJson / Health: views of the shared state and the runtime.
+//   - LeaseStatusJson / ResultsJson / Health: views of the shared state and the runtime (Health
+//     also shows the challenge responder's status under "verify" when one is set).
+//   - VerifyRow: a row opening of a compute challenge (ChallengeResponder::Opening); 404 when the
+//     challenge or row is unknown here, 503 without a responder.
 // Thread-safety: any method from any HTTP thread (SharedState::mu is taken inside).
 #pragma once
 
@@ -19,6 +22,7 @@
 #include <string>
 
 #include "client/chain_client.h"
+#include "provider/challenge_responder.h"
 #include "provider/config.h"
 #include "provider/lease_manager.h"
 #include "provider/runtime.h"
@@ -51,7 +55,9 @@ class Handlers {
   Reply LeaseStatusJson(uint64_t lease_id);
   Reply ResultsJson(uint64_t lease_id);
   Reply Health();
+  Reply VerifyRow(uint64_t challenge_id, uint32_t index);
   Runtime& runtime() { return runtime_; }
+  void set_verify(ChallengeResponder* v) { verify_ = v; }
 
  private:
   const ProviderConfig& cfg_;
@@ -61,6 +67,7 @@ class Handlers {
   Runtime& runtime_;
   const HostSupport& host_;
   std::string state_dir_;
+  ChallengeResponder* verify_ = nullptr;
 };
 
 }  // namespace depai::provider

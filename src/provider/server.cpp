@@ -188,6 +188,20 @@ struct Endpoint::Impl {
     std::string path = target.substr(0, target.find('?'));
     bool get = req.method == "GET", post = req.method == "POST";
     if (path == "/health") return SendReply(w, get ? daemon.Health() : Err(405, 1, "use GET /health"));
+    if (path.rfind("/verify/v1/challenges/", 0) == 0) {  // /verify/v1/challenges/{id}/rows/{i}
+      std::string rest = path.substr(22);
+      auto slash = rest.find('/');
+      std::string id_s = rest.substr(0, slash), tail = slash == std::string::npos ? "" : rest.substr(slash);
+      std::string i_s = tail.rfind("/rows/", 0) == 0 ? tail.substr(6) : "";
+      auto digits = [](const std::string& s, size_t max) {
+        return !s.empty() && s.size() <= max && s.find_first_not_of("0123456789") == std::string::npos;
+      };
+      if (!digits(id_s, 19) || !digits(i_s, 9))
+        return SendReply(
+            w, Err(404, 11, "no route " + req.method + " " + path + " (use GET /verify/v1/challenges/{id}/rows/{i})"));
+      if (!get) return SendReply(w, Err(405, 1, "use GET " + path));
+      return SendReply(w, daemon.VerifyRow(std::stoull(id_s), static_cast<uint32_t>(std::stoul(i_s))));
+    }
     const std::string prefix = "/v1/leases/";
     if (path.rfind(prefix, 0) != 0) return SendReply(w, Err(404, 11, "no route " + req.method + " " + path));
     std::string rest = path.substr(prefix.size());

@@ -3,6 +3,7 @@
 // DefaultLimits() below and doc/provider-operations.md).
 // Routes (errors are JSON {code, codespace, message}):
 //   GET  /health
+//   GET  /verify/v1/challenges/{id}/rows/{i}   a compute challenge's row opening (x/verify)
 //   POST /v1/leases/{id}/manifest          {manifest, owner, pubkey, signature}
 //   GET  /v1/leases/{id}                   status
 //   GET  /v1/leases/{id}/logs              ?service=&stream=stdout|stderr&follow=1 (chunked)

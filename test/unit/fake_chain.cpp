@@ -1,5 +1,7 @@
 #include "fake_chain.h"
 
+#include <algorithm>
+
 #include "x/market/keeper.h"
 #include "x/provider/keeper.h"
 
@@ -7,6 +9,58 @@ namespace depai::test {
 
 namespace mv1 = depai::market::v1;
 namespace pv1 = depai::provider::v1;
+namespace vv1 = depai::verify::v1;
+
+void FakeChain::PutChallenge(const vv1::Challenge& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  challenges_[c.id()] = c;
+}
+void FakeChain::PutVerdict(const vv1::Verdict& v) {
+  std::lock_guard<std::mutex> lock(mu_);
+  verdicts_[v.id()] = v;
+}
+void FakeChain::PutChecker(const vv1::Checker& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  checkers_[c.address()] = c;
+}
+void FakeChain::SetVerifyParams(const vv1::Params& p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  verify_params_ = p;
+}
+Result<vv1::Params> FakeChain::VerifyParams() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return verify_params_;
+}
+Result<vv1::Checker> FakeChain::GetChecker(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = checkers_.find(address);
+  if (it == checkers_.end()) return Error{"verify", 1, "checker " + address + " not found"};
+  return it->second;
+}
+Result<vv1::Challenge> FakeChain::GetChallenge(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = challenges_.find(id);
+  if (it == challenges_.end()) return Error{"verify", 1, "challenge " + std::to_string(id) + " not found"};
+  return it->second;
+}
+Result<std::vector<vv1::Challenge>> FakeChain::Challenges(const std::string& provider, const std::string& checker,
+                                                          bool open) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<vv1::Challenge> out;
+  for (const auto& [id, c] : challenges_) {
+    if (!provider.empty() && c.provider() != provider) continue;
+    if (!checker.empty() && std::find(c.quorum().begin(), c.quorum().end(), checker) == c.quorum().end()) continue;
+    if (open && c.state() == vv1::CHALLENGE_STATE_DECIDED) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+Result<vv1::Verdict> FakeChain::GetVerdict(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = verdicts_.find(id);
+  if (it == verdicts_.end()) return Error{"verify", 1, "verdict " + std::to_string(id) + " not found"};
+  return it->second;
+}
 
 void FakeChain::SetHeight(int64_t h) {
   std::lock_guard<std::mutex> lock(mu_);
