@@ -541,6 +541,24 @@ def check_slash_refund_unstable(d, verdict, lease_id, fault="FAULT_DECEPTION"):
     assert str(lease_id) in [str(x) for x in v.get("closed_leases", [])], v
     lease = d.get(f"/q/market/leases/{lease_id}")["lease"]
     assert lease["state"] == "LEASE_STATE_CLOSED" and lease["close_reason"] == "CLOSE_REASON_PROVIDER_UNSTABLE", lease
+    # The buyer's refund: the lease's price for every breached block (capped by the slash), paid
+    # to the lease's owner at finality.
+    mine = [r for r in v["refunds"] if str(r["lease_id"]) == str(lease_id)]
+    assert len(mine) == 1, v
+    r = mine[0]
+    start, price, vh = int(lease["start_height"]), int(lease["price_per_block"]), int(v["height"])
+    assert int(r["to_height"]) == vh and int(r["from_height"]) >= start + 1, (r, lease)
+    if fault == "FAULT_DECEPTION":
+        ch = d.get(f"/q/verify/challenges/{v['challenge_id']}")
+        ch = ch.get("challenge", ch)
+        assert int(r["from_height"]) == max(start + 1, int(ch["created_height"])), (r, ch, lease)
+    blocks = int(r["to_height"]) - int(r["from_height"]) + 1
+    assert int(r["amount"]) == min(price * blocks, int(v["slashed"])), (r, price, blocks)
+    assert r["owner"] == lease["owner"], (r, lease)
+    paid = [e for e in events(d, "verify.refund") if e["attributes"].get("verdict_id") == str(vid)
+            and e["attributes"].get("lease_id") == str(lease_id)]
+    assert len(paid) == 1 and int(paid[0]["attributes"]["amount"]) == int(r["amount"]) \
+        and paid[0]["attributes"]["owner"] == lease["owner"], (paid, r)
 
 
 if __name__ == "__main__":
