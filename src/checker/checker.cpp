@@ -342,7 +342,7 @@ Outcome Checker::CheckCompute(const Assignment& a, const vv1::Challenge& c, uint
   const uint32_t n = c.n();
   const std::string id = std::to_string(c.id());
   std::string endpoint = a.endpoint;
-  auto fail = [&](vv1::ReasonCode code, uint32_t row, std::string reason) {
+  auto fail = [&](vv1::ReasonCode code, uint32_t row, const std::string& reason) {
     o.pass = false;
     o.reason_code = code;
     o.failing_row = row;
@@ -467,7 +467,7 @@ void Checker::Attest(const Assignment& a, const Outcome& o, int64_t height) {
 
 // ---- the daemon -----------------------------------------------------------------------------
 
-CheckerDaemon::CheckerDaemon(CheckerConfig cfg, std::string home, crypto::KeyPair key)
+CheckerDaemon::CheckerDaemon(CheckerConfig cfg, const std::string& home, crypto::KeyPair key)
     : cfg_(std::move(cfg)),
       chain_(std::make_unique<client::HttpChainClient>(cfg_.node, std::move(key), cfg_.chain_id,
                                                        Coins::Parse(cfg_.fees).value(), cfg_.gas)),

@@ -115,7 +115,7 @@ class Checker {
 
 class CheckerDaemon {
  public:
-  CheckerDaemon(CheckerConfig cfg, std::string home, crypto::KeyPair key);
+  CheckerDaemon(CheckerConfig cfg, const std::string& home, crypto::KeyPair key);
   ~CheckerDaemon();
   Status Start();  // reconciles, then the loop
   void Stop();

@@ -107,17 +107,12 @@ Result<std::optional<DenomMetadata>> Keeper::denom(const store::KVReader& s, std
 
 Result<std::vector<DenomMetadata>> Keeper::denoms(const store::KVReader& s) const {
   std::vector<DenomMetadata> out;
-  Status st;
-  s.iterate(kDenomPrefix, store::PrefixEnd(kDenomPrefix), [&](std::string_view, std::string_view v) {
-    auto m = DecodeRecord<DenomMetadata>(v, "denom metadata");
-    if (!m.ok()) {
-      st = m.error();
-      return false;
-    }
-    out.push_back(std::move(m).value());
-    return true;
-  });
-  DEPAI_TRY(st);
+  DEPAI_TRY(ForEachRecord(
+      s, kDenomPrefix, [](std::string_view v) { return DecodeRecord<DenomMetadata>(v, "denom metadata"); },
+      [&](std::string_view, const DenomMetadata& m) {
+        out.push_back(m);
+        return true;
+      }));
   return out;
 }
 

@@ -5,38 +5,13 @@
 
 #include "crypto/bech32.h"
 #include "x/market/module.h"
+#include "x/types/query.h"
 
 namespace depai::x::market {
 
 using nlohmann::json;
 
 namespace {
-// Splits "path?k=v&k2=v2".
-std::pair<std::string_view, std::map<std::string, std::string>> SplitQuery(std::string_view path) {
-  std::map<std::string, std::string> q;
-  auto pos = path.find('?');
-  if (pos == std::string_view::npos) return {path, q};
-  std::string_view rest = path.substr(pos + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string_view kv = rest.substr(0, amp);
-    auto eq = kv.find('=');
-    q[std::string(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return {path.substr(0, pos), q};
-}
-
-Result<uint64_t> ParseId(std::string_view s) {
-  if (s.empty() || s.size() > 19) return RootErr(kErrInvalidRequest, "invalid id '" + std::string(s) + "'");
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return RootErr(kErrInvalidRequest, "invalid id '" + std::string(s) + "'");
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v;
-}
 
 std::string Upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
@@ -100,7 +75,7 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
       want_bids = true;
       rest = rest.substr(0, slash);
     }
-    auto id = ParseId(rest);
+    auto id = ParseQueryId(rest);
     if (!id.ok()) return fail(id.error());
     auto o = keeper_.order(s, *id);
     if (!o.ok()) return fail(o.error());
@@ -168,7 +143,7 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
   }
   constexpr std::string_view kLeases = "/market/leases/";
   if (path.substr(0, kLeases.size()) == kLeases) {
-    auto id = ParseId(path.substr(kLeases.size()));
+    auto id = ParseQueryId(path.substr(kLeases.size()));
     if (!id.ok()) return fail(id.error());
     auto l = keeper_.lease(s, *id);
     if (!l.ok()) return fail(l.error());

@@ -7,6 +7,7 @@
 
 #include "crypto/bech32.h"
 #include "x/provider/module.h"
+#include "x/types/codec.h"
 
 namespace depai::x::provider {
 
@@ -18,10 +19,7 @@ Error genesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "pro
 template <typename M>
 Result<M> FromJson(const json& j, const std::string& what) {
   M m;
-  google::protobuf::util::JsonParseOptions o;
-  o.ignore_unknown_fields = false;
-  auto st = google::protobuf::util::JsonStringToMessage(j.dump(), &m, o);
-  if (!st.ok()) return genesisErr(what + ": " + std::string(st.message()));
+  if (auto st = ProtoFromJson(j, &m, "provider genesis: " + what); !st.ok()) return st.error();
   return m;
 }
 }  // namespace

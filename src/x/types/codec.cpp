@@ -52,4 +52,12 @@ Result<Amount> DecodeAmountField(std::string_view v, std::string_view what) {
   return a;
 }
 
+Status ProtoFromJson(const nlohmann::json& j, google::protobuf::Message* m, std::string_view what) {
+  google::protobuf::util::JsonParseOptions o;
+  o.ignore_unknown_fields = false;
+  auto st = google::protobuf::util::JsonStringToMessage(j.dump(), m, o);
+  if (!st.ok()) return RootErr(kErrInvalidGenesis, std::string(what) + ": " + std::string(st.message()));
+  return {};
+}
+
 }  // namespace depai::x

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/kv.h"
 #include "util/amount.h"
 #include "util/bytes.h"
 #include "util/result.h"
@@ -60,5 +61,26 @@ void CoinsToProto(const Coins& coins, RepeatedCoin* out) {
     pc->set_amount(c.amount.str());
   }
 }
+
+// Every stored record under `prefix`, each decoded with `decode` (a Result-returning decoder such
+// as DecodeRecord<T> plus checks); fn(key, record) returns false to stop. A record that does not
+// decode stops the walk and its fault is returned.
+template <typename Decode, typename Fn>
+Status ForEachRecord(const store::KVReader& s, std::string_view prefix, Decode decode, Fn fn) {
+  Status st;
+  s.iterate(prefix, store::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    auto r = decode(v);
+    if (!r.ok()) {
+      st = r.error();
+      return false;
+    }
+    return fn(k, r.value());
+  });
+  return st;
+}
+
+// A genesis record from its JSON form (proto field names; unknown fields are refused). The error
+// text is the parser's, after "<what>: ".
+Status ProtoFromJson(const nlohmann::json& j, google::protobuf::Message* m, std::string_view what);
 
 }  // namespace depai::x

@@ -19,10 +19,7 @@ Error GenesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "ver
 template <typename M>
 Result<M> FromJson(const json& j, const std::string& what) {
   M m;
-  google::protobuf::util::JsonParseOptions o;
-  o.ignore_unknown_fields = false;
-  auto st = google::protobuf::util::JsonStringToMessage(j.dump(), &m, o);
-  if (!st.ok()) return GenesisErr(what + ": " + std::string(st.message()));
+  if (auto st = ProtoFromJson(j, &m, "verify genesis: " + what); !st.ok()) return st.error();
   return m;
 }
 

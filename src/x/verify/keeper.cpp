@@ -239,18 +239,12 @@ void Keeper::set_challenge(store::KVStore& s, const Challenge& c) const {
 
 Result<std::vector<Measurement>> Keeper::attestations(const store::KVReader& s, uint64_t challenge) const {
   std::vector<Measurement> out;
-  Status st;
-  const std::string pre = keys::AttestsOf(challenge);
-  s.iterate(pre, store::PrefixEnd(pre), [&](std::string_view, std::string_view v) {
-    auto m = DecodeRecord<Measurement>(v, "attestation");
-    if (!m.ok()) {
-      st = m.error();
-      return false;
-    }
-    out.push_back(std::move(m).value());
-    return true;
-  });
-  DEPAI_TRY(st);
+  DEPAI_TRY(ForEachRecord(
+      s, keys::AttestsOf(challenge), [](std::string_view v) { return DecodeRecord<Measurement>(v, "attestation"); },
+      [&](std::string_view, const Measurement& m) {
+        out.push_back(m);
+        return true;
+      }));
   return out;
 }
 
@@ -299,34 +293,18 @@ void Keeper::set_due(store::KVStore& s, int64_t height, uint8_t what, uint64_t i
 
 // ---- iterators -------------------------------------------------------------------------------
 
-namespace {
-template <typename T, typename Dec, typename Fn>
-Status Walk(const store::KVReader& s, std::string_view prefix, Dec dec, Fn fn) {
-  Status st;
-  s.iterate(prefix, store::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
-    auto r = dec(v);
-    if (!r.ok()) {
-      st = r.error();
-      return false;
-    }
-    return fn(k, r.value());
-  });
-  return st;
-}
-}  // namespace
-
 Status Keeper::for_each_checker(const store::KVReader& s, const CheckerFn& fn) const {
-  return Walk<Checker>(s, keys::kCheckerPrefix, DecodeChecker, [&](std::string_view k, const Checker& c) {
+  return ForEachRecord(s, keys::kCheckerPrefix, DecodeChecker, [&](std::string_view k, const Checker& c) {
     return fn(k.substr(keys::kCheckerPrefix.size()), c);
   });
 }
 Status Keeper::for_each_challenge(const store::KVReader& s, const ChallengeFn& fn) const {
-  return Walk<Challenge>(
+  return ForEachRecord(
       s, keys::kChallengePrefix, [](std::string_view v) { return DecodeRecord<Challenge>(v, "challenge"); },
       [&](std::string_view, const Challenge& c) { return fn(c); });
 }
 Status Keeper::for_each_verdict(const store::KVReader& s, const VerdictFn& fn) const {
-  return Walk<Verdict>(s, keys::kVerdictPrefix, DecodeVerdict,
+  return ForEachRecord(s, keys::kVerdictPrefix, DecodeVerdict,
                        [&](std::string_view, const Verdict& v) { return fn(v); });
 }
 Status Keeper::for_each_verdict_of(const store::KVReader& s, std::string_view provider, const VerdictFn& fn) const {
@@ -343,25 +321,26 @@ Status Keeper::for_each_verdict_of(const store::KVReader& s, std::string_view pr
     return true;
   });
   DEPAI_TRY(st);
-  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
-    DEPAI_ASSIGN_OR_RETURN(auto v, verdict(s, *it));
-    if (!v) return Fault(kFaultCorruptRecord, "verdict history names a missing verdict " + std::to_string(*it));
+  std::reverse(ids.begin(), ids.end());  // newest first
+  for (uint64_t id : ids) {
+    DEPAI_ASSIGN_OR_RETURN(auto v, verdict(s, id));
+    if (!v) return Fault(kFaultCorruptRecord, "verdict history names a missing verdict " + std::to_string(id));
     if (!fn(*v)) break;
   }
   return {};
 }
 Status Keeper::for_each_reputation(const store::KVReader& s, const ReputationFn& fn) const {
-  return Walk<Reputation>(
+  return ForEachRecord(
       s, keys::kReputationPrefix, [](std::string_view v) { return DecodeRecord<Reputation>(v, "reputation"); },
       [&](std::string_view, const Reputation& r) { return fn(r); });
 }
 Status Keeper::for_each_sla(const store::KVReader& s, const SlaFn& fn) const {
-  return Walk<SlaState>(
+  return ForEachRecord(
       s, keys::kSlaPrefix, [](std::string_view v) { return DecodeRecord<SlaState>(v, "sla state"); },
       [&](std::string_view, const SlaState& r) { return fn(r); });
 }
 Status Keeper::for_each_attestation(const store::KVReader& s, const MeasurementFn& fn) const {
-  return Walk<Measurement>(
+  return ForEachRecord(
       s, keys::kAttestPrefix, [](std::string_view v) { return DecodeRecord<Measurement>(v, "attestation"); },
       [&](std::string_view k, const Measurement& m) {
         return fn(GetU64BE(k.substr(keys::kAttestPrefix.size(), 8)), m);

@@ -8,6 +8,7 @@
 #include "crypto/bech32.h"
 #include "crypto/hash.h"
 #include "x/types/codec.h"
+#include "x/types/query.h"
 #include "x/verify/module.h"
 
 namespace depai::x::verify {
@@ -36,30 +37,6 @@ void BytesToHex(json& j) {
   }
 }
 
-std::pair<std::string_view, std::map<std::string, std::string>> SplitQuery(std::string_view path) {
-  std::map<std::string, std::string> q;
-  auto pos = path.find('?');
-  if (pos == std::string_view::npos) return {path, q};
-  std::string_view rest = path.substr(pos + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string_view kv = rest.substr(0, amp);
-    auto eq = kv.find('=');
-    q[std::string(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return {path.substr(0, pos), q};
-}
-
-Result<uint64_t> ParseId(std::string_view s) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
-    return RootErr(kErrInvalidRequest, "invalid id '" + std::string(s) + "'");
-  uint64_t v = 0;
-  for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
-  return v;
-}
-
 Result<Bytes> ParseAddr(std::string_view s) {
   auto a = crypto::AddressFromBech32(s);
   if (!a.ok()) return RootErr(kErrInvalidAddress, "invalid address '" + std::string(s) + "': " + a.error().message);
@@ -76,7 +53,9 @@ json ProtoToJson(const google::protobuf::Message& m) {
 std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_view full) const {
   constexpr std::string_view kRoot = "/verify/";
   if (full.substr(0, kRoot.size()) != kRoot) return std::nullopt;
-  auto [path, q] = SplitQuery(full);
+  auto split = SplitQuery(full);  // (not a structured binding: the lambdas below capture both)
+  const std::string_view path = split.first;
+  auto& q = split.second;
   auto run = [&]() -> Result<json> {
     if (path == "/verify/params") {
       DEPAI_ASSIGN_OR_RETURN(const Params p, keeper_.params(s));
@@ -141,13 +120,13 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
       return json{{"challenges", list}};
     }
     if (auto id = tail("/verify/challenges/")) {
-      DEPAI_ASSIGN_OR_RETURN(uint64_t n, ParseId(*id));
+      DEPAI_ASSIGN_OR_RETURN(uint64_t n, ParseQueryId(*id));
       DEPAI_ASSIGN_OR_RETURN(auto c, keeper_.challenge(s, n));
       if (!c) return VerifyErr(kErrChallengeNotFound, "challenge " + std::string(*id) + " not found");
       return challenge_view(*c);
     }
     if (auto id = tail("/verify/verdicts/")) {
-      DEPAI_ASSIGN_OR_RETURN(uint64_t n, ParseId(*id));
+      DEPAI_ASSIGN_OR_RETURN(uint64_t n, ParseQueryId(*id));
       DEPAI_ASSIGN_OR_RETURN(auto v, keeper_.verdict(s, n));
       if (!v) return VerifyErr(kErrVerdictNotFound, "verdict " + std::string(*id) + " not found");
       return ProtoToJson(*v);
