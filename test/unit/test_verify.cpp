@@ -564,6 +564,13 @@ TEST(Verify, AppealByAWronglyFailedProviderRestoresIt) {
   EXPECT_EQ(v["state"], "VERDICT_STATE_OVERTURNED");
   EXPECT_EQ(U(V.Q("/provider/providers/" + V.Addr(kP2))["provider"]["collateral"]), kCollateral);
   EXPECT_GE(V.Q("/verify/reputation/" + V.Addr(kP2))["bps"].get<uint32_t>(), 5000u);
+  // The schedule goes on: the next compute round challenges provider 2 again.
+  const int64_t next_epoch = (V.Height() / 10 + 1) * 10;
+  V.RunUntil(next_epoch);
+  bool rechallenged = false;
+  for (const auto& x : V.Challenges(kP2, "CHALLENGE_KIND_COMPUTE"))
+    if (std::stoll(x["created_height"].get<std::string>()) == next_epoch && x["appeal_of"] == "0") rechallenged = true;
+  EXPECT_TRUE(rechallenged);
   // The colluders were struck once each.
   for (const auto& m : c["quorum"])
     EXPECT_EQ(V.Q("/verify/checkers/" + m.get<std::string>())["strike_heights"].size(), 1u);

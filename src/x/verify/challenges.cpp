@@ -120,9 +120,11 @@ Result<uint64_t> Keeper::create_challenge(Context& ctx, const Params& p, Challen
     set_due(s, c.attest_deadline(), keys::kDueAttest, id, true);
   }
   set_challenge(s, c);
-  Bytes idb;
-  PutU64BE(idb, id);
-  s.set(keys::Open(provider, static_cast<uint8_t>(kind)), idb);
+  if (appeal_of == 0) {  // an appeal runs beside the schedule and never holds its slot
+    Bytes idb;
+    PutU64BE(idb, id);
+    s.set(keys::Open(provider, static_cast<uint8_t>(kind)), idb);
+  }
   if (ctx.events)
     ctx.events->emit("verify.challenge_created", {{"challenge_id", std::to_string(id)},
                                                   {"kind", KindName(kind)},
