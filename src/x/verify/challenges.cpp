@@ -259,10 +259,36 @@ Status Keeper::on_sample(Context& ctx, const Params& p, uint64_t id) const {
 Status Keeper::on_root_deadline(Context& ctx, const Params& p, uint64_t id) const {
   DEPAI_ASSIGN_OR_RETURN(auto c, challenge(*ctx.store, id));
   if (!c || c->state() != CHALLENGE_STATE_AWAITING_ROOT || !c->root().empty()) return {};
+  auto& s = *ctx.store;
+  auto prov = crypto::AddressFromBech32(c->provider());
+  if (!prov.ok()) return Fault(kFaultCorruptRecord, "challenge provider does not parse");
+  // An outage also leaves no root. While the provider's liveness challenge is still open, wait
+  // for its verdict (the late root stays refused: check_commit_root holds the deadline).
+  if (auto open = s.get(keys::Open(*prov, static_cast<uint8_t>(CHALLENGE_KIND_LIVENESS))); open && open->size() == 8) {
+    DEPAI_ASSIGN_OR_RETURN(auto lc, challenge(s, GetU64BE(*open)));
+    // Only this round's (or an older) liveness challenge: a later round's must not postpone it again.
+    if (lc && lc->state() != CHALLENGE_STATE_DECIDED && lc->created_height() <= c->created_height() &&
+        lc->attest_deadline() >= ctx.header->height) {
+      set_due(s, lc->attest_deadline() + 1, keys::kDueRoot, id, true);
+      return {};
+    }
+  }
   const int64_t d = c->deadline_height() - c->created_height();
-  const std::string reason = "root not posted by +" + std::to_string(d) + " blocks (deadline +" + std::to_string(d) +
-                             " for " + c->hardware() + ", n=" + std::to_string(c->n()) + ")";
-  return issue_verdict(ctx, p, *c, false, false, depai::verify::v1::REASON_ROOT_LATE, reason, {}, 0, false).status();
+  std::string reason = "root not posted by +" + std::to_string(d) + " blocks (deadline +" + std::to_string(d) +
+                       " for " + c->hardware() + ", n=" + std::to_string(c->n()) + ")";
+  // A provider found offline since this challenge began is down, not lying about its hardware:
+  // the outage is the liveness verdict's (and its SLAs') to punish, so this failure carries no
+  // deception slash.
+  auto code = depai::verify::v1::REASON_ROOT_LATE;
+  DEPAI_TRY(for_each_verdict_of(s, *prov, [&](const Verdict& v) {
+    if (v.kind() != CHALLENGE_KIND_LIVENESS) return true;
+    if (v.height() >= c->created_height() && !v.pass() && v.reason_code() == depai::verify::v1::REASON_OFFLINE) {
+      code = depai::verify::v1::REASON_OFFLINE;
+      reason += "; the provider was offline (verdict " + std::to_string(v.id()) + ")";
+    }
+    return false;  // only the newest liveness verdict counts
+  }));
+  return issue_verdict(ctx, p, *c, false, false, code, reason, {}, 0, false).status();
 }
 
 // ---- attestations --------------------------------------------------------------------------

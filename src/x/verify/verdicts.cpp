@@ -100,7 +100,7 @@ Result<uint64_t> Keeper::issue_verdict(Context& ctx, const Params& p, Challenge&
   std::vector<Affected> affected;
   if (!no_effect && !is_appeal) {
     DEPAI_ASSIGN_OR_RETURN(auto leases, market_->active_leases(s, prov));
-    if (c.kind() == CHALLENGE_KIND_COMPUTE && !pass) {
+    if (c.kind() == CHALLENGE_KIND_COMPUTE && !pass && code != depai::verify::v1::REASON_OFFLINE) {
       v.set_fault(FAULT_DECEPTION);
       for (const auto& l : leases) affected.push_back(Affected{l, std::max(l.start_height + 1, c.created_height()), h});
     } else if (c.kind() == CHALLENGE_KIND_LIVENESS) {
