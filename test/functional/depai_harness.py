@@ -9,6 +9,32 @@ import urllib.error
 import urllib.request
 
 
+class DaemonProcess:
+    """A `depai` daemon the test starts itself (a provider, a checker): subclasses set `proc`
+    (a Popen writing to `log_path`) in their own start()."""
+    proc = None
+    log_path = ""
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -32,7 +32,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from depai_harness import Depai, free_port  # noqa: E402
+from depai_harness import DaemonProcess, Depai, free_port  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLE = os.path.join(ROOT, "examples", "route-optimization")
@@ -73,7 +73,7 @@ def module_address(name):
     return bech32_address(hashlib.sha256(f"module:{name}".encode()).digest()[:20])
 
 
-class Provider:
+class Provider(DaemonProcess):
     def __init__(self, d, name, key, price_cpu, attrs, home_root, region="eu-west", lat="52.52", lon="13.40",
                  sandbox_extra="", config_extra=""):
         self.d, self.name, self.key = d, name, key
@@ -135,18 +135,6 @@ state_dir = "{self.state}"
                 time.sleep(0.1)
         raise AssertionError(f"{self.name} did not come up:\n{self.log()}")
 
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
     def kill_workloads(self):
         """Workloads outlive their provider by design; the test ends them (by recorded pid)."""
         for st in glob.glob(os.path.join(self.state, "leases", "*", "*", "status.json")):
@@ -161,12 +149,6 @@ state_dir = "{self.state}"
         time.sleep(0.2)
         shutil.rmtree(self.state, ignore_errors=True)
 
-    def log(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ""
 
 
 def micro_degrees(text):

@@ -35,7 +35,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from depai_harness import Depai, free_port  # noqa: E402
+from depai_harness import DaemonProcess, Depai, free_port  # noqa: E402
 
 
 # Short epochs and windows so that a few challenge rounds fit in the test (patched into genesis;
@@ -138,7 +138,7 @@ with open(out, "r+b") as f:
 """
 
 
-class Provider:
+class Provider(DaemonProcess):
     def __init__(self, d, name, key, root, prover="builtin", gpus=""):
         self.d, self.name, self.key = d, name, key
         self.home = os.path.join(root, name)
@@ -191,27 +191,9 @@ prover = "{prover}"
             time.sleep(0.1)
         raise AssertionError(f"{self.name} did not come up:\n{self.log()}")
 
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def log(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ""
 
 
-class Checker:
+class Checker(DaemonProcess):
     def __init__(self, d, name, key, root):
         self.d, self.name, self.key = d, name, key
         self.home = os.path.join(root, name)
@@ -237,30 +219,12 @@ probe_timeout_ms = 2000
         if self.proc.poll() is not None:
             raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.log()}")
 
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
     def status(self):
         r = subprocess.run([self.d.binary, "checker", "status", "--home", self.home, "--output", "json"],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
 
-    def log(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ""
 
 
 class LyingChecker(threading.Thread):
