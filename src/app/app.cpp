@@ -11,7 +11,9 @@
 #include "x/auth/module.h"
 #include "x/bank/module.h"
 #include "x/market/module.h"
+#include "x/mint/module.h"
 #include "x/provider/module.h"
+#include "x/rewards/module.h"
 #include "x/types/tx.h"
 #include "x/verify/module.h"
 
@@ -173,6 +175,126 @@ class MarketBankAdapter : public x::market::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
+// x/mint's view of the bank: mint into its module account, and the udpai supply and cap.
+class MintBankAdapter : public x::mint::BankKeeper {
+ public:
+  explicit MintBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Status mint(x::Context& ctx, std::string_view to, const Coins& coins) const override {
+    return k_->mint(ctx, to, coins);
+  }
+  Result<Amount> supply(const store::KVReader& s, std::string_view denom) const override {
+    return k_->supply(s, denom);
+  }
+  Result<Amount> max_supply(const store::KVReader& s, std::string_view denom) const override {
+    DEPAI_ASSIGN_OR_RETURN(auto meta, k_->denom(s, denom));
+    if (!meta) return Amount::Of(0);  // an unknown denom cannot be minted at all
+    auto m = Amount::Parse(meta->max_supply());
+    if (!m.ok()) return x::Fault(x::kFaultCorruptRecord, "max_supply of " + std::string(denom) + " does not parse");
+    return m;
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
+// x/rewards' views of the bank, mint, verify, provider and market modules.
+class RewardsBankAdapter : public x::rewards::BankKeeper {
+ public:
+  explicit RewardsBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins) const override {
+    return k_->send(ctx, from, to, coins, /*user_transfer=*/false);
+  }
+  Result<Amount> supply(const store::KVReader& s, std::string_view denom) const override {
+    return k_->supply(s, denom);
+  }
+  Result<Amount> minted_total(const store::KVReader& s, std::string_view denom) const override {
+    return k_->minted_total(s, denom);
+  }
+  Result<Amount> burned_total(const store::KVReader& s, std::string_view denom) const override {
+    return k_->burned_total(s, denom);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
+class RewardsMintAdapter : public x::rewards::MintKeeper {
+ public:
+  explicit RewardsMintAdapter(const x::mint::Keeper* k) : k_(k) {}
+  Result<Amount> minted_total(const store::KVReader& s) const override { return k_->minted_total(s); }
+
+ private:
+  const x::mint::Keeper* k_;
+};
+
+class RewardsVerifyAdapter : public x::rewards::VerifyKeeper {
+ public:
+  explicit RewardsVerifyAdapter(const x::verify::Keeper* k) : k_(k) {}
+  Result<x::rewards::Standing> standing(const store::KVReader& s, std::string_view provider, int64_t from,
+                                        int64_t to) const override {
+    DEPAI_ASSIGN_OR_RETURN(auto v, k_->standing(s, provider, from, to));
+    return x::rewards::Standing{v.failed, v.verified_ops_per_ms, v.liveness_probes, v.liveness_passes};
+  }
+
+ private:
+  const x::verify::Keeper* k_;
+};
+
+class RewardsProviderAdapter : public x::rewards::ProviderKeeper {
+ public:
+  explicit RewardsProviderAdapter(const x::provider::Keeper* k) : k_(k) {}
+  Status for_each(
+      const store::KVReader& s,
+      const std::function<bool(std::string_view, const depai::provider::v1::Provider&)>& fn) const override {
+    return k_->for_each_provider(s, fn);
+  }
+
+ private:
+  const x::provider::Keeper* k_;
+};
+
+class RewardsMarketAdapter : public x::rewards::MarketKeeper {
+ public:
+  explicit RewardsMarketAdapter(const x::market::Keeper* k) : k_(k) {}
+  Result<x::rewards::Leased> leased(const store::KVReader& s, std::string_view provider) const override {
+    x::rewards::Leased out;
+    Status inner;
+    DEPAI_TRY(k_->for_each_lease_of(s, provider, [&](const x::market::LeaseRec& l) {
+      if (l.pb.state() == depai::market::v1::LEASE_STATE_CLOSED) return true;
+      auto o = k_->order(s, l.pb.order_id());
+      if (!o.ok() || !*o) {
+        inner = o.ok() ? x::Fault(x::kFaultCorruptRecord, "lease " + std::to_string(l.pb.id()) + " has no order")
+                       : o.error();
+        return false;
+      }
+      for (const auto& g : (*o)->pb.groups()) {
+        out.cpu_millicores += g.units().cpu_millicores() * g.count();
+        out.memory_mib += g.units().memory_mib() * g.count();
+        for (const auto& gpu : g.units().gpus()) out.gpus += uint64_t{gpu.count()} * g.count();
+      }
+      return true;
+    }));
+    DEPAI_TRY(inner);
+    return out;
+  }
+
+ private:
+  const x::market::Keeper* k_;
+};
+
+// x/rewards' price: x/oracle's keeper once it is wired; until then no price is known.
+class RewardsOracleAdapter : public x::rewards::OracleKeeper {
+ public:
+  Result<x::PriceInfo> price_info(const store::KVReader&, int64_t, int64_t) const override {
+    x::PriceInfo p;
+    p.reason = "no oracle module";
+    return p;
+  }
+};
+
 Error Fault(const std::string& m) { return x::Fault(x::kFaultInternal, m); }
 
 // Runs one App entry point; a storage failure (store::StorageFault) becomes a fault.
@@ -201,8 +323,18 @@ class App::Impl {
   VerifyMarketAdapter verify_market{&market.keeper()};
   VerifyBankAdapter verify_bank{&bank.keeper()};
   x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
-  // Genesis, hook and invariant order.
-  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify};
+  MintBankAdapter mint_bank{&bank.keeper()};
+  x::mint::Module mint{&mint_bank};
+  RewardsBankAdapter rewards_bank{&bank.keeper()};
+  RewardsMintAdapter rewards_mint{&mint.keeper()};
+  RewardsOracleAdapter rewards_oracle;
+  RewardsVerifyAdapter rewards_verify{&verify.keeper()};
+  RewardsProviderAdapter rewards_providers{&provider.keeper()};
+  RewardsMarketAdapter rewards_market{&market.keeper()};
+  x::rewards::Module rewards{x::rewards::Keepers{&rewards_bank, &rewards_mint, &rewards_oracle, &rewards_verify,
+                                                 &rewards_providers, &rewards_market}};
+  // Genesis, hook and invariant order (rewards last: its epoch end sees every module's block).
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &mint, &rewards};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -234,6 +366,7 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   impl->bank.block_address(x::market::EscrowModuleAddress());
   impl->bank.block_address(x::verify::BondAddress());
   impl->bank.block_address(x::verify::SlashAddress());
+  impl->bank.block_address(x::rewards::PendingAddress());
   impl->market_providers.set_reputation(&impl->verify.keeper());
   for (auto* m : impl->modules)
     for (auto& r : m->routes()) impl->routes.emplace(r.type_url, std::move(r));

@@ -89,6 +89,9 @@ class TestLedger {
                 {"score_reputation_bps", 2000},
                 {"min_deposit", "1000"},
                 {"checker_pool_bps", 2500}}}}},
+            // No emissions by default, so a block without txs changes nothing (tests of mint and
+            // rewards set their own schedule).
+            {"mint", {{"params", {{"initial_reward", "0"}}}}},
             // x/verify with short epochs and small challenges, so seeded runs reach decisions
             // (no round starts before three checkers are registered).
             {"verify",

@@ -1,4 +1,6 @@
 // x/bank genesis: denom metadata, balances and supply (import checks the supply invariant).
+#include <map>
+
 #include "crypto/bech32.h"
 #include "x/bank/module.h"
 
@@ -76,6 +78,35 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     }
   }
   for (const auto& [d, s] : sums) keeper_.set_supply(*ctx.store, d, s);
+  // Cumulative mint and burn carried over from an export; base = supply - minted + burned.
+  std::map<std::string, std::pair<Amount, Amount>> counters;
+  if (g.contains("mint_burn")) {
+    if (!g["mint_burn"].is_array()) return genesisErr("mint_burn must be an array");
+    for (const auto& jc : g["mint_burn"]) {
+      if (!jc.is_object() || !jc.contains("denom") || !jc["denom"].is_string())
+        return genesisErr("mint_burn entry needs a denom");
+      const auto d = jc["denom"].get<std::string>();
+      DEPAI_ASSIGN_OR_RETURN(auto meta, keeper_.denom(*ctx.store, d));
+      if (!meta) return genesisErr("mint_burn for unknown denom " + d);
+      if (counters.count(d)) return genesisErr("duplicate mint_burn for " + d);
+      auto m = Amount::Parse(jc.value("minted", std::string("0")));
+      auto b = Amount::Parse(jc.value("burned", std::string("0")));
+      if (!m.ok() || !b.ok()) return genesisErr("mint_burn amounts of " + d + " must be decimal strings");
+      counters[d] = {m.value(), b.value()};
+    }
+  }
+  DEPAI_ASSIGN_OR_RETURN(auto all_denoms, keeper_.denoms(*ctx.store));
+  for (const auto& m : all_denoms) {
+    auto it = counters.find(m.denom());
+    const Amount minted = it == counters.end() ? Amount() : it->second.first;
+    const Amount burned = it == counters.end() ? Amount() : it->second.second;
+    DEPAI_ASSIGN_OR_RETURN(Amount supply, keeper_.supply(*ctx.store, m.denom()));
+    auto plus = supply.add(burned);
+    if (!plus.ok()) return genesisErr("supply + burned of " + m.denom() + " overflows");
+    auto base = plus->sub(minted);
+    if (!base.ok()) return genesisErr("minted total of " + m.denom() + " exceeds supply + burned");
+    keeper_.set_mint_burn(*ctx.store, m.denom(), base.value(), minted, burned);
+  }
   if (g.contains("supply")) {
     auto want = CoinsFromJson(g["supply"]);
     if (!want.ok()) return genesisErr("supply: " + want.error().message);
@@ -117,7 +148,16 @@ Result<json> Module::export_genesis(const store::KVReader& state) const {
   }));
   flush();
   DEPAI_ASSIGN_OR_RETURN(Coins supply, keeper_.total_supply(state));
-  return json{{"denom_metadata", metas}, {"balances", bals}, {"supply", CoinsToJson(supply)}};
+  json mint_burn = json::array();
+  for (const auto& m : denoms) {
+    DEPAI_ASSIGN_OR_RETURN(Amount minted, keeper_.minted_total(state, m.denom()));
+    DEPAI_ASSIGN_OR_RETURN(Amount burned, keeper_.burned_total(state, m.denom()));
+    if (minted.is_zero() && burned.is_zero()) continue;
+    mint_burn.push_back(json{{"denom", m.denom()}, {"minted", minted.str()}, {"burned", burned.str()}});
+  }
+  json out{{"denom_metadata", metas}, {"balances", bals}, {"supply", CoinsToJson(supply)}};
+  if (!mint_burn.empty()) out["mint_burn"] = mint_burn;
+  return out;
 }
 
 }  // namespace depai::x::bank

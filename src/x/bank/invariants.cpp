@@ -10,6 +10,9 @@
 namespace depai::x::bank {
 
 using keys::kBalPrefix;
+using keys::kBasePrefix;
+using keys::kBurnedPrefix;
+using keys::kMintedPrefix;
 using keys::kSupplyPrefix;
 
 namespace {
@@ -41,6 +44,18 @@ Status Keeper::check_supply_full(const store::KVReader& s) const {
       return Broken(c.denom + ": no balances but supply " + c.amount.str());
     DEPAI_TRY(WithinMax(*this, s, c.denom, c.amount));
   }
+  // Mint and burn account for every change of supply since genesis.
+  DEPAI_ASSIGN_OR_RETURN(auto denoms, this->denoms(s));
+  for (const auto& m : denoms) {
+    DEPAI_ASSIGN_OR_RETURN(Amount base, base_supply(s, m.denom()));
+    DEPAI_ASSIGN_OR_RETURN(Amount minted, minted_total(s, m.denom()));
+    DEPAI_ASSIGN_OR_RETURN(Amount burned, burned_total(s, m.denom()));
+    const unsigned __int128 lhs = static_cast<unsigned __int128>(supply.amount_of(m.denom()).raw()) + burned.raw();
+    const unsigned __int128 rhs = static_cast<unsigned __int128>(base.raw()) + minted.raw();
+    if (lhs != rhs)
+      return Broken(m.denom() + ": supply " + supply.amount_of(m.denom()).str() + " != base " + base.str() +
+                    " + minted " + minted.str() + " - burned " + burned.str());
+  }
   return {};
 }
 
@@ -66,6 +81,25 @@ Status Keeper::check_supply_block(const store::CacheStore& block, const store::K
                                [&](std::string_view key, const auto& before, const auto& after) {
                                  return add_to(supply_delta, key.substr(kSupplyPrefix.size()), before, after);
                                }));
+  // minted - burned + base changes, per denom: must equal the supply change.
+  std::map<std::string, __int128, std::less<>> mb_delta, burned_delta;
+  for (auto prefix : {kMintedPrefix, kBasePrefix})
+    DEPAI_TRY(
+        ForEachBlockChange(block, committed, prefix, [&](std::string_view key, const auto& before, const auto& after) {
+          return add_to(mb_delta, key.substr(prefix.size()), before, after);
+        }));
+  DEPAI_TRY(ForEachBlockChange(block, committed, kBurnedPrefix,
+                               [&](std::string_view key, const auto& before, const auto& after) {
+                                 return add_to(burned_delta, key.substr(kBurnedPrefix.size()), before, after);
+                               }));
+  for (const auto& [d, bd] : burned_delta) mb_delta[d] -= bd;
+  for (const auto& [d, md] : mb_delta) {
+    auto it = supply_delta.find(d);
+    if ((it == supply_delta.end() ? 0 : it->second) != md)
+      return Broken("supply of " + d + " changed by other than mint and burn in block");
+  }
+  for (const auto& [d, sd] : supply_delta)
+    if (sd != 0 && !mb_delta.count(d)) return Broken("supply of " + d + " changed without a mint or burn");
   for (const auto& [d, delta] : bal_delta) {
     auto it = supply_delta.find(d);
     __int128 sd = it == supply_delta.end() ? 0 : it->second;

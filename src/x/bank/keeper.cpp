@@ -76,6 +76,30 @@ Result<Amount> Keeper::supply(const store::KVReader& s, std::string_view denom) 
   return DecodeAmount(*v, "supply");
 }
 
+namespace {
+Result<Amount> Counter(const store::KVReader& s, const std::string& key, const char* what) {
+  Bytes v;
+  if (!s.get_into(key, v)) return Amount();
+  return DecodeAmount(v, what);
+}
+}  // namespace
+
+Result<Amount> Keeper::minted_total(const store::KVReader& s, std::string_view denom) const {
+  return Counter(s, keys::Minted(denom), "minted total");
+}
+Result<Amount> Keeper::burned_total(const store::KVReader& s, std::string_view denom) const {
+  return Counter(s, keys::Burned(denom), "burned total");
+}
+Result<Amount> Keeper::base_supply(const store::KVReader& s, std::string_view denom) const {
+  return Counter(s, keys::Base(denom), "base supply");
+}
+
+void Keeper::set_mint_burn(store::KVStore& s, std::string_view denom, Amount base, Amount minted, Amount burned) const {
+  s.set(keys::Base(denom), U64BE(base.raw()));
+  if (!minted.is_zero()) s.set(keys::Minted(denom), U64BE(minted.raw()));
+  if (!burned.is_zero()) s.set(keys::Burned(denom), U64BE(burned.raw()));
+}
+
 Result<Coins> Keeper::total_supply(const store::KVReader& s) const {
   std::vector<Coin> coins;
   Status st;
@@ -228,9 +252,15 @@ Status Keeper::send(Context& ctx, std::string_view from, std::string_view to, co
   return {};
 }
 
+namespace {
+struct NextAmounts {
+  Amount supply, balance, counter;
+};
+}  // namespace
+
 Status Keeper::mint(Context& ctx, std::string_view to, const Coins& coins) const {
   auto& s = *ctx.store;
-  std::vector<std::pair<Amount, Amount>> next;
+  std::vector<NextAmounts> next;
   for (const auto& c : coins.list()) {
     DEPAI_ASSIGN_OR_RETURN(auto meta, denom(s, c.denom));
     if (!meta) return BankErr(kErrUnknownDenom, "unknown denom '" + c.denom + "'");
@@ -243,12 +273,16 @@ Status Keeper::mint(Context& ctx, std::string_view to, const Coins& coins) const
     DEPAI_ASSIGN_OR_RETURN(Amount cur_bal, balance(s, to, c.denom));
     auto nb = cur_bal.add(c.amount);
     if (!nb.ok()) return RootErr(kErrOverflow, "balance overflow for " + c.denom);
-    next.emplace_back(ns.value(), nb.value());
+    DEPAI_ASSIGN_OR_RETURN(Amount cur_minted, minted_total(s, c.denom));
+    auto nm = cur_minted.add(c.amount);
+    if (!nm.ok()) return RootErr(kErrOverflow, "cumulative mint of " + c.denom + " overflows");
+    next.push_back({ns.value(), nb.value(), nm.value()});
   }
   if (!coins.empty()) DEPAI_TRY(ensure_account(s, to));
   for (size_t i = 0; i < coins.list().size(); ++i) {
-    set_supply(s, coins.list()[i].denom, next[i].first);
-    set_balance(s, to, coins.list()[i].denom, next[i].second);
+    set_supply(s, coins.list()[i].denom, next[i].supply);
+    set_balance(s, to, coins.list()[i].denom, next[i].balance);
+    s.set(keys::Minted(coins.list()[i].denom), U64BE(next[i].counter.raw()));
   }
   if (ctx.events && !coins.empty())
     ctx.events->emit("coinbase", {{"minter", crypto::AddressToBech32(to)}, {"amount", coins.str()}});
@@ -257,7 +291,7 @@ Status Keeper::mint(Context& ctx, std::string_view to, const Coins& coins) const
 
 Status Keeper::burn(Context& ctx, std::string_view from, const Coins& coins) const {
   auto& s = *ctx.store;
-  std::vector<std::pair<Amount, Amount>> next;
+  std::vector<NextAmounts> next;
   for (const auto& c : coins.list()) {
     DEPAI_ASSIGN_OR_RETURN(Amount cur_bal, balance(s, from, c.denom));
     auto nb = cur_bal.sub(c.amount);
@@ -265,11 +299,15 @@ Status Keeper::burn(Context& ctx, std::string_view from, const Coins& coins) con
     DEPAI_ASSIGN_OR_RETURN(Amount cur_supply, supply(s, c.denom));
     auto ns = cur_supply.sub(c.amount);
     if (!ns.ok()) return BankErr(kErrSupplyInvariant, "burn exceeds supply of " + c.denom);
-    next.emplace_back(nb.value(), ns.value());
+    DEPAI_ASSIGN_OR_RETURN(Amount cur_burned, burned_total(s, c.denom));
+    auto nbu = cur_burned.add(c.amount);
+    if (!nbu.ok()) return RootErr(kErrOverflow, "cumulative burn of " + c.denom + " overflows");
+    next.push_back({ns.value(), nb.value(), nbu.value()});
   }
   for (size_t i = 0; i < coins.list().size(); ++i) {
-    set_balance(s, from, coins.list()[i].denom, next[i].first);
-    set_supply(s, coins.list()[i].denom, next[i].second);
+    set_balance(s, from, coins.list()[i].denom, next[i].balance);
+    set_supply(s, coins.list()[i].denom, next[i].supply);
+    s.set(keys::Burned(coins.list()[i].denom), U64BE(next[i].counter.raw()));
   }
   if (ctx.events && !coins.empty())
     ctx.events->emit("burn", {{"burner", crypto::AddressToBech32(from)}, {"amount", coins.str()}});

@@ -62,6 +62,11 @@ class Keeper {
   Result<Coins> balances(const store::KVReader& s, std::string_view addr) const;
   Result<Amount> supply(const store::KVReader& s, std::string_view denom) const;
   Result<Coins> total_supply(const store::KVReader& s) const;
+  // Cumulative mint and burn of a denom since genesis (0 when none), and the supply the chain
+  // started from: supply == base + minted - burned always (the supply invariant).
+  Result<Amount> minted_total(const store::KVReader& s, std::string_view denom) const;
+  Result<Amount> burned_total(const store::KVReader& s, std::string_view denom) const;
+  Result<Amount> base_supply(const store::KVReader& s, std::string_view denom) const;
   Result<std::optional<DenomMetadata>> denom(const store::KVReader& s, std::string_view denom) const;
   Result<std::vector<DenomMetadata>> denoms(const store::KVReader& s) const;
   // Every non-zero balance in (address, denom) order; fn returns false to stop.
@@ -90,13 +95,17 @@ class Keeper {
   Status burn(Context& ctx, std::string_view from, const Coins& coins) const;
 
   // ---- invariants (invariants.cpp); a break is a fault ----
-  // Full check: sum of balances == supply per denom, and supply <= max_supply.
+  // Full check: sum of balances == supply per denom, supply <= max_supply, and
+  // supply == base + minted - burned.
   Status check_supply_full(const store::KVReader& s) const;
-  // Incremental check over one block's writes.
+  // Incremental check over one block's writes (balance deltas == supply delta == minted delta -
+  // burned delta, per denom).
   Status check_supply_block(const store::CacheStore& block, const store::KVReader& committed) const;
 
   void set_balance(store::KVStore& s, std::string_view addr, std::string_view denom, Amount a) const;
   void set_supply(store::KVStore& s, std::string_view denom, Amount a) const;
+  // Genesis import: the counters as exported, and the base that makes the invariant hold.
+  void set_mint_burn(store::KVStore& s, std::string_view denom, Amount base, Amount minted, Amount burned) const;
 
   // Module accounts whose balance another module's invariant pins (collateral, escrow): user
   // transfers to them are refused, or anyone could break that invariant and halt the chain.

@@ -365,4 +365,38 @@ Result<Bytes> Keeper::randomness(Context& ctx) const {
   return next;
 }
 
+Result<Standing> Keeper::standing(const store::KVReader& s, std::string_view provider20, int64_t from,
+                                  int64_t to) const {
+  Standing out;
+  bool compute_seen = false;
+  uint64_t compute_challenge = 0;
+  bool compute_pass = false;
+  DEPAI_TRY(for_each_verdict_of(s, provider20, [&](const Verdict& v) {
+    if (v.height() < from && compute_seen) return false;  // newest first: nothing older matters
+    if (v.height() > to) return true;
+    if (v.reason_code() == depai::verify::v1::REASON_NO_QUORUM) return true;  // no effect
+    if (v.state() == depai::verify::v1::VERDICT_STATE_OVERTURNED) return true;
+    if (v.kind() == depai::verify::v1::CHALLENGE_KIND_COMPUTE && !compute_seen) {
+      compute_seen = true;
+      compute_pass = v.pass();
+      compute_challenge = v.challenge_id();
+    }
+    if (v.height() < from) return true;
+    if (v.kind() == depai::verify::v1::CHALLENGE_KIND_LIVENESS) {
+      ++out.liveness_probes;
+      if (v.pass()) ++out.liveness_passes;
+    }
+    if (!v.pass() && v.reason_code() != depai::verify::v1::REASON_OFFLINE &&
+        v.reason_code() != depai::verify::v1::REASON_LATENCY)
+      out.failed = true;
+    return true;
+  }));
+  if (compute_seen && compute_pass) {
+    DEPAI_ASSIGN_OR_RETURN(auto c, challenge(s, compute_challenge));
+    if (!c) return Fault(kFaultCorruptRecord, "verdict names a missing challenge " + std::to_string(compute_challenge));
+    out.verified_ops_per_ms = c->claimed_ops_per_ms();
+  }
+  return out;
+}
+
 }  // namespace depai::x::verify

@@ -89,6 +89,17 @@ struct Sizing {
 std::optional<Sizing> SizeChallenge(const Params& p, const depai::provider::v1::Resources& claimed,
                                     const std::vector<LeaseInfo>& leases);
 
+// A provider's verification record over heights [from, to] (keeper.cpp `standing`; x/rewards
+// pays only work and capacity that verification did not fail). Verdicts without effect (no
+// quorum) and overturned verdicts do not count.
+struct Standing {
+  bool failed = false;               // a failing verdict in the range for deception (any reason but OFFLINE/LATENCY)
+  uint64_t verified_ops_per_ms = 0;  // claimed_ops_per_ms of the newest compute verdict (at or before `to`)
+                                     // when it passed; 0 when it failed or there is none
+  uint32_t liveness_probes = 0;      // liveness verdicts in the range, and how many passed
+  uint32_t liveness_passes = 0;
+};
+
 // Parsed messages (msg_server.cpp validates into these once).
 struct RegisterParsed {
   Bytes signer;  // checker address
@@ -150,6 +161,7 @@ class Keeper {
   // bps: the record's, or params.reputation_prior_bps without history.
   Result<uint32_t> reputation_bps(const store::KVReader& s, std::string_view provider) const;
   Result<std::optional<SlaState>> sla(const store::KVReader& s, uint64_t lease) const;
+  Result<Standing> standing(const store::KVReader& s, std::string_view provider20, int64_t from, int64_t to) const;
 
   using CheckerFn = std::function<bool(std::string_view addr, const Checker&)>;
   Status for_each_checker(const store::KVReader& s, const CheckerFn& fn) const;  // address order
