@@ -119,9 +119,10 @@ bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefi
 
 std::string AllowedMethods(const std::string& path) {
   if (path == "/txs") return "POST";
-  for (const char* p : {"/status", "/events", "/supply", "/denoms", "/params/auth", "/blocks/latest"})
+  for (const char* p :
+       {"/status", "/events", "/supply", "/denoms", "/params/auth", "/blocks/latest", "/economy/epochs"})
     if (path == p) return "GET";
-  for (const char* p : {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/"})
+  for (const char* p : {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/", "/economy/epochs/"})
     if (StartsWith(path, p)) return "GET";
   return "";
 }
@@ -187,6 +188,12 @@ RouteReply Route(Backend& node, const std::string& method, const std::string& ta
     return FromQuery(node.Query((starts("/accounts/") ? "/auth/account/" : "/bank/balances/") + *addr));
   }
   if (path == "/supply") return FromQuery(node.Query("/bank/supply"));
+  if (path == "/economy/epochs") return FromQuery(node.Query(path + target.substr(path.size())));
+  if (starts("/economy/epochs/")) {
+    auto r = node.Query("/economy/epochs/" + PctDecode(path.substr(16)));
+    if (r.codespace == "rewards" && r.code == 2) return Err(404, r.code, r.codespace, r.log);  // not ended yet
+    return FromQuery(r);
+  }
   if (path == "/params/auth") return FromQuery(node.Query("/auth/params"));
   if (path == "/denoms") return FromQuery(node.Query("/bank/denoms"));
   if (starts("/blocks/")) {

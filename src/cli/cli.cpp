@@ -24,7 +24,7 @@ int Run(int argc, char** argv) {
   app.add_option("--home", g.home, "Node and keyring home directory")->capture_default_str();
   app.add_option("--node", g.node, "depai API URL")->capture_default_str();
   app.add_option("-o,--output", g.output, "Output format")
-      ->check(CLI::IsMember({"json", "text"}))
+      ->check(CLI::IsMember({"json", "text", "csv"}))
       ->capture_default_str();
   app.add_option("--keyring-backend", g.keyring_backend, "Keyring backend")
       ->check(CLI::IsMember({"test", "file"}))
@@ -45,6 +45,7 @@ int Run(int argc, char** argv) {
   RegisterProviderRunCommands(app, g);
   RegisterDeployCommands(app, g);
   RegisterVerifyProveCommands(app, g);
+  RegisterEconomyCommands(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,13 +24,14 @@ struct CommandError {
 
 std::string DefaultHome();  // $HOME/.depai
 
-void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);         // src/cli/keys_cmd.cpp
-void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);       // src/cli/devnet_cmd.cpp
-void RegisterTxCommands(CLI::App& app, GlobalOptions& g);           // src/cli/tx_cmd.cpp
-void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);        // src/cli/query_cmd.cpp (query, status, export)
-void RegisterNodeCommands(CLI::App& app, GlobalOptions& g);         // src/cli/node_cmd.cpp (ABCI server for CometBFT)
-void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);     // src/cli/localnet_cmd.cpp
-void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);      // src/cli/loadgen_cmd.cpp
+void RegisterKeysCommands(CLI::App& app, GlobalOptions& g);      // src/cli/keys_cmd.cpp
+void RegisterDevnetCommands(CLI::App& app, GlobalOptions& g);    // src/cli/devnet_cmd.cpp
+void RegisterTxCommands(CLI::App& app, GlobalOptions& g);        // src/cli/tx_cmd.cpp
+void RegisterQueryCommands(CLI::App& app, GlobalOptions& g);     // src/cli/query_cmd.cpp (query, status, export)
+void RegisterEconomyCommands(CLI::App& app, GlobalOptions& g);   // src/cli/economy_cmd.cpp (query economy/mint/rewards)
+void RegisterNodeCommands(CLI::App& app, GlobalOptions& g);      // src/cli/node_cmd.cpp (ABCI server for CometBFT)
+void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g);  // src/cli/localnet_cmd.cpp
+void RegisterLoadgenCommands(CLI::App& app, GlobalOptions& g);   // src/cli/loadgen_cmd.cpp
 void RegisterProviderRunCommands(CLI::App& app, GlobalOptions& g);  // src/cli/provider_run_cmd.cpp
 void RegisterDeployCommands(CLI::App& app, GlobalOptions& g);       // src/cli/deploy_cmd.cpp
 void RegisterVerifyProveCommands(CLI::App& app, GlobalOptions& g);  // src/cli/verify_cmd.cpp (verify prove)

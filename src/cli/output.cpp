@@ -7,6 +7,7 @@ namespace depai::cli {
 using nlohmann::json;
 
 void Print(const GlobalOptions& g, const json& j, const std::function<void(const json&)>& text) {
+  if (g.output == "csv") throw CommandError{"--output csv is only for `depai query economy epochs`"};
   if (g.output == "json")
     std::cout << j.dump() << "\n";
   else
@@ -14,6 +15,7 @@ void Print(const GlobalOptions& g, const json& j, const std::function<void(const
 }
 
 void Print(const GlobalOptions& g, const json& j, const std::function<void()>& text) {
+  if (g.output == "csv") throw CommandError{"--output csv is only for `depai query economy epochs`"};
   if (g.output == "json")
     std::cout << j.dump() << "\n";
   else
