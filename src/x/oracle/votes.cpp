@@ -83,13 +83,13 @@ Result<std::optional<uint64_t>> Keeper::decode_extension(const store::KVReader& 
                                                std::to_string(kMaxExtensionBytes));
   v1::OracleVoteExtension e;
   if (!DecodeStrict(ext, &e)) return OracleErr(kErrInvalidExtension, "vote extension does not decode");
-  if (DeterministicSerialize(e) != ext)
-    return OracleErr(kErrInvalidExtension, "vote extension is not in canonical encoding");
   DEPAI_ASSIGN_OR_RETURN(const Params p, params(s));
   if (e.price_e9() == 0) return OracleErr(kErrInvalidExtension, "vote extension price is 0");
   if (e.price_e9() > p.max_price_e9())
     return OracleErr(kErrInvalidExtension, "vote extension price_e9 " + std::to_string(e.price_e9()) +
                                                " exceeds max_price_e9 " + std::to_string(p.max_price_e9()));
+  if (DeterministicSerialize(e) != ext)
+    return OracleErr(kErrInvalidExtension, "vote extension is not in canonical encoding");
   return std::optional<uint64_t>(e.price_e9());
 }
 
