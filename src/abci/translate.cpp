@@ -110,7 +110,9 @@ app::RequestVerifyVoteExtension FromProto(const pb::RequestVerifyVoteExtension& 
   return out;
 }
 
-void ToProto(const app::ResponseExtendVote& in, pb::ResponseExtendVote* out) { out->set_vote_extension(in.vote_extension); }
+void ToProto(const app::ResponseExtendVote& in, pb::ResponseExtendVote* out) {
+  out->set_vote_extension(in.vote_extension);
+}
 
 void ToProto(const app::ResponseVerifyVoteExtension& in, pb::ResponseVerifyVoteExtension* out) {
   out->set_status(in.status == app::VerifyStatus::kAccept ? pb::ResponseVerifyVoteExtension::ACCEPT

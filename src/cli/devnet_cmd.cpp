@@ -16,8 +16,8 @@
 #include "devnet/node.h"
 #include "x/auth/keeper.h"
 #include "x/auth/module.h"
-#include "x/oracle/keeper.h"
 #include "x/market/module.h"
+#include "x/oracle/keeper.h"
 #include "x/provider/module.h"
 
 namespace depai::cli {

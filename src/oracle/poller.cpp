@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace depai::oracle {
 
@@ -99,7 +99,8 @@ void Poller::PollOnce() {
     cached_ = MedianOf(got);
     cached_at_ = std::chrono::steady_clock::now();
   }
-  if (failed > 0 && err != last_error_) spdlog::warn("oracle: {} of {} sources failed: {}", failed, sources_.size(), err);
+  if (failed > 0 && err != last_error_)
+    spdlog::warn("oracle: {} of {} sources failed: {}", failed, sources_.size(), err);
   answered_ = got.size();
   failed_ = failed;
   last_error_ = err;

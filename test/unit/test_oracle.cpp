@@ -168,7 +168,8 @@ TEST(OracleFeeders, StalePriceAndTooFewReportsAreUnavailableWithReasons) {
   EXPECT_FALSE(info.available);
   EXPECT_NE(info.reason.find("too few reports"), std::string::npos) << info.reason;
   EXPECT_EQ(info.reports, 1u);
-  L->Block({L->SignAny(0, {Post(L->accounts[0].bech32, kUsd)}), L->SignAny(1, {Post(L->accounts[1].bech32, 3 * kUsd)})});
+  L->Block(
+      {L->SignAny(0, {Post(L->accounts[0].bech32, kUsd)}), L->SignAny(1, {Post(L->accounts[1].bech32, 3 * kUsd)})});
   const int64_t h2 = L->app->last_height();
   info = k.price_info(L->app->committed_state(), h2, BlockTime(h2) + 5000).value();
   EXPECT_TRUE(info.available) << info.reason;
@@ -282,7 +283,8 @@ struct VeChain {
     return r->tx_results;
   }
   // Prepare + Process (must accept) + Finalize.
-  std::vector<app::ExecTxResult> Round(const std::vector<std::optional<uint64_t>>& prices, std::vector<Bytes> txs = {}) {
+  std::vector<app::ExecTxResult> Round(const std::vector<std::optional<uint64_t>>& prices,
+                                       std::vector<Bytes> txs = {}) {
     auto block = Prepare(Commit(prices), std::move(txs));
     auto pr = Process(block);
     EXPECT_EQ(pr.status, app::ProposalStatus::kAccept) << pr.reason;
@@ -326,7 +328,7 @@ TEST(OracleVoteExtensions, ExtendVoteAndVerifyVoteExtension) {
       {zero_bytes, "price is 0"},
       {huge.SerializeAsString(), "exceeds max_price_e9"},
       {Bytes(65, '\x08'), "bytes, at most"},
-      {ext.substr(0, ext.size() - 1), "does not decode"},  // truncated
+      {ext.substr(0, ext.size() - 1), "does not decode"},         // truncated
       {std::string("\x08\x81\x80\x80\x80\x00", 6), "canonical"},  // 1, in an over-long varint
   };
   for (const auto& [b, why] : bad) {
@@ -420,26 +422,27 @@ TEST(OracleVoteExtensions, ProcessProposalRejectsMissingDuplicatedAndForgedInjec
                    "does not verify");
   // Signed for another chain, another height (a replay) or another round.
   for (auto [chain, dh, round] : {std::tuple<std::string, int64_t, int32_t>{"other-chain", 0, 0},
-                                  {TestLedger::kChainId, -1, 0}, {TestLedger::kChainId, 0, 1}}) {
-    c.ExpectRejected(with([&, chain = chain, dh = dh, round = round](ox::InjectedVotes& v) {
-                       auto* vote = v.mutable_votes(0);
-                       vote->set_extension_signature(crypto::Sign(
-                           c.keys[0], ox::Keeper::ExtensionSignBytes(vote->vote_extension(), c.next() - 1 + dh, round,
-                                                                     chain)));
-                     }),
-                     "does not verify");
+                                  {TestLedger::kChainId, -1, 0},
+                                  {TestLedger::kChainId, 0, 1}}) {
+    c.ExpectRejected(
+        with([&, chain = chain, dh = dh, round = round](ox::InjectedVotes& v) {
+          auto* vote = v.mutable_votes(0);
+          vote->set_extension_signature(crypto::Sign(
+              c.keys[0], ox::Keeper::ExtensionSignBytes(vote->vote_extension(), c.next() - 1 + dh, round, chain)));
+        }),
+        "does not verify");
   }
   // The whole injection of an older height.
   c.ExpectRejected(with([](ox::InjectedVotes& v) { v.set_height(v.height() - 1); }), "votes of height");
   // Stuffed: a vote from a key that is no validator, with a valid signature of its own.
-  c.ExpectRejected(with([&](ox::InjectedVotes& v) {
-                     auto fake = *crypto::KeyFromSeed(crypto::Sha256("not-a-validator"));
-                     v.mutable_votes(3)->set_validator_address(crypto::AddressOf(fake.pubkey));
-                     v.mutable_votes(3)->set_extension_signature(crypto::Sign(
-                         fake, ox::Keeper::ExtensionSignBytes(v.votes(3).vote_extension(), c.next() - 1, 0,
-                                                              TestLedger::kChainId)));
-                   }),
-                   "not a validator");
+  c.ExpectRejected(
+      with([&](ox::InjectedVotes& v) {
+        auto fake = *crypto::KeyFromSeed(crypto::Sha256("not-a-validator"));
+        v.mutable_votes(3)->set_validator_address(crypto::AddressOf(fake.pubkey));
+        v.mutable_votes(3)->set_extension_signature(crypto::Sign(
+            fake, ox::Keeper::ExtensionSignBytes(v.votes(3).vote_extension(), c.next() - 1, 0, TestLedger::kChainId)));
+      }),
+      "not a validator");
   // Stuffed: one validator's vote twice, more votes than validators, an inflated power.
   c.ExpectRejected(with([](ox::InjectedVotes& v) { *v.mutable_votes(3) = v.votes(0); }), "votes twice");
   c.ExpectRejected(with([](ox::InjectedVotes& v) { *v.add_votes() = v.votes(0); }), "votes for 4 validators");
@@ -500,7 +503,11 @@ TEST(OracleVoteExtensions, SignBytesAreCometBftsCanonicalVoteExtension) {
   // 4: chain_id}, zero fields omitted (gogoproto's proto3 encoding).
   const Bytes sb = ox::Keeper::ExtensionSignBytes("\x08\x01", 5, 0, "c");
   const Bytes want = std::string("\x10", 1) + std::string("\x0a\x02\x08\x01", 4) +
-                     std::string("\x11\x05\x00\x00\x00\x00\x00\x00\x00", 9) + std::string("\x22\x01" "c", 3);
+                     std::string("\x11\x05\x00\x00\x00\x00\x00\x00\x00", 9) +
+                     std::string(
+                         "\x22\x01"
+                         "c",
+                         3);
   EXPECT_EQ(HexEncode(sb), HexEncode(want));
   const Bytes r1 = ox::Keeper::ExtensionSignBytes("", 7, 2, "");
   EXPECT_EQ(HexEncode(r1), "12110700000000000000190200000000000000");

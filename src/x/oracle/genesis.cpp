@@ -83,7 +83,8 @@ Result<json> Module::export_genesis(const store::KVReader& s) const {
   DEPAI_ASSIGN_OR_RETURN(int64_t ve, keeper_.ve_enable_height(s));
   g["vote_extensions_enable_height"] = std::to_string(ve);
   DEPAI_ASSIGN_OR_RETURN(auto c, keeper_.clock(s));
-  if (s.get(keys::kClock)) g["clock"] = {{"height", std::to_string(c.height())}, {"time_ms", std::to_string(c.time_ms())}};
+  if (s.get(keys::kClock))
+    g["clock"] = {{"height", std::to_string(c.height())}, {"time_ms", std::to_string(c.time_ms())}};
   return g;
 }
 

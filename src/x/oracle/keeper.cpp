@@ -49,7 +49,9 @@ Result<uint64_t> ParseUsdE9(std::string_view d, bool truncate) {
   std::string_view frac = dot == std::string_view::npos ? std::string_view() : d.substr(dot + 1);
   if (whole.empty()) return bad("no digits before the decimal point");
   if (dot != std::string_view::npos && frac.empty()) return bad("no digits after the decimal point");
-  auto digits = [](std::string_view s) { return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+  auto digits = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
   if (!digits(whole) || !digits(frac)) return bad("only digits and one '.' are allowed");
   if (frac.size() > 9) {
     if (!truncate) return bad("at most 9 decimals");
@@ -184,8 +186,8 @@ Status Keeper::aggregate(Context& ctx, const std::vector<Report>& reports, v1::S
   st.set_reports(static_cast<uint32_t>(reports.size()));
   st.set_power_bps(power_bps);
   st.set_source(source);
-  const bool qualified = reports.size() >= p.min_reports() &&
-                         (source != v1::SOURCE_VOTE_EXTENSIONS || power_bps >= p.min_power_bps());
+  const bool qualified =
+      reports.size() >= p.min_reports() && (source != v1::SOURCE_VOTE_EXTENSIONS || power_bps >= p.min_power_bps());
   st.set_qualified(qualified);
   if (qualified) {
     if (st.rounds() == 0) {
@@ -198,14 +200,13 @@ Status Keeper::aggregate(Context& ctx, const std::vector<Report>& reports, v1::S
     st.set_rounds(st.rounds() + 1);
   }
   set_price(s, st);
-  ctx.events->emit_attrs("oracle_price", EventAttribute{"height", std::to_string(st.height())},
-                         EventAttribute{"price_e9", std::to_string(median)},
-                         EventAttribute{"ema_e9", std::to_string(st.ema_e9())},
-                         EventAttribute{"conf_e9", std::to_string(st.conf_e9())},
-                         EventAttribute{"reports", std::to_string(st.reports())},
-                         EventAttribute{"power_bps", std::to_string(power_bps)},
-                         EventAttribute{"source", source == v1::SOURCE_FEEDERS ? "feeders" : "vote_extensions"},
-                         EventAttribute{"qualified", qualified ? "true" : "false"});
+  ctx.events->emit_attrs(
+      "oracle_price", EventAttribute{"height", std::to_string(st.height())},
+      EventAttribute{"price_e9", std::to_string(median)}, EventAttribute{"ema_e9", std::to_string(st.ema_e9())},
+      EventAttribute{"conf_e9", std::to_string(st.conf_e9())}, EventAttribute{"reports", std::to_string(st.reports())},
+      EventAttribute{"power_bps", std::to_string(power_bps)},
+      EventAttribute{"source", source == v1::SOURCE_FEEDERS ? "feeders" : "vote_extensions"},
+      EventAttribute{"qualified", qualified ? "true" : "false"});
   return {};
 }
 

@@ -34,9 +34,9 @@ namespace depai::x::oracle {
 inline constexpr const char* kCodespace = "oracle";
 // Stable codes: never renumber or reuse.
 enum Code : uint32_t {
-  kErrNotFeeder = 2,         // MsgPostPrice from an account not in params.feeders
-  kErrInvalidPrice = 3,      // 0, above max_price_e9, or not a decimal USD price
-  kErrAlreadyPosted = 4,     // a second MsgPostPrice from the same feeder in one block
+  kErrNotFeeder = 2,      // MsgPostPrice from an account not in params.feeders
+  kErrInvalidPrice = 3,   // 0, above max_price_e9, or not a decimal USD price
+  kErrAlreadyPosted = 4,  // a second MsgPostPrice from the same feeder in one block
   kErrInvalidParams = 5,
   kErrInvalidInjection = 6,  // ProcessProposal: a missing, duplicated, forged or malformed injection
   kErrInvalidExtension = 7,  // VerifyVoteExtension: a payload that does not decode or is out of range
@@ -55,7 +55,9 @@ inline constexpr int32_t kFlagNil = 3;
 // A vote extension longer than this is refused (an OracleVoteExtension is at most 11 bytes).
 inline constexpr size_t kMaxExtensionBytes = 64;
 // The injection's prefix: 0xFF can never start a TxRaw (field 31, wire type 7 does not exist).
-inline constexpr std::string_view kInjectionMagic = "\xff" "DEPAI-ORACLE-VE1";
+inline constexpr std::string_view kInjectionMagic =
+    "\xff"
+    "DEPAI-ORACLE-VE1";
 
 Params DefaultParams();
 Status ValidateParams(const Params& p);
@@ -137,8 +139,7 @@ class Keeper {
   static Bytes EncodeInjection(const InjectedVotes& v);
   static Result<InjectedVotes> DecodeInjection(std::string_view tx);
   // varint(len) || CanonicalVoteExtension{extension, height, round, chain_id}: what CometBFT signs.
-  static Bytes ExtensionSignBytes(std::string_view extension, int64_t height, int64_t round,
-                                  std::string_view chain_id);
+  static Bytes ExtensionSignBytes(std::string_view extension, int64_t height, int64_t round, std::string_view chain_id);
 
   // ProcessProposal's check of an injection for the block at `height`: the votes are of
   // height - 1; every vote names a known validator once, with its power; commit votes carry a

@@ -32,7 +32,7 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
       DEPAI_ASSIGN_OR_RETURN(auto info, keeper_.price_info(s, c.height(), c.time_ms()));
       json j = PriceInfoJson(info);
       DEPAI_ASSIGN_OR_RETURN(auto rec, keeper_.price(s));
-      j["source"] = !rec                                                          ? "none"
+      j["source"] = !rec                                                         ? "none"
                     : rec->source() == depai::oracle::v1::SOURCE_VOTE_EXTENSIONS ? "vote_extensions"
                                                                                  : "feeders";
       j["power_bps"] = rec ? rec->power_bps() : 0;

@@ -102,7 +102,9 @@ Bytes Keeper::EncodeExtension(std::optional<uint64_t> price_e9) {
 
 bool Keeper::IsInjection(std::string_view tx) { return tx.substr(0, kInjectionMagic.size()) == kInjectionMagic; }
 
-Bytes Keeper::EncodeInjection(const InjectedVotes& v) { return std::string(kInjectionMagic) + DeterministicSerialize(v); }
+Bytes Keeper::EncodeInjection(const InjectedVotes& v) {
+  return std::string(kInjectionMagic) + DeterministicSerialize(v);
+}
 
 Result<InjectedVotes> Keeper::DecodeInjection(std::string_view tx) {
   if (!IsInjection(tx)) return Bad("no magic prefix");
@@ -113,8 +115,7 @@ Result<InjectedVotes> Keeper::DecodeInjection(std::string_view tx) {
   return v;
 }
 
-Bytes Keeper::ExtensionSignBytes(std::string_view extension, int64_t height, int64_t round,
-                                 std::string_view chain_id) {
+Bytes Keeper::ExtensionSignBytes(std::string_view extension, int64_t height, int64_t round, std::string_view chain_id) {
   v1::CanonicalVoteExtension c;
   c.set_extension(std::string(extension));
   c.set_height(height);
@@ -201,8 +202,7 @@ Status Keeper::aggregate_injection(Context& ctx, const InjectedVotes& v) const {
     reports.push_back(Report{**payload, static_cast<uint64_t>(val->power())});
     reported += static_cast<uint64_t>(val->power());
   }
-  const uint32_t bps =
-      total == 0 ? 0 : static_cast<uint32_t>(static_cast<unsigned __int128>(reported) * 10000 / total);
+  const uint32_t bps = total == 0 ? 0 : static_cast<uint32_t>(static_cast<unsigned __int128>(reported) * 10000 / total);
   return aggregate(ctx, reports, v1::SOURCE_VOTE_EXTENSIONS, bps);
 }
 
