@@ -23,6 +23,7 @@ using nlohmann::json;
 namespace {
 constexpr const char* kMetaChainId = "chain_id";
 constexpr const char* kMetaInitialHeight = "initial_height";
+constexpr const char* kMetaLastBlockTime = "last_block_time_ms";  // outside the app hash; for queries
 
 // x/bank's view of accounts, backed by x/auth (bank never includes auth).
 class BankAccountAdapter : public x::bank::AccountKeeper {
@@ -202,7 +203,7 @@ class App::Impl {
   VerifyMarketAdapter verify_market{&market.keeper()};
   VerifyBankAdapter verify_bank{&bank.keeper()};
   x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
-  x::oracle::Module oracle;
+  x::oracle::Module oracle{[this] { return std::pair<int64_t, int64_t>{db ? db->height() : 0, last_block_time()}; }};
   // Genesis, hook and invariant order.
   std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &oracle};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
@@ -220,6 +221,12 @@ class App::Impl {
     return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache};
   }
   x::BlockHeader check_header() const { return x::BlockHeader{chain_id, db->height() + 1, 0, {}, {}}; }
+  // The last committed block's time (ms), 0 before the first block.
+  int64_t last_block_time() const {
+    if (!db) return 0;
+    auto t = db->get_meta(kMetaLastBlockTime);
+    return t && t->size() == 8 ? static_cast<int64_t>(GetU64BE(*t)) : 0;
+  }
   // The state the next block builds on: genesis (not yet committed) or the committed state.
   const store::KVReader& latest() const {
     if (genesis_state) return *genesis_state;
@@ -499,6 +506,7 @@ Result<ResponseFinalizeBlock> App::FinalizeBlockImpl(const RequestFinalizeBlock&
           st.error().codespace == x::kFaultCodespace ? static_cast<x::FaultCode>(st.error().code) : x::kFaultInvariant,
           "invariant broken at height " + std::to_string(req.height) + ": " + st.error().message);
   }
+  I.db->stage_meta(kMetaLastBlockTime, U64BE(static_cast<uint64_t>(req.time_unix_ms)));
   r.app_hash = I.db->prepare(*I.block_state);
   I.block_height = req.height;
   return r;

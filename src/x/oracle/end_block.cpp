@@ -1,15 +1,9 @@
-// x/oracle block hooks: begin_block records the block's clock (for queries' staleness);
-// end_block aggregates the block's MsgPostPrice reports (one round, weight 1 per feeder) and
+// x/oracle block hook: end_block aggregates the block's MsgPostPrice reports (one round, weight 1 per feeder) and
 // clears them.
 #include "x/oracle/keeper.h"
 #include "x/oracle/keys.h"
 
 namespace depai::x::oracle {
-
-Status Keeper::begin_block(Context& ctx) const {
-  set_clock(*ctx.store, ctx.header->height, ctx.header->time_unix_ms);
-  return {};
-}
 
 Status Keeper::end_block(Context& ctx) const {
   std::vector<Report> reports;

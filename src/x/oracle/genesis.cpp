@@ -1,5 +1,5 @@
 // x/oracle genesis: params (overrides on the defaults, field by field), the last price, the
-// validator set, CometBFT's vote_extensions_enable_height and the clock. Export, then import,
+// validator set and CometBFT's vote_extensions_enable_height. Export, then import,
 // gives the same state.
 #include "crypto/hash.h"
 #include "x/oracle/keys.h"
@@ -60,12 +60,6 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   }
   DEPAI_ASSIGN_OR_RETURN(int64_t ve, I64(g, "vote_extensions_enable_height"));
   keeper_.set_ve_enable_height(s, ve);
-  if (g.contains("clock")) {
-    if (!g["clock"].is_object()) return GenesisErr("clock must be an object");
-    DEPAI_ASSIGN_OR_RETURN(int64_t h, I64(g["clock"], "height"));
-    DEPAI_ASSIGN_OR_RETURN(int64_t t, I64(g["clock"], "time_ms"));
-    keeper_.set_clock(s, h, t);
-  }
   return {};
 }
 
@@ -82,9 +76,6 @@ Result<json> Module::export_genesis(const store::KVReader& s) const {
   g["validators"] = vals;
   DEPAI_ASSIGN_OR_RETURN(int64_t ve, keeper_.ve_enable_height(s));
   g["vote_extensions_enable_height"] = std::to_string(ve);
-  DEPAI_ASSIGN_OR_RETURN(auto c, keeper_.clock(s));
-  if (s.get(keys::kClock))
-    g["clock"] = {{"height", std::to_string(c.height())}, {"time_ms", std::to_string(c.time_ms())}};
   return g;
 }
 

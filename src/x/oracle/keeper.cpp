@@ -118,18 +118,6 @@ Result<std::optional<PriceState>> Keeper::price(const store::KVReader& s) const 
 }
 void Keeper::set_price(store::KVStore& s, const PriceState& p) const { s.set(keys::kPrice, DeterministicSerialize(p)); }
 
-Result<v1::Clock> Keeper::clock(const store::KVReader& s) const {
-  auto v = s.get(keys::kClock);
-  if (!v) return v1::Clock();
-  return DecodeRecord<v1::Clock>(*v, "oracle clock");
-}
-void Keeper::set_clock(store::KVStore& s, int64_t height, int64_t time_ms) const {
-  v1::Clock c;
-  c.set_height(height);
-  c.set_time_ms(time_ms);
-  s.set(keys::kClock, DeterministicSerialize(c));
-}
-
 Result<x::PriceInfo> Keeper::price_info(const store::KVReader& s, int64_t height, int64_t time_ms) const {
   DEPAI_ASSIGN_OR_RETURN(const Params p, params(s));
   DEPAI_ASSIGN_OR_RETURN(auto rec, price(s));

@@ -94,9 +94,6 @@ class Keeper {
   void set_params(store::KVStore& s, const Params& p) const;
   Result<std::optional<PriceState>> price(const store::KVReader& s) const;
   void set_price(store::KVStore& s, const PriceState& p) const;
-  // The last block's (height, time_ms) as begin_block recorded it; (0, 0) before the first block.
-  Result<depai::oracle::v1::Clock> clock(const store::KVReader& s) const;
-  void set_clock(store::KVStore& s, int64_t height, int64_t time_ms) const;
 
   // The DPAI/USD price for a block at (height, time_ms): available iff a price was aggregated,
   // it is at most params.max_age_ms old (block time), and that aggregation had at least
@@ -150,8 +147,7 @@ class Keeper {
   // The round of a checked injection: one report per commit vote with a price, weighted by power.
   Status aggregate_injection(Context& ctx, const InjectedVotes& v) const;
 
-  // ---- block hooks (end_block.cpp) ----
-  Status begin_block(Context& ctx) const;
+  // ---- block hook (end_block.cpp) ----
   Status end_block(Context& ctx) const;  // the block's MsgPostPrice round
 
   // ---- invariants (invariants.cpp) ----

@@ -1,7 +1,6 @@
 // x/oracle store keys (module-internal: only x/oracle's keeper files include this).
 //   oracle/params                 -> depai.oracle.v1.Params (defaults when absent)
 //   oracle/price                  -> depai.oracle.v1.PriceState (absent until the first round)
-//   oracle/clock                  -> depai.oracle.v1.Clock (the current block, written in begin_block)
 //   oracle/ve_height              -> u64 BE: CometBFT's vote_extensions_enable_height (absent = off)
 //   oracle/val/<address20>        -> depai.oracle.v1.Validator (the set InitChain gave)
 //   oracle/post/<feeder20>        -> u64 BE price_e9: this block's MsgPostPrice (cleared in end_block)
@@ -14,7 +13,6 @@ namespace depai::x::oracle::keys {
 
 inline constexpr std::string_view kParams = "oracle/params";
 inline constexpr std::string_view kPrice = "oracle/price";
-inline constexpr std::string_view kClock = "oracle/clock";
 inline constexpr std::string_view kVeHeight = "oracle/ve_height";
 inline constexpr std::string_view kValidatorPrefix = "oracle/val/";
 inline constexpr std::string_view kPostPrefix = "oracle/post/";

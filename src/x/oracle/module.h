@@ -7,7 +7,9 @@
 // Thread-safety: as every module (routes immutable, phases on one thread).
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "x/oracle/keeper.h"
 #include "x/types/module.h"
@@ -16,12 +18,17 @@ namespace depai::x::oracle {
 
 inline constexpr const char* kTypePostPrice = "/depai.oracle.v1.MsgPostPrice";
 
+// The last committed block's (height, time_ms), for /oracle/price's staleness (the App keeps the
+// time outside the app hash).
+using ClockFn = std::function<std::pair<int64_t, int64_t>()>;
+
 class Module : public x::Module {
  public:
+  explicit Module(ClockFn clock = {}) : clock_(std::move(clock)) {}
   std::string name() const override { return "oracle"; }
   std::vector<MsgRoute> routes() override;
   // Sections: params (overrides on the defaults, field by field), price, validators,
-  // vote_extensions_enable_height, clock. The App replaces validators and the enable height with
+  // vote_extensions_enable_height. The App replaces validators and the enable height with
   // InitChain's when CometBFT gives them.
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
   Result<nlohmann::json> export_genesis(const store::KVReader& state) const override;
@@ -30,13 +37,13 @@ class Module : public x::Module {
     return keeper_.check_invariants_block(block, committed);
   }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
-  Status begin_block(Context& ctx) override { return keeper_.begin_block(ctx); }
   Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
   std::optional<SimMsg> random_msg(SimState& sim) const override;
   const Keeper& keeper() const { return keeper_; }
 
  private:
   Keeper keeper_;
+  ClockFn clock_;
 };
 
 // The price_info answer as the query and API print it: decimal USD strings (price, ema, conf,

@@ -1,4 +1,5 @@
-// x/oracle queries: /oracle/price (price_info at the last committed block's height and time),
+// x/oracle queries: /oracle/price (price_info at the last committed block's height and time, from
+// the App's clock),
 // /oracle/params, /oracle/validators.
 #include "crypto/hash.h"
 #include "x/oracle/module.h"
@@ -28,16 +29,18 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
   auto run = [&]() -> Result<json> {
     const std::string_view path = full.substr(0, full.find('?'));
     if (path == "/oracle/price") {
-      DEPAI_ASSIGN_OR_RETURN(auto c, keeper_.clock(s));
-      DEPAI_ASSIGN_OR_RETURN(auto info, keeper_.price_info(s, c.height(), c.time_ms()));
-      json j = PriceInfoJson(info);
       DEPAI_ASSIGN_OR_RETURN(auto rec, keeper_.price(s));
+      // At the last committed block (or, without a clock, at the round's own block).
+      std::pair<int64_t, int64_t> at = clock_ ? clock_() : std::pair<int64_t, int64_t>{0, 0};
+      if (!clock_ && rec) at = {rec->height(), rec->time_ms()};
+      DEPAI_ASSIGN_OR_RETURN(auto info, keeper_.price_info(s, at.first, at.second));
+      json j = PriceInfoJson(info);
       j["source"] = !rec                                                         ? "none"
                     : rec->source() == depai::oracle::v1::SOURCE_VOTE_EXTENSIONS ? "vote_extensions"
                                                                                  : "feeders";
       j["power_bps"] = rec ? rec->power_bps() : 0;
-      j["at_height"] = std::to_string(c.height());
-      j["at_time_ms"] = std::to_string(c.time_ms());
+      j["at_height"] = std::to_string(at.first);
+      j["at_time_ms"] = std::to_string(at.second);
       return j;
     }
     if (path == "/oracle/params") {
