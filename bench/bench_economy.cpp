@@ -34,7 +34,9 @@ int Providers() {
   return v && *v ? std::atoi(v) : 100'000;
 }
 
-std::string Addr(int i) { return crypto::AddressToBech32(crypto::Sha256("bench-provider-" + std::to_string(i)).substr(0, 20)); }
+std::string Addr(int i) {
+  return crypto::AddressToBech32(crypto::Sha256("bench-provider-" + std::to_string(i)).substr(0, 20));
+}
 
 std::string Genesis(int providers, bool work) {
   using nlohmann::json;
@@ -67,7 +69,8 @@ std::string Genesis(int providers, bool work) {
   return R"({"auth":{"accounts":)" + auth +
          R"(},"bank":{"denom_metadata":[{"denom":"udpai","exponent":6},{"denom":"ucredit","exponent":6,"transferable":false}],"balances":)" +
          bank + R"(},"provider":{"providers":)" + prov +
-         R"(},"mint":{"params":{"initial_reward":"0"}},"rewards":{"params":{"epoch_blocks":"2"},"work":)" + works + "}}";
+         R"(},"mint":{"params":{"initial_reward":"0"}},"rewards":{"params":{"epoch_blocks":"2"},"work":)" + works +
+         "}}";
 }
 
 // Builds the chain, runs block 1, then times block 2 (the epoch end). Sets ms counters.

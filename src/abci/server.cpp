@@ -59,9 +59,13 @@ Response Handler::Handle(const Request& req, bool* fault) {
     case Request::kPrepareProposal:
       ToProto(app_.PrepareProposal(FromProto(req.prepare_proposal())), resp.mutable_prepare_proposal());
       break;
-    case Request::kProcessProposal:
-      ToProto(app_.ProcessProposal(FromProto(req.process_proposal())), resp.mutable_process_proposal());
+    case Request::kProcessProposal: {
+      auto r = app_.ProcessProposal(FromProto(req.process_proposal()));
+      if (r.status != app::ProposalStatus::kAccept)
+        spdlog::warn("abci: rejected the proposal at height {}: {}", req.process_proposal().height(), r.reason);
+      ToProto(r, resp.mutable_process_proposal());
       break;
+    }
     case Request::kFinalizeBlock: {
       auto r = app_.FinalizeBlock(FromProto(req.finalize_block()));
       if (!r.ok()) {
@@ -95,11 +99,17 @@ Response Handler::Handle(const Request& req, bool* fault) {
       resp.mutable_apply_snapshot_chunk()->set_result(::tendermint::abci::ResponseApplySnapshotChunk::ABORT);
       break;
     case Request::kExtendVote:
-      resp.mutable_extend_vote();
+      ToProto(app_.ExtendVote(FromProto(req.extend_vote())), resp.mutable_extend_vote());
       break;
-    case Request::kVerifyVoteExtension:
-      resp.mutable_verify_vote_extension()->set_status(::tendermint::abci::ResponseVerifyVoteExtension::ACCEPT);
+    case Request::kVerifyVoteExtension: {
+      auto r = app_.VerifyVoteExtension(FromProto(req.verify_vote_extension()));
+      if (r.status != app::VerifyStatus::kAccept)
+        spdlog::warn("abci: rejected the vote extension of {} at height {}: {}",
+                     HexEncode(req.verify_vote_extension().validator_address(), true),
+                     req.verify_vote_extension().height(), r.reason);
+      ToProto(r, resp.mutable_verify_vote_extension());
       break;
+    }
     default:
       resp.mutable_exception()->set_error("unknown ABCI request");
   }

@@ -36,6 +36,8 @@ app::RequestInitChain FromProto(const pb::RequestInitChain& r) {
   out.initial_height = r.initial_height();
   out.app_state_bytes = r.app_state_bytes();
   for (const auto& v : r.validators()) out.validators.push_back(app::ValidatorUpdate{v.pub_key().ed25519(), v.power()});
+  if (r.has_consensus_params() && r.consensus_params().has_abci())
+    out.vote_extensions_enable_height = r.consensus_params().abci().vote_extensions_enable_height();
   return out;
 }
 
@@ -62,6 +64,11 @@ Out BlockRequest(const In& r) {
 app::RequestPrepareProposal FromProto(const pb::RequestPrepareProposal& r) {
   auto out = BlockRequest<app::RequestPrepareProposal>(r);
   out.max_tx_bytes = r.max_tx_bytes();
+  out.local_last_commit.round = r.local_last_commit().round();
+  for (const auto& v : r.local_last_commit().votes())
+    out.local_last_commit.votes.push_back(app::ExtendedVoteInfo{v.validator().address(), v.validator().power(),
+                                                                v.vote_extension(), v.extension_signature(),
+                                                                static_cast<int32_t>(v.block_id_flag())});
   return out;
 }
 
@@ -84,6 +91,32 @@ app::RequestQuery FromProto(const pb::RequestQuery& r) {
   out.height = r.height();
   out.prove = r.prove();
   return out;
+}
+
+app::RequestExtendVote FromProto(const pb::RequestExtendVote& r) {
+  app::RequestExtendVote out;
+  out.hash = r.hash();
+  out.height = r.height();
+  out.time_unix_ms = Ms(r.time());
+  return out;
+}
+
+app::RequestVerifyVoteExtension FromProto(const pb::RequestVerifyVoteExtension& r) {
+  app::RequestVerifyVoteExtension out;
+  out.hash = r.hash();
+  out.validator_address = r.validator_address();
+  out.height = r.height();
+  out.vote_extension = r.vote_extension();
+  return out;
+}
+
+void ToProto(const app::ResponseExtendVote& in, pb::ResponseExtendVote* out) {
+  out->set_vote_extension(in.vote_extension);
+}
+
+void ToProto(const app::ResponseVerifyVoteExtension& in, pb::ResponseVerifyVoteExtension* out) {
+  out->set_status(in.status == app::VerifyStatus::kAccept ? pb::ResponseVerifyVoteExtension::ACCEPT
+                                                          : pb::ResponseVerifyVoteExtension::REJECT);
 }
 
 void ToProto(const app::ResponseInfo& in, pb::ResponseInfo* out) {

@@ -15,6 +15,8 @@ app::RequestPrepareProposal FromProto(const pb::RequestPrepareProposal& r);
 app::RequestProcessProposal FromProto(const pb::RequestProcessProposal& r);
 app::RequestFinalizeBlock FromProto(const pb::RequestFinalizeBlock& r);
 app::RequestQuery FromProto(const pb::RequestQuery& r);
+app::RequestExtendVote FromProto(const pb::RequestExtendVote& r);
+app::RequestVerifyVoteExtension FromProto(const pb::RequestVerifyVoteExtension& r);
 
 void ToProto(const app::ResponseInfo& in, pb::ResponseInfo* out);
 void ToProto(const app::ResponseInitChain& in, pb::ResponseInitChain* out);
@@ -23,5 +25,7 @@ void ToProto(const app::ResponsePrepareProposal& in, pb::ResponsePrepareProposal
 void ToProto(const app::ResponseProcessProposal& in, pb::ResponseProcessProposal* out);
 void ToProto(const app::ResponseFinalizeBlock& in, pb::ResponseFinalizeBlock* out);
 void ToProto(const app::ResponseQuery& in, pb::ResponseQuery* out);
+void ToProto(const app::ResponseExtendVote& in, pb::ResponseExtendVote* out);
+void ToProto(const app::ResponseVerifyVoteExtension& in, pb::ResponseVerifyVoteExtension* out);
 
 }  // namespace depai::abci

@@ -38,6 +38,8 @@ struct RequestInitChain {
   int64_t initial_height = 1;
   std::string app_state_bytes;  // JSON: {"auth": {...}, "bank": {...}}
   std::vector<ValidatorUpdate> validators;
+  // consensus_params.abci.vote_extensions_enable_height (0: vote extensions off).
+  int64_t vote_extensions_enable_height = 0;
 };
 struct ResponseInitChain {
   std::vector<ValidatorUpdate> validators;
@@ -62,12 +64,26 @@ struct ResponseCheckTx {
   uint64_t sequence = 0;
 };
 
+// One validator's precommit of the previous height with its vote extension (ExtendedVoteInfo).
+struct ExtendedVoteInfo {
+  Bytes validator_address;  // 20 bytes
+  int64_t power = 0;
+  Bytes vote_extension;
+  Bytes extension_signature;
+  int32_t block_id_flag = 0;  // tendermint.types.BlockIDFlag: 1 absent, 2 commit, 3 nil
+};
+struct ExtendedCommitInfo {
+  int32_t round = 0;
+  std::vector<ExtendedVoteInfo> votes;
+};
+
 struct RequestPrepareProposal {
   int64_t max_tx_bytes = 0;
   std::vector<Bytes> txs;
   int64_t height = 0;
   int64_t time_unix_ms = 0;
   Bytes proposer_address;
+  ExtendedCommitInfo local_last_commit;  // with vote extensions once they are enabled
 };
 struct ResponsePrepareProposal {
   std::vector<Bytes> txs;
@@ -83,6 +99,28 @@ struct RequestProcessProposal {
 enum class ProposalStatus { kUnknown = 0, kAccept = 1, kReject = 2 };
 struct ResponseProcessProposal {
   ProposalStatus status = ProposalStatus::kAccept;
+  std::string reason;  // not in ABCI: why a proposal was rejected (logged by the driver)
+};
+
+struct RequestExtendVote {
+  Bytes hash;
+  int64_t height = 0;
+  int64_t time_unix_ms = 0;
+};
+struct ResponseExtendVote {
+  Bytes vote_extension;
+};
+
+struct RequestVerifyVoteExtension {
+  Bytes hash;
+  Bytes validator_address;
+  int64_t height = 0;
+  Bytes vote_extension;
+};
+enum class VerifyStatus { kUnknown = 0, kAccept = 1, kReject = 2 };
+struct ResponseVerifyVoteExtension {
+  VerifyStatus status = VerifyStatus::kAccept;
+  std::string reason;  // not in ABCI: why an extension was rejected
 };
 
 struct RequestFinalizeBlock {

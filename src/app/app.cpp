@@ -12,6 +12,7 @@
 #include "x/bank/module.h"
 #include "x/market/module.h"
 #include "x/mint/module.h"
+#include "x/oracle/module.h"
 #include "x/provider/module.h"
 #include "x/rewards/module.h"
 #include "x/types/tx.h"
@@ -24,6 +25,7 @@ using nlohmann::json;
 namespace {
 constexpr const char* kMetaChainId = "chain_id";
 constexpr const char* kMetaInitialHeight = "initial_height";
+constexpr const char* kMetaLastBlockTime = "last_block_time_ms";  // outside the app hash; for queries
 
 // x/bank's view of accounts, backed by x/auth (bank never includes auth).
 class BankAccountAdapter : public x::bank::AccountKeeper {
@@ -285,14 +287,16 @@ class RewardsMarketAdapter : public x::rewards::MarketKeeper {
   const x::market::Keeper* k_;
 };
 
-// x/rewards' price: x/oracle's keeper once it is wired; until then no price is known.
+// x/rewards' price: x/oracle's keeper.
 class RewardsOracleAdapter : public x::rewards::OracleKeeper {
  public:
-  Result<x::PriceInfo> price_info(const store::KVReader&, int64_t, int64_t) const override {
-    x::PriceInfo p;
-    p.reason = "no oracle module";
-    return p;
+  explicit RewardsOracleAdapter(const x::oracle::Keeper* k) : k_(k) {}
+  Result<x::PriceInfo> price_info(const store::KVReader& s, int64_t height, int64_t time_ms) const override {
+    return k_->price_info(s, height, time_ms);
   }
+
+ private:
+  const x::oracle::Keeper* k_;
 };
 
 Error Fault(const std::string& m) { return x::Fault(x::kFaultInternal, m); }
@@ -323,18 +327,19 @@ class App::Impl {
   VerifyMarketAdapter verify_market{&market.keeper()};
   VerifyBankAdapter verify_bank{&bank.keeper()};
   x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
+  x::oracle::Module oracle{[this] { return std::pair<int64_t, int64_t>{db ? db->height() : 0, last_block_time()}; }};
   MintBankAdapter mint_bank{&bank.keeper()};
   x::mint::Module mint{&mint_bank};
   RewardsBankAdapter rewards_bank{&bank.keeper()};
   RewardsMintAdapter rewards_mint{&mint.keeper()};
-  RewardsOracleAdapter rewards_oracle;
+  RewardsOracleAdapter rewards_oracle{&oracle.keeper()};
   RewardsVerifyAdapter rewards_verify{&verify.keeper()};
   RewardsProviderAdapter rewards_providers{&provider.keeper()};
   RewardsMarketAdapter rewards_market{&market.keeper()};
   x::rewards::Module rewards{x::rewards::Keepers{&rewards_bank, &rewards_mint, &rewards_oracle, &rewards_verify,
                                                  &rewards_providers, &rewards_market}};
   // Genesis, hook and invariant order (rewards last: its epoch end sees every module's block).
-  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &mint, &rewards};
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &oracle, &mint, &rewards};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -350,6 +355,17 @@ class App::Impl {
     return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache};
   }
   x::BlockHeader check_header() const { return x::BlockHeader{chain_id, db->height() + 1, 0, {}, {}}; }
+  // The last committed block's time (ms), 0 before the first block.
+  int64_t last_block_time() const {
+    if (!db) return 0;
+    auto t = db->get_meta(kMetaLastBlockTime);
+    return t && t->size() == 8 ? static_cast<int64_t>(GetU64BE(*t)) : 0;
+  }
+  // The state the next block builds on: genesis (not yet committed) or the committed state.
+  const store::KVReader& latest() const {
+    if (genesis_state) return *genesis_state;
+    return db->committed();
+  }
 };
 
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -412,6 +428,15 @@ Result<ResponseInitChain> App::InitChain(const RequestInitChain& req) {
     }
     DEPAI_TRY(m->init_genesis(ctx, app_state[m->name()]));
   }
+  // x/oracle checks vote-extension signatures against the validator set CometBFT starts with.
+  if (!req.validators.empty()) {
+    std::vector<std::pair<Bytes, int64_t>> vals;
+    for (const auto& v : req.validators) vals.emplace_back(v.pub_key_ed25519, v.power);
+    if (auto st = I.oracle.keeper().set_validators(*gen, vals); !st.ok())
+      return x::RootErr(x::kErrInvalidGenesis, "InitChain validators: " + st.error().message);
+  }
+  if (req.vote_extensions_enable_height > 0)
+    I.oracle.keeper().set_ve_enable_height(*gen, req.vote_extensions_enable_height);
   for (auto* m : I.modules) {
     auto st = m->check_invariants(*gen);
     if (!st.ok()) return x::RootErr(x::kErrInvalidGenesis, "genesis breaks an invariant: " + st.error().message);
@@ -462,12 +487,30 @@ ResponseCheckTx App::CheckTx(const RequestCheckTx& req) {
 }
 
 ResponsePrepareProposal App::PrepareProposal(const RequestPrepareProposal& req) {
+  auto& I = *impl_;
   ResponsePrepareProposal r;
   int64_t bytes = 0;
+  // With vote extensions on, the block starts with the previous height's extended commit.
+  auto required = Guard([&] { return I.oracle.keeper().injection_required(I.latest(), req.height); });
+  if (required.ok() && *required) {
+    x::oracle::InjectedVotes v;
+    v.set_height(req.height - 1);
+    v.set_round(req.local_last_commit.round);
+    for (const auto& e : req.local_last_commit.votes) {
+      auto* pv = v.add_votes();
+      pv->set_validator_address(e.validator_address);
+      pv->set_power(e.power);
+      pv->set_vote_extension(e.vote_extension);
+      pv->set_extension_signature(e.extension_signature);
+      pv->set_block_id_flag(e.block_id_flag);
+    }
+    r.txs.push_back(x::oracle::Keeper::EncodeInjection(v));
+    bytes += static_cast<int64_t>(r.txs.back().size());
+  }
   for (const auto& tx : req.txs) {
-    if (r.txs.size() >= impl_->opts.max_block_txs) break;
+    if (r.txs.size() >= I.opts.max_block_txs) break;
     if (req.max_tx_bytes > 0 && bytes + static_cast<int64_t>(tx.size()) > req.max_tx_bytes) break;
-    if (!x::DecodeTx(tx).ok()) continue;  // never propose undecodable bytes
+    if (!x::DecodeTx(tx).ok()) continue;  // never propose undecodable bytes (nor an injection)
     bytes += static_cast<int64_t>(tx.size());
     r.txs.push_back(tx);
   }
@@ -475,10 +518,55 @@ ResponsePrepareProposal App::PrepareProposal(const RequestPrepareProposal& req) 
 }
 
 ResponseProcessProposal App::ProcessProposal(const RequestProcessProposal& req) {
+  auto& I = *impl_;
   ResponseProcessProposal r;
-  if (req.txs.size() > impl_->opts.max_block_txs) r.status = ProposalStatus::kReject;
-  for (const auto& tx : req.txs)
-    if (!x::DecodeTx(tx).ok()) r.status = ProposalStatus::kReject;
+  auto reject = [&](std::string why) {
+    r.status = ProposalStatus::kReject;
+    r.reason = std::move(why);
+    return r;
+  };
+  if (req.txs.size() > I.opts.max_block_txs + 1) return reject("too many txs");
+  auto checked = Guard([&]() -> Status {
+    DEPAI_ASSIGN_OR_RETURN(bool required, I.oracle.keeper().injection_required(I.latest(), req.height));
+    const bool first = !req.txs.empty() && x::oracle::Keeper::IsInjection(req.txs[0]);
+    if (required && !first)
+      return x::oracle::OracleErr(x::oracle::kErrInvalidInjection,
+                                  "invalid oracle injection: missing (vote extensions are on at this height)");
+    if (!required && first)
+      return x::oracle::OracleErr(x::oracle::kErrInvalidInjection,
+                                  "invalid oracle injection: vote extensions are off at this height");
+    if (first) {
+      DEPAI_ASSIGN_OR_RETURN(auto v, x::oracle::Keeper::DecodeInjection(req.txs[0]));
+      DEPAI_TRY(I.oracle.keeper().check_injection(I.latest(), v, I.chain_id, req.height));
+    }
+    const size_t limit = first ? I.opts.max_block_txs + 1 : I.opts.max_block_txs;
+    if (req.txs.size() > limit) return x::RootErr(x::kErrInvalidRequest, "too many txs");
+    for (size_t i = first ? 1 : 0; i < req.txs.size(); ++i) {
+      if (x::oracle::Keeper::IsInjection(req.txs[i]))
+        return x::oracle::OracleErr(x::oracle::kErrInvalidInjection,
+                                    "invalid oracle injection: a second one at tx " + std::to_string(i));
+      if (!x::DecodeTx(req.txs[i]).ok())
+        return x::RootErr(x::kErrTxDecode, "tx " + std::to_string(i) + " does not decode");
+    }
+    return {};
+  });
+  if (!checked.ok()) return reject(checked.error().message);
+  return r;
+}
+
+ResponseExtendVote App::ExtendVote(const RequestExtendVote&) {
+  ResponseExtendVote r;
+  if (price_feed_) r.vote_extension = x::oracle::Keeper::EncodeExtension(price_feed_->price_e9());
+  return r;
+}
+
+ResponseVerifyVoteExtension App::VerifyVoteExtension(const RequestVerifyVoteExtension& req) {
+  ResponseVerifyVoteExtension r;
+  auto d = Guard([&] { return impl_->oracle.keeper().decode_extension(impl_->latest(), req.vote_extension); });
+  if (!d.ok()) {
+    r.status = VerifyStatus::kReject;
+    r.reason = d.error().message;
+  }
   return r;
 }
 
@@ -512,8 +600,28 @@ Result<ResponseFinalizeBlock> App::FinalizeBlockImpl(const RequestFinalizeBlock&
   };
   for (auto* m : I.modules)
     if (auto st = m->begin_block(hook_ctx); !st.ok()) return halt((m->name() + " begin_block").c_str(), st.error());
+  // The oracle's injection (the first "tx" under vote extensions) is no tx: x/oracle aggregates it.
+  size_t first_tx = 0;
+  if (!req.txs.empty() && x::oracle::Keeper::IsInjection(req.txs[0])) {
+    first_tx = 1;
+    ExecTxResult res;
+    auto v = x::oracle::Keeper::DecodeInjection(req.txs[0]);
+    Status st = v.ok() ? I.oracle.keeper().check_injection(*I.block_state, *v, I.chain_id, req.height) : v.error();
+    if (st.ok()) {
+      if (auto agg = I.oracle.keeper().aggregate_injection(hook_ctx, *v); !agg.ok())
+        return halt("oracle injection", agg.error());
+      res.log = "oracle vote extensions of height " + std::to_string(req.height - 1);
+    } else {
+      if (x::IsFault(st.error())) return halt("oracle injection", st.error());
+      res.code = st.error().code;
+      res.codespace = st.error().codespace;
+      res.log = st.error().message;
+    }
+    r.tx_results.push_back(std::move(res));
+  }
   r.events = hook_events.take();
-  for (const auto& tx : req.txs) {
+  for (size_t i = first_tx; i < req.txs.size(); ++i) {
+    const auto& tx = req.txs[i];
     auto res = pipeline.RunTx(ExecMode::kDeliver, tx, *I.block_state, header);
     if (!res.ok()) return halt("fault in a tx", res.error());
     r.tx_results.push_back(std::move(res).value());
@@ -533,6 +641,7 @@ Result<ResponseFinalizeBlock> App::FinalizeBlockImpl(const RequestFinalizeBlock&
           st.error().codespace == x::kFaultCodespace ? static_cast<x::FaultCode>(st.error().code) : x::kFaultInvariant,
           "invariant broken at height " + std::to_string(req.height) + ": " + st.error().message);
   }
+  I.db->stage_meta(kMetaLastBlockTime, U64BE(static_cast<uint64_t>(req.time_unix_ms)));
   r.app_hash = I.db->prepare(*I.block_state);
   I.block_height = req.height;
   return r;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/abci_types.h"
@@ -33,6 +34,15 @@ class SigCache {
   virtual bool verified(std::string_view pubkey, std::string_view sign_bytes, std::string_view sig) const = 0;
 };
 
+// The node's own DPAI/USD price for its vote extension (src/oracle's poller). Outside consensus:
+// ExtendVote may differ per validator; only what lands in a block is deterministic. price_e9()
+// must never block (it answers from a cache); nullopt when no source has a fresh price.
+class PriceFeed {
+ public:
+  virtual ~PriceFeed() = default;
+  virtual std::optional<uint64_t> price_e9() const = 0;
+};
+
 struct AppOptions {
   std::string db_path;  // RocksDB directory; empty = in-memory (tests)
   size_t max_block_txs = 10000;
@@ -48,11 +58,16 @@ class App {
   ResponseCheckTx CheckTx(const RequestCheckTx& req);
   ResponsePrepareProposal PrepareProposal(const RequestPrepareProposal& req);
   ResponseProcessProposal ProcessProposal(const RequestProcessProposal& req);
+  // ABCI 2.0 vote extensions (x/oracle): the node's price from the PriceFeed, and the check of
+  // another validator's payload (decodes strictly, 0 < price <= max_price_e9; empty is "no price").
+  ResponseExtendVote ExtendVote(const RequestExtendVote& req);
+  ResponseVerifyVoteExtension VerifyVoteExtension(const RequestVerifyVoteExtension& req);
   Result<ResponseFinalizeBlock> FinalizeBlock(const RequestFinalizeBlock& req);
   Result<ResponseCommit> Commit();
   ResponseQuery Query(const RequestQuery& req);
 
   void set_sig_cache(const SigCache* cache) { sig_cache_ = cache; }
+  void set_price_feed(const PriceFeed* feed) { price_feed_ = feed; }
   const std::string& chain_id() const;
   int64_t last_height() const;
   const store::KVReader& committed_state() const;
@@ -81,6 +96,7 @@ class App {
   explicit App(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   const SigCache* sig_cache_ = nullptr;
+  const PriceFeed* price_feed_ = nullptr;
 };
 
 }  // namespace depai::app

@@ -42,6 +42,8 @@ void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market
 // Adds `tx verify ...` and `query verify ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);   // src/cli/verify_chain_cmd.cpp
 void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/checker_cmd.cpp (checker run|status)
+// `tx oracle post-price`, `oracle feed`, `query oracle ...` (call after RegisterTxCommands/RegisterQueryCommands).
+void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);  // src/cli/oracle_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

@@ -17,6 +17,7 @@
 #include "x/auth/keeper.h"
 #include "x/auth/module.h"
 #include "x/market/module.h"
+#include "x/oracle/keeper.h"
 #include "x/provider/module.h"
 
 namespace depai::cli {
@@ -101,6 +102,13 @@ void Init(GlobalOptions& g, const DevnetArgs& a) {
                   {"balances", balances}}},
                 {"provider", {{"params", x::MessageToJson(x::provider::DefaultParams())}}}}}};
   g_json["app_state"]["market"] = {{"params", x::market::ProtoToJson(x::market::DefaultParams())}};
+  // x/oracle: alice feeds the price by transaction (`depai oracle feed --from alice ...`).
+  {
+    auto op = x::oracle::DefaultParams();
+    op.add_feeders(names[0]["address"].get<std::string>());
+    op.set_min_reports(1);
+    g_json["app_state"]["oracle"] = {{"params", x::MessageToJson(op)}};
+  }
   std::ofstream(genesis) << g_json.dump(2) << "\n";
   std::string cfg = g.home + "/config/devnet.toml";
   if (!fs::exists(cfg) || a.force)

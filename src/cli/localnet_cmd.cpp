@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/keys_util.h"
 #include "client/http_client.h"
+#include "oracle/source.h"
 #include "x/auth/keeper.h"
 #include "x/auth/module.h"
 
@@ -36,6 +37,10 @@ struct LocalnetArgs {
   int mempool_size = 20000;
   std::string cometbft;
   std::string app = "depai";  // or "kvstore": CometBFT's own example app, for comparisons
+  // x/oracle: validator i's price source (the i-th --oracle-source, or the only one given);
+  // none: the validators report no price. Vote extensions are on from height 1 either way.
+  std::vector<std::string> oracle_sources;
+  int64_t ve_height = 1;
 };
 
 std::string Slurp(const std::string& p) {
@@ -120,6 +125,11 @@ std::string Ip(int i) { return "127.0.0." + std::to_string(i + 1); }
 void Init(GlobalOptions& g, const LocalnetArgs& a) {
   if (a.validators < 1 || a.validators > 16) throw CommandError{"--validators must be 1..16"};
   if (fs::exists(a.dir + "/node0")) throw CommandError{a.dir + " already holds a localnet; remove it first"};
+  if (a.oracle_sources.size() > 1 && a.oracle_sources.size() != static_cast<size_t>(a.validators))
+    throw CommandError{"--oracle-source: give one for every validator (" + std::to_string(a.validators) +
+                       ") or a single one for all, got " + std::to_string(a.oracle_sources.size())};
+  for (const auto& src : a.oracle_sources)
+    if (auto p = oracle::ParseSource(src); !p.ok()) throw CommandError{"--oracle-source: " + p.error().message};
   fs::create_directories(a.dir);
   std::string cmt = CometBin(a);
   int rc = Run({cmt, "testnet", "--v", std::to_string(a.validators), "--o", a.dir, "--starting-ip-address", "127.0.0.1",
@@ -153,6 +163,11 @@ void Init(GlobalOptions& g, const LocalnetArgs& a) {
   json genesis = json::parse(Slurp(a.dir + "/node0/config/genesis.json"));
   genesis["chain_id"] = a.chain_id;
   genesis["app_state"] = app_state;
+  // ABCI 2.0 vote extensions carry each validator's price (x/oracle).
+  if (a.ve_height > 0) {
+    if (!genesis.contains("consensus_params")) genesis["consensus_params"] = json::object();
+    genesis["consensus_params"]["abci"] = {{"vote_extensions_enable_height", std::to_string(a.ve_height)}};
+  }
   for (int i = 0; i < a.validators; ++i) {
     std::string d = NodeDir(a, i);
     std::ofstream(d + "/config/genesis.json") << genesis.dump(2) << "\n";
@@ -166,6 +181,11 @@ void Init(GlobalOptions& g, const LocalnetArgs& a) {
     cfg = SetToml(cfg, "", "moniker", "\"depai-val" + std::to_string(i) + "\"");
     std::ofstream(d + "/config/config.toml") << cfg;
     fs::create_directories(d + "/app");
+    if (!a.oracle_sources.empty()) {
+      const std::string& src = a.oracle_sources[a.oracle_sources.size() == 1 ? 0 : static_cast<size_t>(i)];
+      std::ofstream(d + "/app/config.toml") << "# depai node settings (doc/modules/oracle.md)\n[oracle]\nsources = ["
+                                            << json(src).dump() << "]\ninterval_ms = 500\n";
+    }
   }
   std::ofstream(a.dir + "/localnet.json")
       << json{{"validators", a.validators}, {"chain_id", a.chain_id}, {"cometbft", cmt}}.dump(2);
@@ -300,6 +320,12 @@ void RegisterLocalnetCommands(CLI::App& app, GlobalOptions& g) {
   init->add_option("--chain-id", a->chain_id, "Chain id")->capture_default_str();
   init->add_option("--timeout-commit", a->timeout_commit, "CometBFT timeout_commit")->capture_default_str();
   init->add_option("--mempool-size", a->mempool_size, "CometBFT mempool size (txs)")->capture_default_str();
+  init->add_option("--oracle-source", a->oracle_sources,
+                   "Validator i's price source (file:<path>, http://..#/ptr, fixed:<usd>); once for all, or once per "
+                   "validator");
+  init->add_option("--vote-extensions-height", a->ve_height,
+                   "consensus_params.abci.vote_extensions_enable_height (0: off)")
+      ->capture_default_str();
   init->add_option("--cometbft", a->cometbft, "Path to the cometbft binary (default: $GOPATH/bin or ~/go/bin or PATH)");
   init->callback([&g, a] { Init(g, *a); });
   auto* start = ln->add_subcommand("start", "Start every validator (or --node i) and its app in the background");

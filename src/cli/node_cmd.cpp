@@ -11,6 +11,7 @@
 #include "api/server.h"
 #include "app/app.h"
 #include "cli/commands.h"
+#include "oracle/poller.h"
 
 namespace depai::cli {
 
@@ -19,6 +20,7 @@ struct NodeArgs {
   std::string abci = "tcp://127.0.0.1:26658";
   std::string api_addr;                        // empty: no HTTP API
   std::string rpc = "http://127.0.0.1:26657";  // this node's CometBFT RPC, for the API
+  std::string config;                          // default <home>/config.toml ([oracle] sources)
 };
 
 void StartNode(GlobalOptions& g, const NodeArgs& a) {
@@ -32,6 +34,19 @@ void StartNode(GlobalOptions& g, const NodeArgs& a) {
   o.db_path = g.home + "/data/state";
   auto app = app::App::Open(o);
   if (!app.ok()) throw CommandError{app.error().message};
+  // The validator's price sources for its vote extension (x/oracle): polled on their own thread.
+  auto ocfg = oracle::LoadOracleConfig(a.config.empty() ? g.home + "/config.toml" : a.config);
+  if (!ocfg.ok()) throw CommandError{ocfg.error().message};
+  std::unique_ptr<oracle::Poller> poller;
+  if (!ocfg->sources.empty()) {
+    auto srcs = oracle::ParseSources(ocfg->sources, ocfg->http_timeout_ms);
+    if (!srcs.ok()) throw CommandError{srcs.error().message};
+    poller = std::make_unique<oracle::Poller>(std::move(srcs).value(), std::chrono::milliseconds(ocfg->interval_ms),
+                                              std::chrono::milliseconds(ocfg->max_age_ms));
+    poller->Start();
+    app.value()->set_price_feed(poller.get());
+    spdlog::info("depai node: oracle price from {} source(s), every {} ms", ocfg->sources.size(), ocfg->interval_ms);
+  }
   std::mutex mu;
   abci::Server server(*app.value(), mu, a.abci);
   std::atomic<bool> fault{false};
@@ -60,6 +75,8 @@ void StartNode(GlobalOptions& g, const NodeArgs& a) {
   }
   if (api_server) api_server->Stop();
   server.Stop();
+  app.value()->set_price_feed(nullptr);
+  if (poller) poller->Stop();
   if (fault) throw CommandError{"node fault: see the log above"};
   spdlog::info("depai node stopped cleanly at height {}", app.value()->last_height());
 }
@@ -72,6 +89,7 @@ void RegisterNodeCommands(CLI::App& app, GlobalOptions& g) {
   auto* start = node->add_subcommand("start", "Serve ABCI on --abci (unix:///path.sock or tcp://host:port)");
   start->add_option("--abci", a->abci, "ABCI listen address")->capture_default_str();
   start->add_option("--api-addr", a->api_addr, "Serve the depai HTTP API on host:port (default: off)");
+  start->add_option("--config", a->config, "Node config (TOML, [oracle] sources); default <home>/config.toml");
   start->add_option("--rpc", a->rpc, "This node's CometBFT RPC URL (used by the API)")->capture_default_str();
   start->callback([&g, a] { StartNode(g, *a); });
 }

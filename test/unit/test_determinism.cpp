@@ -113,10 +113,12 @@ struct SimChainRun {
 SimChainRun ApplyGenerated(uint64_t seed, int blocks) {
   TestLedger L(8, "", false);
   {
-    // The economy runs too: emissions every block, halving every 15, epochs of 7 blocks.
+    // The economy runs too: emissions every block, halving every 15, epochs of 7 blocks; two sim
+    // accounts feed x/oracle's price (its generator posts from them and from others).
     nlohmann::json g = L.Genesis();
     g["mint"] = {{"params", {{"initial_reward", "1000000"}, {"halving_blocks", "15"}}}};
     g["rewards"] = {{"params", {{"epoch_blocks", "7"}}}};
+    g["oracle"] = {{"params", {{"feeders", nlohmann::json::array({L.accounts[0].bech32, L.accounts[1].bech32})}}}};
     auto req = L.InitRequest();
     req.app_state_bytes = g.dump();
     if (!L.app->InitChain(req).ok()) throw std::runtime_error("InitChain");
@@ -170,7 +172,7 @@ TEST(Determinism, EveryModulesGeneratorTwiceFromScratchGivesIdenticalHashesAndEx
   EXPECT_EQ(a.results, b.results);
   EXPECT_EQ(a.exported, b.exported);
   // Every module that has messages took part, with successes and failures.
-  for (const char* m : {"bank", "provider", "market", "verify"}) {
+  for (const char* m : {"bank", "provider", "market", "verify", "oracle"}) {
     ASSERT_TRUE(a.codes_by_module.count(m)) << m << " generated nothing";
     EXPECT_TRUE(a.codes_by_module.at(m).count(0)) << m << ": no message succeeded";
     EXPECT_GE(a.codes_by_module.at(m).size(), 2u) << m << ": no message failed";
