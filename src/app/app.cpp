@@ -10,6 +10,7 @@
 #include "crypto/hash.h"
 #include "x/auth/module.h"
 #include "x/bank/module.h"
+#include "x/bme/module.h"
 #include "x/market/module.h"
 #include "x/provider/module.h"
 #include "x/types/tx.h"
@@ -173,6 +174,35 @@ class MarketBankAdapter : public x::market::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
+// x/bme's view of the bank: balances, mint and burn (module operations, not user transfers).
+class BmeBankAdapter : public x::bme::BankKeeper {
+ public:
+  explicit BmeBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+  Status mint(x::Context& ctx, std::string_view to, const Coins& coins) const override {
+    return k_->mint(ctx, to, coins);
+  }
+  Status burn(x::Context& ctx, std::string_view from, const Coins& coins) const override {
+    return k_->burn(ctx, from, coins);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
+// x/bme's view of the DPAI/USD price. Until x/oracle is wired here it answers "unavailable: no
+// oracle module", so every burn is refused with that reason.
+class BmeOracleAdapter : public x::bme::OracleKeeper {
+ public:
+  Result<x::PriceInfo> price_info(const store::KVReader&, int64_t, int64_t) const override {
+    x::PriceInfo p;
+    p.reason = "no oracle module";
+    return p;
+  }
+};
+
 Error Fault(const std::string& m) { return x::Fault(x::kFaultInternal, m); }
 
 // Runs one App entry point; a storage failure (store::StorageFault) becomes a fault.
@@ -201,8 +231,12 @@ class App::Impl {
   VerifyMarketAdapter verify_market{&market.keeper()};
   VerifyBankAdapter verify_bank{&bank.keeper()};
   x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
-  // Genesis, hook and invariant order.
-  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify};
+  BmeOracleAdapter bme_oracle;
+  BmeBankAdapter bme_bank{&bank.keeper()};
+  x::bme::Module bme{&bme_oracle, &bme_bank};
+  // Genesis, hook and invariant order (issue 11: auth, bank, provider, market, verify, oracle,
+  // bme, mint, rewards).
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &bme};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
