@@ -169,6 +169,9 @@ class MarketBankAdapter : public x::market::BankKeeper {
   Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
     return k_->balance(s, addr, denom);
   }
+  Status burn(x::Context& ctx, std::string_view from, const Coins& coins) const override {
+    return k_->burn(ctx, from, coins);
+  }
 
  private:
   const x::bank::Keeper* k_;
@@ -233,7 +236,7 @@ class App::Impl {
   x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
   BmeOracleAdapter bme_oracle;
   BmeBankAdapter bme_bank{&bank.keeper()};
-  x::bme::Module bme{&bme_oracle, &bme_bank};
+  x::bme::Module bme{&bme_oracle, &bme_bank, [this] { return x::bme::Clock{db ? db->height() : 0, last_block_time_ms}; }};
   // Genesis, hook and invariant order (issue 11: auth, bank, provider, market, verify, oracle,
   // bme, mint, rewards).
   std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &bme};
@@ -246,6 +249,8 @@ class App::Impl {
   std::unique_ptr<store::CacheStore> genesis_state;  // InitChain output, committed with the first block
   std::unique_ptr<store::CacheStore> block_state;    // FinalizeBlock output, persisted by Commit
   int64_t block_height = 0;
+  int64_t block_time_ms = 0;       // time of the block FinalizeBlock just ran
+  int64_t last_block_time_ms = 0;  // time of the last committed block (in memory; 0 after a restart)
   std::optional<Error> fault;  // a fault seen outside FinalizeBlock (CheckTx); reported by the next block
 
   TxPipeline pipeline(const SigCache* cache) const {
@@ -436,6 +441,7 @@ Result<ResponseFinalizeBlock> App::FinalizeBlockImpl(const RequestFinalizeBlock&
   }
   r.app_hash = I.db->prepare(*I.block_state);
   I.block_height = req.height;
+  I.block_time_ms = req.time_unix_ms;
   return r;
 }
 
@@ -444,6 +450,7 @@ Result<ResponseCommit> App::Commit() {
   if (I.fault) return *I.fault;
   if (!I.block_state) return Fault("Commit without FinalizeBlock");
   DEPAI_TRY(I.db->commit(*I.block_state, I.block_height));
+  I.last_block_time_ms = I.block_time_ms;
   I.block_state.reset();
   I.check_state = std::make_unique<store::CacheStore>(&I.db->committed());
   return ResponseCommit{};

@@ -1,5 +1,5 @@
 // x/bme genesis: params (overrides on top of the defaults, field by field, as x/verify's), the
-// circuit breaker's window, the totals and the clock. Export then import gives the same state.
+// circuit breaker's window, and the totals. Export then import gives the same state.
 #include "x/bme/module.h"
 #include "x/types/codec.h"
 
@@ -24,16 +24,6 @@ Result<Amount> AmountOrZero(const std::string& s, const std::string& what) {
   return *a;
 }
 
-Result<int64_t> I64(const json& g, const char* key) {
-  if (!g.contains(key)) return int64_t{0};
-  const auto& v = g[key];
-  if (v.is_number_integer() && v.get<int64_t>() >= 0) return v.get<int64_t>();
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (!s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos) return std::stoll(s);
-  }
-  return GenesisErr(std::string(key) + " must be a non-negative decimal integer");
-}
 }  // namespace
 
 Status Module::init_genesis(Context& ctx, const json& g) {
@@ -65,13 +55,6 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     DEPAI_ASSIGN_OR_RETURN(w.prev_burned, AmountOrZero(pb.prev_burned(), "window.prev_burned"));
     keeper_.set_window(s, w);
   }
-  if (g.contains("clock")) {
-    if (!g["clock"].is_object()) return GenesisErr("clock must be an object");
-    Clock c;
-    DEPAI_ASSIGN_OR_RETURN(c.height, I64(g["clock"], "height"));
-    DEPAI_ASSIGN_OR_RETURN(c.time_ms, I64(g["clock"], "time_ms"));
-    keeper_.set_clock(s, c);
-  }
   if (auto st = keeper_.check_invariants(s); !st.ok()) return GenesisErr(st.error().message);
   return {};
 }
@@ -85,9 +68,6 @@ Result<json> Module::export_genesis(const store::KVReader& s) const {
   DEPAI_ASSIGN_OR_RETURN(const TotalsRec t, keeper_.totals(s));
   if (t.burns != 0 || !t.burned.is_zero() || !t.minted.is_zero())
     out["totals"] = {{"burned", t.burned.str()}, {"minted", t.minted.str()}, {"burns", std::to_string(t.burns)}};
-  DEPAI_ASSIGN_OR_RETURN(const Clock c, keeper_.clock(s));
-  if (c.height != 0 || c.time_ms != 0)
-    out["clock"] = {{"height", std::to_string(c.height)}, {"time_ms", std::to_string(c.time_ms)}};
   return out;
 }
 

@@ -8,7 +8,6 @@ namespace depai::x::bme {
 
 Status Keeper::check_invariants(const store::KVReader& s) const {
   DEPAI_TRY(params(s).status());
-  DEPAI_TRY(clock(s).status());
   DEPAI_ASSIGN_OR_RETURN(const WindowRec w, window(s));
   DEPAI_ASSIGN_OR_RETURN(const TotalsRec t, totals(s));
   const unsigned __int128 in_window = static_cast<unsigned __int128>(w.burned.raw()) + w.prev_burned.raw();

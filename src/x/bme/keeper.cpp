@@ -100,19 +100,6 @@ void Keeper::set_totals(store::KVStore& s, const TotalsRec& t) const {
   s.set(keys::kTotals, DeterministicSerialize(pb));
 }
 
-Result<Clock> Keeper::clock(const store::KVReader& s) const {
-  auto v = s.get(keys::kClock);
-  if (!v) return Clock{};
-  if (v->size() != 16) return Fault(kFaultCorruptRecord, "stored bme clock does not decode");
-  return Clock{static_cast<int64_t>(GetU64BE(v->substr(0, 8))), static_cast<int64_t>(GetU64BE(v->substr(8, 8)))};
-}
-void Keeper::set_clock(store::KVStore& s, const Clock& c) const {
-  std::string v;
-  PutU64BE(v, static_cast<uint64_t>(c.height));
-  PutU64BE(v, static_cast<uint64_t>(c.time_ms));
-  s.set(keys::kClock, v);
-}
-
 // ---- the window -----------------------------------------------------------------------------
 
 Result<WindowView> Keeper::window_at(const store::KVReader& s, int64_t height) const {
@@ -150,12 +137,6 @@ Result<PriceInfo> Keeper::price_info(const store::KVReader& s, int64_t height, i
     return none;
   }
   return oracle_->price_info(s, height, time_ms);
-}
-
-Result<int64_t> Keeper::effective_time(const store::KVReader& s, int64_t time_ms) const {
-  if (time_ms != 0) return time_ms;
-  DEPAI_ASSIGN_OR_RETURN(const Clock c, clock(s));
-  return c.time_ms;
 }
 
 Result<Quote> Keeper::quote(const store::KVReader& s, int64_t height, int64_t time_ms, Amount amount) const {
@@ -202,8 +183,7 @@ Result<Quote> Keeper::quote(const store::KVReader& s, int64_t height, int64_t ti
 // ---- MsgBurnForCredits ----------------------------------------------------------------------
 
 Status Keeper::check_burn(const store::KVReader& s, const BurnParsed& m, int64_t height, int64_t time_ms) const {
-  DEPAI_ASSIGN_OR_RETURN(const int64_t t, effective_time(s, time_ms));
-  DEPAI_TRY(quote(s, height, t, m.amount).status());
+  DEPAI_TRY(quote(s, height, effective_time(time_ms), m.amount).status());
   DEPAI_ASSIGN_OR_RETURN(const Amount have, bank_->balance(s, m.signer, kNativeDenom));
   if (have < m.amount)
     return RootErr(kErrInsufficientFunds,
@@ -214,9 +194,8 @@ Status Keeper::check_burn(const store::KVReader& s, const BurnParsed& m, int64_t
 Result<Amount> Keeper::burn_for_credits(Context& ctx, const BurnParsed& m) const {
   auto& s = *ctx.store;
   const int64_t h = ctx.header->height;
-  DEPAI_ASSIGN_OR_RETURN(const int64_t t, effective_time(s, ctx.header->time_unix_ms));
   // The check has just passed on this state; the quote is recomputed for its figures.
-  DEPAI_ASSIGN_OR_RETURN(const Quote q, quote(s, h, t, m.amount));
+  DEPAI_ASSIGN_OR_RETURN(const Quote q, quote(s, h, effective_time(ctx.header->time_unix_ms), m.amount));
   DEPAI_TRY(bank_->burn(ctx, m.signer, One(kNativeDenom, m.amount)));
   DEPAI_TRY(bank_->mint(ctx, m.signer, One(kCreditDenom, q.credits)));
   WindowRec w;

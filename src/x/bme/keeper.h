@@ -15,13 +15,15 @@
 //   - the credits would be 0 (kErrZeroCredits), or would overflow an Amount (kErrCreditOverflow).
 // All arithmetic is integer (128-bit intermediates); no floats.
 //
-// State (prefix "bme/", keys.h): params, the window, cumulative totals, and the last block's
-// (height, time) clock, which queries and CheckTx (whose header has no time) read the price at.
-// Only this keeper touches "bme/". Views return Result: a stored record that does not decode is a
-// fault. Files: keeper.cpp (views, quote, burn), end_block.cpp, invariants.cpp; the module's
-// msg_server.cpp, genesis.cpp, query.cpp, sim.cpp. Not thread-safe.
+// State (prefix "bme/", keys.h): params, the window and cumulative totals. Only this keeper
+// touches "bme/". Views return Result: a stored record that does not decode is a fault. The last
+// committed block's (height, time) comes from the App (`last_block`, not state): queries and
+// CheckTx (whose header carries no time) read the price at that time.
+// Files: keeper.cpp (views, quote, burn), invariants.cpp; the module's msg_server.cpp,
+// genesis.cpp, query.cpp, sim.cpp. Not thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "depai/bme/v1/bme.pb.h"
@@ -103,7 +105,9 @@ struct BurnParsed {
 
 class Keeper {
  public:
-  Keeper(const OracleKeeper* oracle, const BankKeeper* bank) : oracle_(oracle), bank_(bank) {}
+  // last_block: the last committed block's (height, time); may be empty (zeros).
+  Keeper(const OracleKeeper* oracle, const BankKeeper* bank, std::function<Clock()> last_block = nullptr)
+      : oracle_(oracle), bank_(bank), last_block_(std::move(last_block)) {}
 
   // ---- views ----
   Result<ParamsRec> params(const store::KVReader& s) const;  // defaults when none are stored
@@ -112,8 +116,7 @@ class Keeper {
   void set_window(store::KVStore& s, const WindowRec& w) const;
   Result<TotalsRec> totals(const store::KVReader& s) const;
   void set_totals(store::KVStore& s, const TotalsRec& t) const;
-  Result<Clock> clock(const store::KVReader& s) const;  // zeros before the first end_block
-  void set_clock(store::KVStore& s, const Clock& c) const;
+  Clock last_block() const { return last_block_ ? last_block_() : Clock{}; }
   Result<WindowView> window_at(const store::KVReader& s, int64_t height) const;
   // The oracle's answer for a block at (height, time_ms).
   Result<PriceInfo> price_info(const store::KVReader& s, int64_t height, int64_t time_ms) const;
@@ -122,22 +125,20 @@ class Keeper {
   Result<Quote> quote(const store::KVReader& s, int64_t height, int64_t time_ms, Amount amount) const;
 
   // ---- MsgBurnForCredits: check reads only; the write assumes the check passed ----
-  // time_ms 0 (CheckTx has no block time) reads the price at the last block's time.
+  // time_ms 0 (CheckTx has no block time) reads the price at the last committed block's time.
   Status check_burn(const store::KVReader& s, const BurnParsed& m, int64_t height, int64_t time_ms) const;
   // Burns, mints, advances the window and totals, emits bme.burn_for_credits; returns the credits.
   Result<Amount> burn_for_credits(Context& ctx, const BurnParsed& m) const;
-
-  // Records the block's (height, time) clock.
-  Status end_block(Context& ctx) const;
 
   // ---- invariants (invariants.cpp); a break is Fault(kFaultInvariant) ----
   // The stored records decode; the window's buckets never exceed the cumulative burn.
   Status check_invariants(const store::KVReader& s) const;
 
  private:
-  Result<int64_t> effective_time(const store::KVReader& s, int64_t time_ms) const;
+  int64_t effective_time(int64_t time_ms) const { return time_ms != 0 ? time_ms : last_block().time_ms; }
   const OracleKeeper* oracle_;
   const BankKeeper* bank_;
+  std::function<Clock()> last_block_;
 };
 
 }  // namespace depai::x::bme

@@ -2,7 +2,6 @@
 //   bme/params  -> depai.bme.v1.Params (defaults when absent)
 //   bme/window  -> depai.bme.v1.Window (the circuit breaker's two buckets; absent = nothing burned)
 //   bme/totals  -> depai.bme.v1.Totals (absent = zeros)
-//   bme/clock   -> u64 BE height || u64 BE block time (ms) of the last block (end_block)
 #pragma once
 
 #include <string_view>
@@ -13,6 +12,5 @@ inline constexpr std::string_view kPrefix = "bme/";
 inline constexpr std::string_view kParams = "bme/params";
 inline constexpr std::string_view kWindow = "bme/window";
 inline constexpr std::string_view kTotals = "bme/totals";
-inline constexpr std::string_view kClock = "bme/clock";
 
 }  // namespace depai::x::bme::keys

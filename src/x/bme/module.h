@@ -1,9 +1,9 @@
 // x/bme module: MsgBurnForCredits (burn udpai, mint non-transferable ucredit at the oracle's
 // conservative price, behind a deviation halt and a windowed circuit breaker), genesis, the
-// /bme/status and /bme/params queries, the clock end_block, invariants and the generator. See
+// /bme/status and /bme/params queries, invariants and the generator. See
 // doc/modules/bme.md. Files on the skeleton of x/types/module.h (x/bank is the worked example):
 // msg_server.cpp, genesis.cpp, query.cpp, sim.cpp; the keeper in keeper.h (keeper.cpp,
-// end_block.cpp, invariants.cpp) with its key layout in keys.h. Not thread-safe.
+// invariants.cpp) with its key layout in keys.h. Not thread-safe.
 #pragma once
 
 #include <functional>
@@ -17,14 +17,15 @@ inline constexpr const char* kTypeBurnForCredits = "/depai.bme.v1.MsgBurnForCred
 
 class Module : public x::Module {
  public:
-  Module(const OracleKeeper* oracle, const BankKeeper* bank) : keeper_(oracle, bank) {}
+  // last_block: the last committed block's (height, time), for queries and CheckTx; may be empty.
+  Module(const OracleKeeper* oracle, const BankKeeper* bank, std::function<Clock()> last_block = nullptr)
+      : keeper_(oracle, bank, std::move(last_block)) {}
   std::string name() const override { return "bme"; }
   std::vector<MsgRoute> routes() override;
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
   Result<nlohmann::json> export_genesis(const store::KVReader& state) const override;
   Status check_invariants(const store::KVReader& state) const override { return keeper_.check_invariants(state); }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
-  Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
   std::optional<SimMsg> random_msg(SimState& sim) const override;
   const Keeper& keeper() const { return keeper_; }
 

@@ -1,7 +1,7 @@
 // x/bme queries (JSON; u64/i64 as decimal strings):
 //   /bme/params  the parameters
 //   /bme/status  params, the circuit breaker's window as the next block would see it, the price
-//                the next burn would use (read at the last block's height + 1 and time), totals
+//                the next burn would use (read at the last committed block's height + 1 and its time), totals
 #include "x/bme/module.h"
 #include "x/types/codec.h"
 
@@ -15,7 +15,7 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
     DEPAI_ASSIGN_OR_RETURN(const ParamsRec p, keeper_.params(s));
     if (path == "/bme/params") return MessageToJson(p.pb);
     if (path != "/bme/status") return RootErr(kErrUnknownRequest, "unknown query path: " + std::string(path));
-    DEPAI_ASSIGN_OR_RETURN(const Clock c, keeper_.clock(s));
+    const Clock c = keeper_.last_block();
     const int64_t next = c.height + 1;
     DEPAI_ASSIGN_OR_RETURN(const WindowView w, keeper_.window_at(s, next));
     DEPAI_ASSIGN_OR_RETURN(const PriceInfo pi, keeper_.price_info(s, next, c.time_ms));
