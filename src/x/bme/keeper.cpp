@@ -19,9 +19,8 @@ std::string Usd(uint64_t e9) { return UsdDecimal(e9); }
 }  // namespace
 
 std::string UsdDecimal(uint64_t e9) {
-  std::string frac = std::to_string(e9 % kPriceScale);
-  frac.insert(0, 9 - frac.size(), '0');
-  return std::to_string(e9 / kPriceScale) + "." + frac;
+  const std::string frac = std::to_string(e9 % kPriceScale);  // at most 9 digits
+  return std::to_string(e9 / kPriceScale) + "." + std::string(frac.size() < 9 ? 9 - frac.size() : 0, '0') + frac;
 }
 
 Params DefaultParams() {
