@@ -236,7 +236,9 @@ class App::Impl {
   x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
   BmeOracleAdapter bme_oracle;
   BmeBankAdapter bme_bank{&bank.keeper()};
-  x::bme::Module bme{&bme_oracle, &bme_bank, [this] { return x::bme::Clock{db ? db->height() : 0, last_block_time_ms}; }};
+  x::bme::Module bme{&bme_oracle, &bme_bank, [this] {
+                       return x::bme::Clock{db ? db->height() : 0, last_block_time_ms};
+                     }};
   // Genesis, hook and invariant order (issue 11: auth, bank, provider, market, verify, oracle,
   // bme, mint, rewards).
   std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &bme};
@@ -251,7 +253,7 @@ class App::Impl {
   int64_t block_height = 0;
   int64_t block_time_ms = 0;       // time of the block FinalizeBlock just ran
   int64_t last_block_time_ms = 0;  // time of the last committed block (in memory; 0 after a restart)
-  std::optional<Error> fault;  // a fault seen outside FinalizeBlock (CheckTx); reported by the next block
+  std::optional<Error> fault;      // a fault seen outside FinalizeBlock (CheckTx); reported by the next block
 
   TxPipeline pipeline(const SigCache* cache) const {
     return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache};

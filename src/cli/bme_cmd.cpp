@@ -24,7 +24,8 @@ void RegisterBmeCommands(CLI::App& app, GlobalOptions& g) {
   bt->require_subcommand(1);
   auto a = std::make_shared<TxArgs>();
   auto* burn = bt->add_subcommand(
-      "burn", "Burn AMOUNT udpai for ucredit at the oracle's conservative price: depai tx bme burn 1000000udpai --from KEY");
+      "burn",
+      "Burn AMOUNT udpai for ucredit at the oracle's conservative price: depai tx bme burn 1000000udpai --from KEY");
   burn->add_option("amount", a->amount, "udpai to burn, e.g. 1000000udpai")->required();
   burn->add_option("--from", a->from, "Key name (or address) in the keyring")->required();
   AddTxFlags(burn, *a);
@@ -65,9 +66,9 @@ void RegisterBmeCommands(CLI::App& app, GlobalOptions& g) {
                 << p.value("conf", "") << ")"
                 << "\nconservative:   " << p.value("conservative", "") << " USD per DPAI"
                 << (p.value("available", false) ? "" : " (unavailable: " + p.value("reason", "") + ")")
-                << "\nwindow:         " << w.value("counted", "") << " of " << w.value("cap", "")
-                << " udpai counted (" << w.value("remaining", "") << " left), window of "
-                << j["params"].value("window_blocks", "") << " blocks"
+                << "\nwindow:         " << w.value("counted", "") << " of " << w.value("cap", "") << " udpai counted ("
+                << w.value("remaining", "") << " left), window of " << j["params"].value("window_blocks", "")
+                << " blocks"
                 << "\nmax deviation:  " << j["params"].value("max_deviation_bps", 0) << " bps"
                 << "\ntotals:         " << j["totals"].value("burned", "0") << " udpai burned, "
                 << j["totals"].value("minted", "0") << " ucredit minted in " << j["totals"].value("burns", "0")

@@ -36,8 +36,10 @@ Coin PriceOrThrow(const std::string& s, const char* what) {
   auto c = ParseCoinsOrThrow(v, what);
   if (c.list().size() != 1 || c.list()[0].amount.is_zero() ||
       (c.list()[0].denom != "udpai" && c.list()[0].denom != "ucredit"))
-    throw CommandError{std::string(what) + ": expected a positive udpai (or, on a credit-priced order, ucredit) "
-                                           "amount such as 50udpai, got '" + s + "'"};
+    throw CommandError{std::string(what) +
+                       ": expected a positive udpai (or, on a credit-priced order, ucredit) "
+                       "amount such as 50udpai, got '" +
+                       s + "'"};
   return c.list()[0];
 }
 
@@ -50,8 +52,8 @@ std::string AddrOrThrow(const std::string& s, const char* what) {
 void PrintOrderLine(const json& o) {
   std::cout << o.value("id", "?") << "  " << o.value("state", "?") << "  owner " << o.value("owner", "?") << "  max "
             << o.value("max_price_per_block", "?") << (o.value("denom", "").empty() ? "udpai" : o.value("denom", ""))
-            << "/block  window_end " << o.value("bid_window_end", "?")
-            << "  lease " << o.value("lease_id", "0") << "\n";
+            << "/block  window_end " << o.value("bid_window_end", "?") << "  lease " << o.value("lease_id", "0")
+            << "\n";
 }
 
 void PrintLeaseLine(const json& v) {
@@ -143,8 +145,7 @@ void RegisterMarketCommands(CLI::App& app, GlobalOptions& g) {
       uint64_t id = IdOrThrow(a->id, "order_id");
       Coin price = PriceOrThrow(a->amount, "price");
       Broadcast(
-          g, *a,
-          [&](const std::string& from) { return client::PackMsgCreateBid(from, id, price.amount, price.denom); },
+          g, *a, [&](const std::string& from) { return client::PackMsgCreateBid(from, id, price.amount, price.denom); },
           "bid " + price.str() + "/block on order " + a->id);
     });
   }

@@ -104,8 +104,8 @@ void ApplyOrderTerms(const OrderTermsFlags& f, depai::market::v1::MsgCreateOrder
   if (!f.deposit.empty()) coin(f.deposit, "--deposit", m->mutable_deposit());
   const std::string denom = m->denom().empty() ? "udpai" : m->denom();
   if (m->max_price_per_block().denom() != denom || m->deposit().denom() != denom)
-    throw CommandError{"the order is priced in " + denom + ": max price and deposit must both be " + denom +
-                       " (got " + m->max_price_per_block().amount() + m->max_price_per_block().denom() + " and " +
+    throw CommandError{"the order is priced in " + denom + ": max price and deposit must both be " + denom + " (got " +
+                       m->max_price_per_block().amount() + m->max_price_per_block().denom() + " and " +
                        m->deposit().amount() + m->deposit().denom() + ")"};
   if (m->sla().max_latency_ms() > 0 && m->sla().min_uptime_bps() == 0)
     throw CommandError{"--sla-max-latency-ms needs an SLA: give --sla-uptime-bps too"};

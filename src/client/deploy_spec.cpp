@@ -651,9 +651,9 @@ Result<DeploySpec> ParseDeploySpec(std::string_view yaml, const std::string& bas
   if (root["placement"]) SET_OR_RETURN(*o.mutable_placement(), ParsePlacement(root["placement"]));
   if (!root["pricing"]) return Err("pricing: missing (needs max_price_per_block and deposit)");
   const auto& pr = root["pricing"];
-  DEPAI_TRY(CheckKeys(pr, "pricing",
-                      {"max_price_per_block", "deposit", "bid_window", "auto_select", "reopen_on_provider_close",
-                       "denom"}));
+  DEPAI_TRY(
+      CheckKeys(pr, "pricing",
+                {"max_price_per_block", "deposit", "bid_window", "auto_select", "reopen_on_provider_close", "denom"}));
   std::string denom = "udpai";
   if (pr["denom"]) {
     SET_OR_RETURN(denom, Str(pr["denom"], "pricing.denom"));

@@ -227,7 +227,7 @@ TEST_F(Bme, ZeroCreditsAreRefused) {
 
 TEST_F(Bme, AmountTimesPriceOverflowIsRefusedNotWrapped) {
   Params(1000, 10, Amount::kMax);
-  Fund(alice, Amount::kMax - 10'000'000'000);  // alice now holds about 2^63
+  Fund(alice, Amount::kMax - 10'000'000'000);             // alice now holds about 2^63
   oracle.Set(10'000'000'000'000, 10'000'000'000'000, 0);  // 10,000 USD per DPAI
   // (2^63 - 2^33) * 10^13 / 10^9 does not fit 63 bits: refused, never wrapped into a small number.
   ExpectRefused(alice, Amount::kMax - 10'000'000'000, 5, xb::kErrCreditOverflow, "credits overflow");
@@ -253,7 +253,7 @@ TEST_F(Bme, CircuitBreakerCountsEveryTxOfABlockAndOfTheWindow) {
   ASSERT_TRUE(Burn(bob, 300'000, 21).ok());  // same block
   ExpectRefused(alice, 100'001, 21, xb::kErrCircuitBreaker, "circuit breaker: burning 100001udpai");
   ExpectRefused(bob, 100'001, 25, xb::kErrCircuitBreaker, "100000udpai left");  // later block, same window
-  ASSERT_TRUE(Burn(bob, 100'000, 29).ok());  // exactly the cap
+  ASSERT_TRUE(Burn(bob, 100'000, 29).ok());                                     // exactly the cap
   ExpectRefused(alice, 3, 29, xb::kErrCircuitBreaker, "past the cap 1000000udpai per 10 blocks");
   auto w = k.window_at(s, 29).value();
   EXPECT_EQ(w.counted.raw(), 1'000'000u);

@@ -23,7 +23,8 @@ Amount A(uint64_t v) { return Amount::Of(v).value(); }
 
 class FakeProviders : public xm::ProviderKeeper {
  public:
-  Result<std::optional<depai::provider::v1::Provider>> get(const store::KVReader&, std::string_view addr) const override {
+  Result<std::optional<depai::provider::v1::Provider>> get(const store::KVReader&,
+                                                           std::string_view addr) const override {
     depai::provider::v1::Provider p;
     p.set_owner(crypto::AddressToBech32(addr));
     return std::optional<depai::provider::v1::Provider>(p);
@@ -218,9 +219,9 @@ TEST_F(Credit, UdpaiLeasesPayAsBeforeAndTheHookSaysNotBurned) {
   auto ctx = Ctx(30);
   xm::WithdrawParsed w{prov, lease};
   ASSERT_TRUE(k.withdraw(ctx, w).ok());
-  EXPECT_EQ(Bal(prov, "udpai"), pu + 20u * 49u);                 // the provider's share
+  EXPECT_EQ(Bal(prov, "udpai"), pu + 20u * 49u);                                                 // the provider's share
   EXPECT_EQ(Bal(xm::TreasuryAddress(), "udpai") + Bal(xm::CheckerPoolAddress(), "udpai"), 20u);  // the take
-  EXPECT_EQ(Supply("udpai"), su);                                 // nothing burned
+  EXPECT_EQ(Supply("udpai"), su);                                                                // nothing burned
   ASSERT_EQ(hook.calls.size(), 1u);
   EXPECT_EQ(hook.calls[0].to_provider, (Coin{"udpai", A(980)}));
   EXPECT_EQ(hook.calls[0].take, (Coin{"udpai", A(20)}));

@@ -64,7 +64,8 @@ Result<json> Module::export_genesis(const store::KVReader& s) const {
   json out{{"params", MessageToJson(p.pb)}};
   DEPAI_ASSIGN_OR_RETURN(const WindowRec w, keeper_.window(s));
   if (w.window != 0 || !w.burned.is_zero() || !w.prev_burned.is_zero())
-    out["window"] = {{"window", std::to_string(w.window)}, {"burned", w.burned.str()}, {"prev_burned", w.prev_burned.str()}};
+    out["window"] = {
+        {"window", std::to_string(w.window)}, {"burned", w.burned.str()}, {"prev_burned", w.prev_burned.str()}};
   DEPAI_ASSIGN_OR_RETURN(const TotalsRec t, keeper_.totals(s));
   if (t.burns != 0 || !t.burned.is_zero() || !t.minted.is_zero())
     out["totals"] = {{"burned", t.burned.str()}, {"minted", t.minted.str()}, {"burns", std::to_string(t.burns)}};

@@ -25,9 +25,9 @@ std::string UsdDecimal(uint64_t e9) {
 
 Params DefaultParams() {
   Params p;
-  p.set_max_deviation_bps(1000);       // 10%: see doc/modules/bme.md for every default's reasoning
-  p.set_window_blocks(600);            // ~10 minutes at 1 s blocks
-  p.set_window_cap("100000000000");    // 100,000 DPAI per window
+  p.set_max_deviation_bps(1000);     // 10%: see doc/modules/bme.md for every default's reasoning
+  p.set_window_blocks(600);          // ~10 minutes at 1 s blocks
+  p.set_window_cap("100000000000");  // 100,000 DPAI per window
   return p;
 }
 
@@ -163,11 +163,12 @@ Result<Quote> Keeper::quote(const store::KVReader& s, int64_t height, int64_t ti
   DEPAI_ASSIGN_OR_RETURN(q.window, window_at(s, height));
   const unsigned __int128 after = static_cast<unsigned __int128>(q.window.counted.raw()) + amount.raw();
   if (after > p.window_cap.raw())
-    return BmeErr(kErrCircuitBreaker,
-                  "circuit breaker: burning " + amount.str() + "udpai would take the window's burn to " +
-                      (after > Amount::kMax ? std::string("more than 2^63") : std::to_string(static_cast<uint64_t>(after))) +
-                      "udpai, past the cap " + p.window_cap.str() + "udpai per " +
-                      std::to_string(p.pb.window_blocks()) + " blocks (" + q.window.remaining.str() + "udpai left)");
+    return BmeErr(
+        kErrCircuitBreaker,
+        "circuit breaker: burning " + amount.str() + "udpai would take the window's burn to " +
+            (after > Amount::kMax ? std::string("more than 2^63") : std::to_string(static_cast<uint64_t>(after))) +
+            "udpai, past the cap " + p.window_cap.str() + "udpai per " + std::to_string(p.pb.window_blocks()) +
+            " blocks (" + q.window.remaining.str() + "udpai left)");
   auto credits = amount.mul_div(q.conservative_e9, kPriceScale);
   if (!credits.ok())
     return BmeErr(kErrCreditOverflow, "credits overflow: " + amount.str() + "udpai at " + Usd(q.conservative_e9) +

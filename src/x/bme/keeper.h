@@ -99,7 +99,7 @@ struct Quote {
 };
 
 struct BurnParsed {
-  Bytes signer;  // owner
+  Bytes signer;   // owner
   Amount amount;  // udpai, positive
 };
 

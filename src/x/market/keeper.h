@@ -24,8 +24,8 @@
 // as today. A ucredit lease's payments (the provider's share and the take) are burned from the
 // escrow module account as they settle: nothing becomes withdrawable, a withdraw pays nothing,
 // and credits never leave the escrow except back to the order's owner (refund) or by burning.
-// Every settlement or debt payment that pays > 0 calls the RevenueHook when one is set. Per-block work (end_block) touches only index entries due
-// at the current height, so it does not grow with the number of open leases.
+// Every settlement or debt payment that pays > 0 calls the RevenueHook when one is set. Per-block work (end_block)
+// touches only index entries due at the current height, so it does not grow with the number of open leases.
 //
 // Files: records.cpp (records, iterators, indexes, params), orders.cpp (orders and bids),
 // leases.cpp (leases, escrow deposits, withdrawals, settlement and scheduling), end_block.cpp,

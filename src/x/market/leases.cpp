@@ -58,8 +58,8 @@ Status Keeper::paid(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowR
     DEPAI_TRY(pay_take(ctx, p, po.take));
   }
   if (hook_)
-    DEPAI_TRY(hook_->on_paid(ctx, l.owner, l.provider, l.pb.id(), Coin{e.denom, po.to_provider},
-                             Coin{e.denom, po.take}, e.burns()));
+    DEPAI_TRY(hook_->on_paid(ctx, l.owner, l.provider, l.pb.id(), Coin{e.denom, po.to_provider}, Coin{e.denom, po.take},
+                             e.burns()));
   return {};
 }
 

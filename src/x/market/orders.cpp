@@ -101,8 +101,8 @@ Status Keeper::check_create_order(const store::KVReader& s, const CreateOrderPar
                      "deposit " + m.deposit.str() + d + " is below the minimum " + p.pb.min_deposit() + d);
   DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, m.signer, d));
   if (have < m.deposit)
-    return RootErr(kErrInsufficientFunds, "insufficient funds: balance " + have.str() + d +
-                                              " is smaller than deposit " + m.deposit.str() + d);
+    return RootErr(kErrInsufficientFunds,
+                   "insufficient funds: balance " + have.str() + d + " is smaller than deposit " + m.deposit.str() + d);
   return {};
 }
 

@@ -178,7 +178,9 @@ std::optional<std::string> PriceDenom(std::string_view field) {
 namespace {
 Result<std::string> DenomField(std::string_view field, const char* what) {
   auto d = PriceDenom(field);
-  if (!d) return Fault(kFaultCorruptRecord, std::string("stored ") + what + " denom '" + std::string(field) + "' is not udpai or ucredit");
+  if (!d)
+    return Fault(kFaultCorruptRecord,
+                 std::string("stored ") + what + " denom '" + std::string(field) + "' is not udpai or ucredit");
   return *d;
 }
 }  // namespace
