@@ -120,7 +120,7 @@ bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefi
 std::string AllowedMethods(const std::string& path) {
   if (path == "/txs") return "POST";
   for (const char* p : {"/status", "/events", "/supply", "/denoms", "/params/auth", "/blocks/latest", "/economy/epochs",
-                        "/oracle/price"})
+                        "/oracle/price", "/bme/status"})
     if (path == p) return "GET";
   for (const char* p : {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/", "/economy/epochs/"})
     if (StartsWith(path, p)) return "GET";
@@ -197,6 +197,7 @@ RouteReply Route(Backend& node, const std::string& method, const std::string& ta
   if (path == "/params/auth") return FromQuery(node.Query("/auth/params"));
   if (path == "/denoms") return FromQuery(node.Query("/bank/denoms"));
   if (path == "/oracle/price") return FromQuery(node.Query("/oracle/price"));
+  if (path == "/bme/status") return FromQuery(node.Query("/bme/status"));
   if (starts("/blocks/")) {
     int64_t latest = node.Status().height, h = latest;
     if (path != "/blocks/latest") {

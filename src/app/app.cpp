@@ -10,6 +10,7 @@
 #include "crypto/hash.h"
 #include "x/auth/module.h"
 #include "x/bank/module.h"
+#include "x/bme/module.h"
 #include "x/market/module.h"
 #include "x/mint/module.h"
 #include "x/oracle/module.h"
@@ -107,9 +108,13 @@ class VerifyProviderAdapter : public x::verify::ProviderKeeper {
 
 // x/verify's view of x/market: a provider's running leases with their SLA and resources, and
 // the UNSTABLE close.
+// Refunds are paid in udpai from slashed collateral: a credit lease's rate (ucredit, micro-USD per
+// block) is valued in udpai at the oracle's last price, floor(rate * 1e9 / price_e9); with no
+// price yet it is 0 (no refund for that lease).
 class VerifyMarketAdapter : public x::verify::MarketKeeper {
  public:
   explicit VerifyMarketAdapter(const x::market::Keeper* k) : k_(k) {}
+  void set_oracle(const x::oracle::Keeper* o) { oracle_ = o; }
   Result<std::vector<x::verify::LeaseInfo>> active_leases(const store::KVReader& s,
                                                           std::string_view provider) const override {
     std::vector<x::market::LeaseRec> recs;
@@ -127,6 +132,14 @@ class VerifyMarketAdapter : public x::verify::MarketKeeper {
       li.id = l.pb.id();
       li.owner = l.owner;
       li.rate = l.rate;
+      if (l.denom == x::kCreditDenom) {
+        x::PriceInfo price;
+        if (oracle_) {
+          DEPAI_ASSIGN_OR_RETURN(price, oracle_->price_info(s, 0, 0));
+        }
+        auto udpai = price.price_e9 == 0 ? Result<Amount>(Amount()) : l.rate.mul_div(x::kPriceScale, price.price_e9);
+        li.rate = udpai.ok() ? *udpai : Amount::Of(Amount::kMax).value();
+      }
       li.start_height = l.pb.start_height();
       li.min_uptime_bps = o->pb.sla().min_uptime_bps();
       li.max_latency_ms = o->pb.sla().max_latency_ms();
@@ -144,6 +157,7 @@ class VerifyMarketAdapter : public x::verify::MarketKeeper {
 
  private:
   const x::market::Keeper* k_;
+  const x::oracle::Keeper* oracle_ = nullptr;
 };
 
 // x/verify's view of the bank: module transfers and balances.
@@ -171,6 +185,9 @@ class MarketBankAdapter : public x::market::BankKeeper {
   }
   Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
     return k_->balance(s, addr, denom);
+  }
+  Status burn(x::Context& ctx, std::string_view from, const Coins& coins) const override {
+    return k_->burn(ctx, from, coins);
   }
 
  private:
@@ -217,6 +234,24 @@ class RewardsBankAdapter : public x::rewards::BankKeeper {
   }
   Result<Amount> burned_total(const store::KVReader& s, std::string_view denom) const override {
     return k_->burned_total(s, denom);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
+// x/bme's view of the bank: balances, mint and burn (module operations, not user transfers).
+class BmeBankAdapter : public x::bme::BankKeeper {
+ public:
+  explicit BmeBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+  Status mint(x::Context& ctx, std::string_view to, const Coins& coins) const override {
+    return k_->mint(ctx, to, coins);
+  }
+  Status burn(x::Context& ctx, std::string_view from, const Coins& coins) const override {
+    return k_->burn(ctx, from, coins);
   }
 
  private:
@@ -299,6 +334,31 @@ class RewardsOracleAdapter : public x::rewards::OracleKeeper {
   const x::oracle::Keeper* k_;
 };
 
+// x/market's revenue hook: every lease payment becomes billed work and revenue in x/rewards.
+class MarketRevenueAdapter : public x::market::RevenueHook {
+ public:
+  explicit MarketRevenueAdapter(const x::rewards::Keeper* k) : k_(k) {}
+  Status on_paid(x::Context& ctx, std::string_view buyer20, std::string_view provider20, uint64_t lease_id,
+                 const Coin& to_provider, const Coin& take, bool burned) const override {
+    return k_->on_paid(ctx, buyer20, provider20, lease_id, to_provider, take, burned);
+  }
+
+ private:
+  const x::rewards::Keeper* k_;
+};
+
+// x/bme's view of the DPAI/USD price: x/oracle's keeper.
+class BmeOracleAdapter : public x::bme::OracleKeeper {
+ public:
+  explicit BmeOracleAdapter(const x::oracle::Keeper* k) : k_(k) {}
+  Result<x::PriceInfo> price_info(const store::KVReader& s, int64_t height, int64_t time_ms) const override {
+    return k_->price_info(s, height, time_ms);
+  }
+
+ private:
+  const x::oracle::Keeper* k_;
+};
+
 Error Fault(const std::string& m) { return x::Fault(x::kFaultInternal, m); }
 
 // Runs one App entry point; a storage failure (store::StorageFault) becomes a fault.
@@ -328,6 +388,11 @@ class App::Impl {
   VerifyBankAdapter verify_bank{&bank.keeper()};
   x::verify::Module verify{&verify_providers, &verify_market, &verify_bank};
   x::oracle::Module oracle{[this] { return std::pair<int64_t, int64_t>{db ? db->height() : 0, last_block_time()}; }};
+  BmeOracleAdapter bme_oracle{&oracle.keeper()};
+  BmeBankAdapter bme_bank{&bank.keeper()};
+  x::bme::Module bme{&bme_oracle, &bme_bank, [this] {
+                       return x::bme::Clock{db ? db->height() : 0, last_block_time()};
+                     }};
   MintBankAdapter mint_bank{&bank.keeper()};
   x::mint::Module mint{&mint_bank};
   RewardsBankAdapter rewards_bank{&bank.keeper()};
@@ -338,8 +403,9 @@ class App::Impl {
   RewardsMarketAdapter rewards_market{&market.keeper()};
   x::rewards::Module rewards{x::rewards::Keepers{&rewards_bank, &rewards_mint, &rewards_oracle, &rewards_verify,
                                                  &rewards_providers, &rewards_market}};
+  MarketRevenueAdapter market_revenue{&rewards.keeper()};
   // Genesis, hook and invariant order (rewards last: its epoch end sees every module's block).
-  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &oracle, &mint, &rewards};
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &oracle, &bme, &mint, &rewards};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -384,6 +450,8 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   impl->bank.block_address(x::verify::SlashAddress());
   impl->bank.block_address(x::rewards::PendingAddress());
   impl->market_providers.set_reputation(&impl->verify.keeper());
+  impl->market.set_revenue_hook(&impl->market_revenue);
+  impl->verify_market.set_oracle(&impl->oracle.keeper());
   for (auto* m : impl->modules)
     for (auto& r : m->routes()) impl->routes.emplace(r.type_url, std::move(r));
   impl->chain_id = impl->db->get_meta(kMetaChainId).value_or("");

@@ -38,6 +38,7 @@ int Run(int argc, char** argv) {
   RegisterProviderCommands(app, g);
   RegisterMarketCommands(app, g);
   RegisterVerifyCommands(app, g);
+  RegisterBmeCommands(app, g);
   RegisterCheckerCommands(app, g);
   RegisterOracleCommands(app, g);
   RegisterNodeCommands(app, g);

@@ -40,7 +40,9 @@ void RegisterProviderCommands(CLI::App& app, GlobalOptions& g);  // src/cli/prov
 // Adds `tx market ...` and `query market ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market_cmd.cpp
 // Adds `tx verify ...` and `query verify ...` (call after RegisterTxCommands/RegisterQueryCommands).
-void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);   // src/cli/verify_chain_cmd.cpp
+void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);  // src/cli/verify_chain_cmd.cpp
+// Adds `tx bme burn` and `query bme status|params` (call after RegisterTxCommands/RegisterQueryCommands).
+void RegisterBmeCommands(CLI::App& app, GlobalOptions& g);      // src/cli/bme_cmd.cpp
 void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/checker_cmd.cpp (checker run|status)
 // `tx oracle post-price`, `oracle feed`, `query oracle ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);  // src/cli/oracle_cmd.cpp

@@ -193,7 +193,8 @@ void Create(const GlobalOptions& g, const DeployArgs& a) {
   ApplyOrderTerms(a.terms, &msg);
   auto ans = Broadcast(g, a.tx, s, client::PackMsgCreateOrder(msg),
                        "create an order from " + a.spec + " (max " + msg.max_price_per_block().amount() +
-                           "udpai/block, deposit " + msg.deposit().amount() + "udpai) as " + s.address);
+                           msg.max_price_per_block().denom() + "/block, deposit " + msg.deposit().amount() +
+                           msg.deposit().denom() + ") as " + s.address);
   std::string order_id = EventAttr(ans, "market.order_created", "order_id");
   json out{{"order_id", order_id},
            {"height", ans.value("height", "")},

@@ -29,13 +29,18 @@ struct MarketArgs {
   std::string key, id, id2, amount, provider, spec, reason = "owner", owner, state;
 };
 
-// "50udpai" or "50" (udpai).
-Amount UdpaiOrThrow(const std::string& s, const char* what) {
+// "50udpai", "50ucredit" or "50" (udpai): the amount and its denom (a credit-priced order's bids
+// and deposits are in ucredit).
+Coin PriceOrThrow(const std::string& s, const char* what) {
   std::string v = s.find_first_not_of("0123456789") == std::string::npos ? s + "udpai" : s;
   auto c = ParseCoinsOrThrow(v, what);
-  if (c.list().size() != 1 || c.list()[0].denom != "udpai" || c.list()[0].amount.is_zero())
-    throw CommandError{std::string(what) + ": expected a positive udpai amount such as 50udpai, got '" + s + "'"};
-  return c.list()[0].amount;
+  if (c.list().size() != 1 || c.list()[0].amount.is_zero() ||
+      (c.list()[0].denom != "udpai" && c.list()[0].denom != "ucredit"))
+    throw CommandError{std::string(what) +
+                       ": expected a positive udpai (or, on a credit-priced order, ucredit) "
+                       "amount such as 50udpai, got '" +
+                       s + "'"};
+  return c.list()[0];
 }
 
 std::string AddrOrThrow(const std::string& s, const char* what) {
@@ -46,8 +51,9 @@ std::string AddrOrThrow(const std::string& s, const char* what) {
 
 void PrintOrderLine(const json& o) {
   std::cout << o.value("id", "?") << "  " << o.value("state", "?") << "  owner " << o.value("owner", "?") << "  max "
-            << o.value("max_price_per_block", "?") << "udpai/block  window_end " << o.value("bid_window_end", "?")
-            << "  lease " << o.value("lease_id", "0") << "\n";
+            << o.value("max_price_per_block", "?") << (o.value("denom", "").empty() ? "udpai" : o.value("denom", ""))
+            << "/block  window_end " << o.value("bid_window_end", "?") << "  lease " << o.value("lease_id", "0")
+            << "\n";
 }
 
 void PrintLeaseLine(const json& v) {
@@ -137,10 +143,10 @@ void RegisterMarketCommands(CLI::App& app, GlobalOptions& g) {
     AddTxFlags(c, a->tx);
     c->callback([&g, a] {
       uint64_t id = IdOrThrow(a->id, "order_id");
-      Amount price = UdpaiOrThrow(a->amount, "price");
+      Coin price = PriceOrThrow(a->amount, "price");
       Broadcast(
-          g, *a, [&](const std::string& from) { return client::PackMsgCreateBid(from, id, price); },
-          "bid " + price.str() + "udpai/block on order " + a->id);
+          g, *a, [&](const std::string& from) { return client::PackMsgCreateBid(from, id, price.amount, price.denom); },
+          "bid " + price.str() + "/block on order " + a->id);
     });
   }
   {
@@ -198,10 +204,10 @@ void RegisterMarketCommands(CLI::App& app, GlobalOptions& g) {
     AddTxFlags(c, a->tx);
     c->callback([&g, a] {
       uint64_t id = IdOrThrow(a->id, "order_id");
-      Amount amt = UdpaiOrThrow(a->amount, "amount");
+      Coin amt = PriceOrThrow(a->amount, "amount");
       Broadcast(
-          g, *a, [&](const std::string& from) { return client::PackMsgDepositEscrow(from, id, amt); },
-          "deposit " + amt.str() + "udpai into the escrow of order " + a->id);
+          g, *a, [&](const std::string& from) { return client::PackMsgDepositEscrow(from, id, amt.amount, amt.denom); },
+          "deposit " + amt.str() + " into the escrow of order " + a->id);
     });
   }
   {

@@ -79,12 +79,34 @@ void AddOrderTermsFlags(CLI::App* cmd, OrderTermsFlags& f) {
   cmd->add_option("--min-reputation-bps", f.min_reputation_bps,
                   "Only providers with at least this x/verify reputation may bid (bps)")
       ->check(CLI::Range(0, 10000));
+  cmd->add_option("--max-price", f.max_price,
+                  "Max price per block, overriding the spec's: 50udpai, or 500ucredit for a credit-priced order "
+                  "(credits are burned as the lease is paid)");
+  cmd->add_option("--deposit", f.deposit, "Escrow deposit, overriding the spec's, in the order's denom");
 }
 
 void ApplyOrderTerms(const OrderTermsFlags& f, depai::market::v1::MsgCreateOrder* m) {
   if (f.sla_uptime_bps) m->mutable_sla()->set_min_uptime_bps(*f.sla_uptime_bps);
   if (f.sla_max_latency_ms) m->mutable_sla()->set_max_latency_ms(*f.sla_max_latency_ms);
   if (f.min_reputation_bps) m->set_min_reputation_bps(*f.min_reputation_bps);
+  auto coin = [](const std::string& v, const char* what, depai::tx::v1::Coin* out) {
+    auto c = ParseCoinsOrThrow(v, what);
+    if (c.list().size() != 1 || c.list()[0].amount.is_zero() ||
+        (c.list()[0].denom != "udpai" && c.list()[0].denom != "ucredit"))
+      throw CommandError{std::string(what) + ": expected a positive udpai or ucredit amount, got '" + v + "'"};
+    out->set_denom(c.list()[0].denom);
+    out->set_amount(c.list()[0].amount.str());
+  };
+  if (!f.max_price.empty()) {
+    coin(f.max_price, "--max-price", m->mutable_max_price_per_block());
+    m->set_denom(m->max_price_per_block().denom() == "ucredit" ? "ucredit" : "");
+  }
+  if (!f.deposit.empty()) coin(f.deposit, "--deposit", m->mutable_deposit());
+  const std::string denom = m->denom().empty() ? "udpai" : m->denom();
+  if (m->max_price_per_block().denom() != denom || m->deposit().denom() != denom)
+    throw CommandError{"the order is priced in " + denom + ": max price and deposit must both be " + denom + " (got " +
+                       m->max_price_per_block().amount() + m->max_price_per_block().denom() + " and " +
+                       m->deposit().amount() + m->deposit().denom() + ")"};
   if (m->sla().max_latency_ms() > 0 && m->sla().min_uptime_bps() == 0)
     throw CommandError{"--sla-max-latency-ms needs an SLA: give --sla-uptime-bps too"};
 }

@@ -33,6 +33,7 @@ void AddTxFlags(CLI::App* cmd, TxArgs& a);
 // the spec's values; bps are checked to be at most 10000.
 struct OrderTermsFlags {
   std::optional<uint32_t> sla_uptime_bps, sla_max_latency_ms, min_reputation_bps;
+  std::string max_price, deposit;  // --max-price / --deposit: override the spec's (udpai or ucredit)
 };
 void AddOrderTermsFlags(CLI::App* cmd, OrderTermsFlags& f);
 void ApplyOrderTerms(const OrderTermsFlags& f, depai::market::v1::MsgCreateOrder* m);

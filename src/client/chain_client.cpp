@@ -124,6 +124,14 @@ Result<pv1::Params> HttpChainClient::ProviderParams() {
   return Decode<pv1::Params>(*j, "provider params");
 }
 
+Result<std::optional<uint64_t>> HttpChainClient::OraclePriceE9() {
+  auto j = Get("/oracle/price");
+  if (!j.ok() || !j->value("available", false)) return std::optional<uint64_t>{};  // no oracle, or no price
+  auto p = Amount::Parse(j->value("price_e9", ""));
+  if (!p.ok() || p->is_zero()) return std::optional<uint64_t>{};
+  return std::optional<uint64_t>(p->raw());
+}
+
 Result<mv1::Order> HttpChainClient::GetOrder(uint64_t id) {
   auto j = Get("/q/market/orders/" + std::to_string(id));
   if (!j.ok()) return j.error();

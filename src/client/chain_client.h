@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,9 @@ class ChainClient {
   virtual Result<std::vector<depai::market::v1::Bid>> OrderBids(uint64_t order_id) = 0;
   virtual Result<depai::market::v1::Lease> GetLease(uint64_t id) = 0;
   virtual Result<std::vector<depai::market::v1::Lease>> LeasesOf(const std::string& provider) = 0;
+  // The chain's current DPAI/USD median in nano-USD per DPAI (GET /oracle/price), or nullopt when
+  // the oracle has no available price (or the chain has no oracle). Default: nullopt.
+  virtual Result<std::optional<uint64_t>> OraclePriceE9() { return std::optional<uint64_t>{}; }
   // Events of committed blocks from..to (the node may return fewer heights; see next_height).
   virtual Result<EventPage> Events(int64_t from, int64_t to) = 0;
 
@@ -125,6 +129,7 @@ class HttpChainClient : public ChainClient {
   Result<ProviderRecord> GetProvider(const std::string& address) override;
   Result<depai::provider::v1::Params> ProviderParams() override;
   Result<depai::market::v1::Order> GetOrder(uint64_t id) override;
+  Result<std::optional<uint64_t>> OraclePriceE9() override;
   Result<std::vector<depai::market::v1::Order>> OpenOrders() override;
   Result<std::vector<depai::market::v1::Bid>> OrderBids(uint64_t order_id) override;
   Result<depai::market::v1::Lease> GetLease(uint64_t id) override;

@@ -409,14 +409,19 @@ Result<depai::market::v1::Placement> ParsePlacement(const YAML::Node& n) {
   return p;
 }
 
-Result<depai::tx::v1::Coin> ParseUdpai(const YAML::Node& n, const std::string& path) {
+// A positive amount in the order's denom: udpai, or ucredit when pricing.denom is ucredit.
+Result<depai::tx::v1::Coin> ParsePrice(const YAML::Node& n, const std::string& path, const std::string& denom) {
   DEPAI_ASSIGN_OR_RETURN(std::string s, Str(n, path));
   auto c = Coins::Parse(s);
   if (!c.ok()) return Err(path + ": " + c.error().message + Line(n));
-  if (c->list().size() != 1 || c->list()[0].denom != "udpai")
-    return Err(path + ": must be a positive amount of udpai, e.g. 100udpai, got '" + s + "'" + Line(n));
+  if (c->list().size() != 1 || c->list()[0].denom != denom)
+    return Err(path + ": must be a positive amount of " + denom + ", e.g. 100" + denom + ", got '" + s + "'" +
+               (denom == "udpai" && s.find("ucredit") != std::string::npos
+                    ? " (set pricing.denom: ucredit for a credit-priced order)"
+                    : "") +
+               Line(n));
   depai::tx::v1::Coin out;
-  out.set_denom("udpai");
+  out.set_denom(denom);
   out.set_amount(c->list()[0].amount.str());
   return out;
 }
@@ -646,12 +651,21 @@ Result<DeploySpec> ParseDeploySpec(std::string_view yaml, const std::string& bas
   if (root["placement"]) SET_OR_RETURN(*o.mutable_placement(), ParsePlacement(root["placement"]));
   if (!root["pricing"]) return Err("pricing: missing (needs max_price_per_block and deposit)");
   const auto& pr = root["pricing"];
-  DEPAI_TRY(CheckKeys(pr, "pricing",
-                      {"max_price_per_block", "deposit", "bid_window", "auto_select", "reopen_on_provider_close"}));
-  if (!pr["max_price_per_block"]) return Err("pricing.max_price_per_block: missing (e.g. 100udpai)");
-  SET_OR_RETURN(*o.mutable_max_price_per_block(), ParseUdpai(pr["max_price_per_block"], "pricing.max_price_per_block"));
-  if (!pr["deposit"]) return Err("pricing.deposit: missing (e.g. 100000udpai)");
-  SET_OR_RETURN(*o.mutable_deposit(), ParseUdpai(pr["deposit"], "pricing.deposit"));
+  DEPAI_TRY(
+      CheckKeys(pr, "pricing",
+                {"max_price_per_block", "deposit", "bid_window", "auto_select", "reopen_on_provider_close", "denom"}));
+  std::string denom = "udpai";
+  if (pr["denom"]) {
+    SET_OR_RETURN(denom, Str(pr["denom"], "pricing.denom"));
+    if (denom != "udpai" && denom != "ucredit")
+      return Err("pricing.denom: must be udpai or ucredit, got '" + denom + "'" + Line(pr["denom"]));
+    if (denom == "ucredit") o.set_denom("ucredit");
+  }
+  if (!pr["max_price_per_block"]) return Err("pricing.max_price_per_block: missing (e.g. 100" + denom + ")");
+  SET_OR_RETURN(*o.mutable_max_price_per_block(),
+                ParsePrice(pr["max_price_per_block"], "pricing.max_price_per_block", denom));
+  if (!pr["deposit"]) return Err("pricing.deposit: missing (e.g. 100000" + denom + ")");
+  SET_OR_RETURN(*o.mutable_deposit(), ParsePrice(pr["deposit"], "pricing.deposit", denom));
   uint64_t window = 5;
   if (pr["bid_window"]) SET_OR_RETURN(window, U64(pr["bid_window"], "pricing.bid_window", 1000000));
   if (window == 0) return Err("pricing.bid_window: must be at least 1 block");

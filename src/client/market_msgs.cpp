@@ -17,8 +17,8 @@ google::protobuf::Any PackAny(const google::protobuf::Message& m) {
 }
 
 namespace {
-void SetCoin(depai::tx::v1::Coin* c, Amount a) {
-  c->set_denom("udpai");
+void SetCoin(depai::tx::v1::Coin* c, Amount a, const std::string& denom = "udpai") {
+  c->set_denom(denom);
   c->set_amount(a.str());
 }
 }  // namespace
@@ -33,10 +33,15 @@ google::protobuf::Any PackMsgCloseOrder(const std::string& owner, uint64_t order
 }
 
 google::protobuf::Any PackMsgCreateBid(const std::string& provider, uint64_t order_id, Amount price_per_block) {
+  return PackMsgCreateBid(provider, order_id, price_per_block, "udpai");
+}
+
+google::protobuf::Any PackMsgCreateBid(const std::string& provider, uint64_t order_id, Amount price_per_block,
+                                       const std::string& denom) {
   mv1::MsgCreateBid m;
   m.set_provider(provider);
   m.set_order_id(order_id);
-  SetCoin(m.mutable_price_per_block(), price_per_block);
+  SetCoin(m.mutable_price_per_block(), price_per_block, denom);
   return PackAny(m);
 }
 
@@ -64,10 +69,15 @@ google::protobuf::Any PackMsgCloseLease(const std::string& sender, uint64_t leas
 }
 
 google::protobuf::Any PackMsgDepositEscrow(const std::string& depositor, uint64_t order_id, Amount amount) {
+  return PackMsgDepositEscrow(depositor, order_id, amount, "udpai");
+}
+
+google::protobuf::Any PackMsgDepositEscrow(const std::string& depositor, uint64_t order_id, Amount amount,
+                                           const std::string& denom) {
   mv1::MsgDepositEscrow m;
   m.set_depositor(depositor);
   m.set_order_id(order_id);
-  SetCoin(m.mutable_amount(), amount);
+  SetCoin(m.mutable_amount(), amount, denom);
   return PackAny(m);
 }
 
@@ -105,7 +115,7 @@ Result<mv1::MsgCreateOrder> MsgCreateOrderFromJson(const nlohmann::json& in, con
     if (j.contains(f) && j[f].is_string()) {
       auto c = Coins::Parse(j[f].get<std::string>());
       if (!c.ok() || c->list().size() != 1)
-        return Error{"client", 1, std::string(f) + ": expected an amount like 50udpai"};
+        return Error{"client", 1, std::string(f) + ": expected an amount like 50udpai or 50ucredit"};
       j[f] = nlohmann::json{{"denom", c->list()[0].denom}, {"amount", c->list()[0].amount.str()}};
     }
   }
@@ -120,6 +130,8 @@ Result<mv1::MsgCreateOrder> MsgCreateOrderFromJson(const nlohmann::json& in, con
   google::protobuf::util::JsonParseOptions o;
   auto st = google::protobuf::util::JsonStringToMessage(j.dump(), &m, o);
   if (!st.ok()) return Error{"client", 1, "order spec: " + std::string(st.message())};
+  // A ucredit max price makes a credit-priced order (its deposit must be ucredit too).
+  if (m.denom().empty() && m.max_price_per_block().denom() == "ucredit") m.set_denom("ucredit");
   return m;
 }
 

@@ -19,11 +19,16 @@ google::protobuf::Any PackAny(const google::protobuf::Message& m);
 google::protobuf::Any PackMsgCreateOrder(const depai::market::v1::MsgCreateOrder& m);
 google::protobuf::Any PackMsgCloseOrder(const std::string& owner, uint64_t order_id);
 google::protobuf::Any PackMsgCreateBid(const std::string& provider, uint64_t order_id, Amount price_per_block);
+// The same in `denom` (the order's: udpai or ucredit).
+google::protobuf::Any PackMsgCreateBid(const std::string& provider, uint64_t order_id, Amount price_per_block,
+                                       const std::string& denom);
 google::protobuf::Any PackMsgCloseBid(const std::string& provider, uint64_t order_id);
 google::protobuf::Any PackMsgCreateLease(const std::string& owner, uint64_t order_id, const std::string& provider);
 google::protobuf::Any PackMsgCloseLease(const std::string& sender, uint64_t lease_id,
                                         depai::market::v1::CloseReason reason);
 google::protobuf::Any PackMsgDepositEscrow(const std::string& depositor, uint64_t order_id, Amount amount);
+google::protobuf::Any PackMsgDepositEscrow(const std::string& depositor, uint64_t order_id, Amount amount,
+                                           const std::string& denom);
 google::protobuf::Any PackMsgWithdrawLease(const std::string& provider, uint64_t lease_id);
 
 // "owner", "unstable", "decommission", "manifest-timeout", "resources-unavailable",

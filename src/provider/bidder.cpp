@@ -1,6 +1,7 @@
 #include "provider/bidder.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include "client/market_msgs.h"
 #include "x/market/keeper.h"
@@ -138,10 +139,29 @@ void Bidder::ConsiderOrder(uint64_t order_id, int64_t height) {
     if (!p.ok()) return Skip(order_id, p.error().message);
     price = p.value();
   }
+  // A credit-priced order: our udpai price in ucredit (1 ucredit = 1 micro-USD), at the configured
+  // credit_price_e9 or else the oracle's median, rounded up so that we never bid below our price.
+  const std::string denom = o.denom().empty() ? "udpai" : o.denom();
+  if (denom == "ucredit") {
+    uint64_t rate = cfg_.credit_price_e9;
+    if (rate == 0) {
+      auto op = chain_.OraclePriceE9();
+      if (!op.ok() || !op.value())
+        return Skip(order_id,
+                    "credit-priced order and no DPAI/USD price to convert at "
+                    "(set [pricing] credit_price_e9 or wait for the oracle)");
+      rate = *op.value();
+    }
+    const unsigned __int128 c = (static_cast<unsigned __int128>(price) * rate + 999'999'999) / 1'000'000'000;
+    if (c > Amount::kMax) return Skip(order_id, "our credit price overflows");
+    price = std::max<uint64_t>(1, static_cast<uint64_t>(c));
+  } else if (denom != "udpai") {
+    return Skip(order_id, "the order is priced in " + denom + ", which we do not take");
+  }
   if (price > max_price)
-    return Skip(order_id, "our price " + std::to_string(price) + "udpai is above the order's max " +
-                              std::to_string(max_price) + "udpai");
-  auto r = chain_.Broadcast({client::PackMsgCreateBid(me, order_id, Amount::Of(price).value())});
+    return Skip(order_id, "our price " + std::to_string(price) + denom + " is above the order's max " +
+                              std::to_string(max_price) + denom);
+  auto r = chain_.Broadcast({client::PackMsgCreateBid(me, order_id, Amount::Of(price).value(), denom)});
   if (!r.ok()) {
     const Error& e = r.error();
     if (client::IsChainError(e, xm::kCodespace, xm::kErrDuplicateBid)) {
@@ -154,7 +174,7 @@ void Bidder::ConsiderOrder(uint64_t order_id, int64_t height) {
     return Skip(order_id, std::string(gone ? "the order is no longer open for bids" : "the chain rejected our bid") +
                               ": " + e.message + " (" + e.codespace + " " + std::to_string(e.code) + ")");
   }
-  spdlog::info("order {}: bid {}udpai per block at height {}", order_id, price, r->height);
+  spdlog::info("order {}: bid {}{} per block at height {}", order_id, price, denom, r->height);
   Reserve(order_id, price, r->height, need);
 }
 

@@ -400,7 +400,7 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
   const toml::table& pr = t["pricing"].as_table() ? *t["pricing"].as_table() : empty;
   DEPAI_TRY(CheckKeys(pr, "pricing",
                       {"base", "per_cpu_core", "per_memory_gib", "per_bandwidth_mbps", "per_gpu", "per_storage_gib",
-                       "script", "script_timeout_ms"}));
+                       "script", "script_timeout_ms", "credit_price_e9"}));
   DEPAI_ASSIGN_OR_RETURN(c.rule.base, GetU64(pr, "base", "pricing.", 0));
   DEPAI_ASSIGN_OR_RETURN(c.rule.per_cpu_core, GetU64(pr, "per_cpu_core", "pricing.", 0));
   DEPAI_ASSIGN_OR_RETURN(c.rule.per_memory_gib, GetU64(pr, "per_memory_gib", "pricing.", 0));
@@ -410,6 +410,7 @@ Result<ProviderConfig> ParseConfig(const std::string& text, const std::string& b
   DEPAI_ASSIGN_OR_RETURN(c.price_script, GetStr(pr, "script", "pricing.", ""));
   DEPAI_ASSIGN_OR_RETURN(uint64_t sto, GetU64(pr, "script_timeout_ms", "pricing.", 2000));
   c.price_script_timeout_ms = static_cast<int64_t>(sto);
+  DEPAI_ASSIGN_OR_RETURN(c.credit_price_e9, GetU64(pr, "credit_price_e9", "pricing.", 0));
   if (!c.price_script.empty()) {
     if (fs::path(c.price_script).is_relative()) c.price_script = (fs::path(base_dir) / c.price_script).string();
     if (::access(c.price_script.c_str(), X_OK) != 0)

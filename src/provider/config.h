@@ -60,6 +60,10 @@ struct ProviderConfig {
   PriceRule rule;
   std::string price_script;  // when set: JSON on stdin, price (udpai per block) or "skip" on stdout
   int64_t price_script_timeout_ms = 2000;
+  // Credit-priced orders (x/market denom ucredit): the udpai price above is converted to ucredit at
+  // this many nano-USD per DPAI ([pricing] credit_price_e9), rounded up; 0 (default) converts at the
+  // chain's current oracle median (GET /oracle/price), and skips the order while there is none.
+  uint64_t credit_price_e9 = 0;
 
   int64_t poll_interval_ms = 300;
   int64_t withdraw_every_blocks = 20;

@@ -12,6 +12,7 @@
 #include "util/amount.h"
 #include "util/result.h"
 #include "x/types/context.h"
+#include "x/types/errors.h"
 
 namespace depai::x::market {
 
@@ -41,6 +42,21 @@ class BankKeeper {
   virtual Status send(Context& ctx, std::string_view from, std::string_view to, const Coins& coins,
                       bool user_transfer) const = 0;
   virtual Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const = 0;
+  // Burns coins held by `from` (ucredit paid to a credit lease, from the escrow module account).
+  // A keeper that cannot burn refuses as an internal fault, so udpai-only setups need not implement it.
+  virtual Status burn(Context& ctx, std::string_view from, const Coins& coins) const {
+    return Fault(kFaultInternal, "this bank keeper cannot burn");
+  }
+};
+
+// Told of every lease payment (x/rewards records revenue with it); implemented in src/app.
+class RevenueHook {
+ public:
+  virtual ~RevenueHook() = default;
+  // A lease paid `paid` (the provider's share + take) in `denom` this block; `burned` says the
+  // coins were burned (ucredit) rather than credited to the provider (udpai).
+  virtual Status on_paid(Context& ctx, std::string_view buyer20, std::string_view provider20, uint64_t lease_id,
+                         const Coin& to_provider, const Coin& take, bool burned) const = 0;
 };
 
 }  // namespace depai::x::market

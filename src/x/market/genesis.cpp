@@ -108,7 +108,20 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   for (uint64_t id : order_ids) {
     DEPAI_ASSIGN_OR_RETURN(auto e, keeper_.escrow(s, id));
     if (!e) return genesisErr("order " + std::to_string(id) + " has no escrow");
+    DEPAI_ASSIGN_OR_RETURN(auto o, keeper_.order(s, id));
+    if (e->pb.denom() != o->pb.denom())
+      return genesisErr("order " + std::to_string(id) + " and its escrow are in different denoms");
   }
+  Status denoms;
+  DEPAI_TRY(keeper_.for_each_lease(s, [&](const LeaseRec& l) {
+    auto o = keeper_.order(s, l.pb.order_id());
+    if (!o.ok() || !*o || (*o)->pb.denom() != l.pb.denom()) {
+      denoms = genesisErr("lease " + std::to_string(l.pb.id()) + " and its order are in different denoms");
+      return false;
+    }
+    return true;
+  }));
+  DEPAI_TRY(denoms);
   auto seq = [&](const char* key, uint64_t min) -> Result<uint64_t> {
     if (!g.contains(key)) return min;
     auto v = Amount::Parse(g[key].is_string() ? g[key].get<std::string>() : g[key].dump());

@@ -16,8 +16,16 @@
 // record the check saw that is missing in the write is a fault (kFaultInternal).
 //
 // Coins move only through BankKeeper::send with user_transfer = false; the escrow module account
-// holds every escrow and bid deposit. Per-block work (end_block) touches only index entries due
-// at the current height, so it does not grow with the number of open leases.
+// holds every escrow and bid deposit.
+//
+// Price denoms: an order is priced in udpai (Order.denom empty) or in ucredit. Its max price, its
+// bids' prices, its lease's rate and its escrow are all in that denom; bid deposits are always
+// udpai. A udpai lease pays the provider (withdrawable) and the take fee (treasury, checker pool)
+// as today. A ucredit lease's payments (the provider's share and the take) are burned from the
+// escrow module account as they settle: nothing becomes withdrawable, a withdraw pays nothing,
+// and credits never leave the escrow except back to the order's owner (refund) or by burning.
+// Every settlement or debt payment that pays > 0 calls the RevenueHook when one is set. Per-block work (end_block)
+// touches only index entries due at the current height, so it does not grow with the number of open leases.
 //
 // Files: records.cpp (records, iterators, indexes, params), orders.cpp (orders and bids),
 // leases.cpp (leases, escrow deposits, withdrawals, settlement and scheduling), end_block.cpp,
@@ -60,10 +68,16 @@ enum Code : uint32_t {
   kErrOrderClosed = 19,
   kErrInvariant = 20,  // retired: an escrow invariant break is now Fault(kFaultInvariant)
   kErrBidNotOpen = 21,
+  kErrWrongDenom = 22,  // a bid or deposit in a denom other than the order's
 };
 inline Error MarketErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
 
-inline constexpr const char* kDenom = "udpai";
+inline constexpr const char* kDenom = "udpai";          // native; bid deposits, udpai orders
+inline constexpr const char* kCreditDenom = "ucredit";  // credit-priced orders (burned as paid)
+
+// The order/escrow/lease denom field as stored ("" = udpai) -> the denom; nullopt when it is
+// neither udpai nor ucredit.
+std::optional<std::string> PriceDenom(std::string_view field);
 
 using depai::market::v1::Bid;
 using depai::market::v1::CloseReason;
@@ -98,6 +112,7 @@ struct OrderRec {
   Order pb;
   Bytes owner;  // 20 bytes
   Amount max_price;
+  std::string denom;  // udpai or ucredit (pb.denom "" = udpai)
 };
 struct BidRec {
   Bid pb;
@@ -108,11 +123,14 @@ struct BidRec {
 struct LeaseRec {
   Lease pb;
   Bytes owner, provider;  // 20 bytes each
-  Amount rate;            // price_per_block
+  Amount rate;            // price_per_block, in denom
+  std::string denom;      // udpai or ucredit
 };
 struct EscrowRec {
   Escrow pb;          // order_id and owner; the amounts are written from acc
   EscrowAccount acc;  // the amounts, parsed
+  std::string denom;  // udpai or ucredit: what balance, debt and withdrawable are in
+  bool burns() const { return denom == kCreditDenom; }
 };
 
 // Decoders from the proto (genesis import validates with these; views use them after the
@@ -129,6 +147,7 @@ struct CreateOrderParsed {
   const depai::market::v1::MsgCreateOrder* msg = nullptr;  // groups, placement, flags (never null)
   Amount max_price;
   Amount deposit;
+  std::string denom;  // udpai or ucredit (msg.denom "" = udpai)
 };
 struct CloseOrderParsed {
   Bytes signer;  // owner
@@ -138,6 +157,7 @@ struct CreateBidParsed {
   Bytes signer;  // provider
   uint64_t order_id = 0;
   Amount price;
+  std::string denom;  // the price's denom; must be the order's
 };
 struct CloseBidParsed {
   Bytes signer;  // provider
@@ -157,6 +177,7 @@ struct DepositParsed {
   Bytes signer;  // depositor
   uint64_t order_id = 0;
   Amount amount;
+  std::string denom;  // the amount's denom; must be the order's
 };
 struct WithdrawParsed {
   Bytes signer;  // provider
@@ -244,9 +265,15 @@ class Keeper {
 
   const ProviderKeeper* providers() const { return providers_; }
   const BankKeeper* bank() const { return bank_; }
+  // Called on every settlement or debt payment that pays > 0 (null: none). Set once by the App.
+  void set_revenue_hook(const RevenueHook* h) { hook_ = h; }
+  const RevenueHook* revenue_hook() const { return hook_; }
 
  private:
-  Status send_from_escrow(Context& ctx, std::string_view to, Amount a) const;
+  Status send_from_escrow(Context& ctx, std::string_view to, Amount a, std::string_view denom = kDenom) const;
+  // A payment of a lease: udpai take to the treasury and pool (the provider's share stays
+  // withdrawable); ucredit share and take burned from the escrow account. Then the hook.
+  Status paid(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowRec& e, const Payout& po) const;
   // The take fee of a payout: params.checker_pool_bps of it to the checker pool, the rest to the treasury.
   Status pay_take(Context& ctx, const ParamsRec& p, Amount take) const;
   Status settle(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowRec& e, int64_t h) const;
@@ -282,6 +309,7 @@ class Keeper {
 
   const ProviderKeeper* providers_;
   const BankKeeper* bank_;
+  const RevenueHook* hook_ = nullptr;
 };
 
 std::string ReasonName(CloseReason r);

@@ -43,9 +43,29 @@ Status Keeper::close_lease_unstable(Context& ctx, uint64_t lease_id) const {
   return finish_lease(ctx, *l, depai::market::v1::CLOSE_REASON_PROVIDER_UNSTABLE, true);
 }
 
+Status Keeper::paid(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowRec& e, const Payout& po) const {
+  if (po.to_provider.is_zero() && po.take.is_zero()) return {};
+  if (e.burns()) {
+    // Settle/AddFunds credited the provider's share to withdrawable; a credit lease burns it
+    // instead, with the take: the whole payment leaves the escrow account and the supply.
+    auto w = e.acc.withdrawable.sub(po.to_provider);
+    if (!w.ok()) return Fault(kFaultInternal, "credit escrow withdrawable below the payment just settled");
+    e.acc.withdrawable = *w;
+    auto total = po.to_provider.add(po.take);
+    if (!total.ok()) return RootErr(kErrOverflow, "escrow payment overflows");
+    DEPAI_TRY(bank_->burn(ctx, EscrowModuleAddress(), Coins::From({Coin{kCreditDenom, *total}}).value()));
+  } else {
+    DEPAI_TRY(pay_take(ctx, p, po.take));
+  }
+  if (hook_)
+    DEPAI_TRY(hook_->on_paid(ctx, l.owner, l.provider, l.pb.id(), Coin{e.denom, po.to_provider}, Coin{e.denom, po.take},
+                             e.burns()));
+  return {};
+}
+
 Status Keeper::settle(Context& ctx, const ParamsRec& p, const LeaseRec& l, EscrowRec& e, int64_t h) const {
   DEPAI_ASSIGN_OR_RETURN(Payout po, Settle(e.acc, l.rate, p.pb.take_fee_bps(), h));
-  DEPAI_TRY(pay_take(ctx, p, po.take));
+  DEPAI_TRY(paid(ctx, p, l, e, po));
   if (po.blocks_paid + po.blocks_unpaid > 0 && ctx.events) {
     auto attrs = LeaseAttrs(l.pb);
     attrs.push_back({"amount", po.to_provider.str()});
@@ -53,6 +73,10 @@ Status Keeper::settle(Context& ctx, const ParamsRec& p, const LeaseRec& l, Escro
     attrs.push_back({"blocks", std::to_string(po.blocks_paid)});
     attrs.push_back({"balance", e.acc.balance.str()});
     attrs.push_back({"debt", e.acc.debt.str()});
+    if (e.burns()) {
+      auto t = po.to_provider.add(po.take);
+      attrs.push_back({"burned", t.ok() ? t->str() : "0"});
+    }
     ctx.events->emit("market.escrow_settled", std::move(attrs));
   }
   return {};
@@ -98,8 +122,9 @@ void Keeper::schedule(Context& ctx, LeaseRec& l, const EscrowRec& e, const Param
 EscrowAccount Keeper::settled_view(const ParamsRec& p, const LeaseRec& l, const EscrowRec& e, int64_t height) const {
   if (l.pb.state() == LEASE_STATE_CLOSED) return e.acc;
   EscrowAccount copy = e.acc;
-  if (Settle(copy, l.rate, p.pb.take_fee_bps(), height).ok()) return copy;
-  return e.acc;
+  if (!Settle(copy, l.rate, p.pb.take_fee_bps(), height).ok()) return e.acc;
+  if (e.burns()) copy.withdrawable = e.acc.withdrawable;  // a credit lease's payments are burned
+  return copy;
 }
 
 // ---- leases -------------------------------------------------------------------------------
@@ -119,8 +144,8 @@ Status Keeper::check_create_lease(const store::KVReader& s, const CreateLeasePar
   DEPAI_ASSIGN_OR_RETURN(auto e, escrow(s, id));
   const Amount bal = e ? e->acc.balance : Amount();
   if (bal < b->price)
-    return MarketErr(kErrInsufficientEscrow, "escrow balance " + bal.str() + "udpai does not fund one block at " +
-                                                 b->pb.price_per_block() + "udpai; deposit first");
+    return MarketErr(kErrInsufficientEscrow, "escrow balance " + bal.str() + o->denom + " does not fund one block at " +
+                                                 b->pb.price_per_block() + o->denom + "; deposit first");
   return {};
 }
 
@@ -145,6 +170,8 @@ Result<uint64_t> Keeper::open_lease(Context& ctx, OrderRec& o, BidRec& winner) c
   l.owner = o.owner;
   l.provider = winner.provider;
   l.rate = winner.price;
+  l.denom = o.denom;
+  if (o.denom == kCreditDenom) l.pb.set_denom(kCreditDenom);
   l.pb.set_id(id);
   l.pb.set_order_id(o.pb.id());
   l.pb.set_owner(o.pb.owner());
@@ -209,8 +236,8 @@ Status Keeper::finish_lease(Context& ctx, LeaseRec& l, CloseReason reason, bool 
   if (!o || !e) return Fault(kFaultInternal, "lease " + std::to_string(l.pb.id()) + " has no order or escrow");
   unschedule(s, l, *e, p);
   DEPAI_TRY(settle(ctx, p, l, *e, h));
-  const Amount paid = e->acc.withdrawable;
-  DEPAI_TRY(send_from_escrow(ctx, l.provider, paid));
+  const Amount paid = e->acc.withdrawable;  // always 0 for a credit lease (burned as settled)
+  DEPAI_TRY(send_from_escrow(ctx, l.provider, paid, e->denom));
   e->acc.withdrawable = Amount();
   e->acc.debt = Amount();  // unpaid grace blocks are forgiven when the lease ends
   set_escrow(s, *e);
@@ -243,10 +270,14 @@ Status Keeper::check_deposit(const store::KVReader& s, const DepositParsed& m) c
   if (!o) return MarketErr(kErrOrderNotFound, "order " + std::to_string(m.order_id) + " not found");
   if (o->pb.state() == ORDER_STATE_CLOSED)
     return MarketErr(kErrOrderClosed, "order " + std::to_string(m.order_id) + " is closed");
-  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, m.signer, kDenom));
+  if (m.denom != o->denom)
+    return MarketErr(kErrWrongDenom, "order " + std::to_string(m.order_id) + " is priced in " + o->denom +
+                                         "; its escrow takes no " + m.denom);
+  const std::string& d = o->denom;
+  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, m.signer, d));
   if (have < m.amount)
     return RootErr(kErrInsufficientFunds,
-                   "insufficient funds: balance " + have.str() + "udpai is smaller than " + m.amount.str() + "udpai");
+                   "insufficient funds: balance " + have.str() + d + " is smaller than " + m.amount.str() + d);
   return {};
 }
 
@@ -257,7 +288,7 @@ Status Keeper::deposit(Context& ctx, const DepositParsed& m) const {
   DEPAI_ASSIGN_OR_RETURN(auto o, order(s, m.order_id));
   DEPAI_ASSIGN_OR_RETURN(auto e, escrow(s, m.order_id));
   if (!o || !e) return Vanished("order or escrow of order", m.order_id);
-  DEPAI_TRY(bank_->send(ctx, m.signer, EscrowModuleAddress(), Coins::From({Coin{kDenom, m.amount}}).value(), false));
+  DEPAI_TRY(bank_->send(ctx, m.signer, EscrowModuleAddress(), Coins::From({Coin{e->denom, m.amount}}).value(), false));
   std::optional<LeaseRec> l;
   if (o->pb.state() == ORDER_STATE_ACTIVE) {
     DEPAI_ASSIGN_OR_RETURN(l, lease(s, o->pb.lease_id()));
@@ -268,7 +299,7 @@ Status Keeper::deposit(Context& ctx, const DepositParsed& m) const {
     if (l->pb.state() == LEASE_STATE_ACTIVE) unschedule(s, *l, *e, p);
     DEPAI_TRY(settle(ctx, p, *l, *e, h));
     DEPAI_ASSIGN_OR_RETURN(Payout po, AddFunds(e->acc, m.amount, rate, p.pb.take_fee_bps()));
-    DEPAI_TRY(pay_take(ctx, p, po.take));
+    DEPAI_TRY(paid(ctx, p, *l, *e, po));
     if (l->pb.state() == LEASE_STATE_GRACE) {
       if (e->acc.balance >= rate) {
         set_sched(s, l->pb.grace_until(), kSchedGraceEnd, l->pb.id(), false);
@@ -310,6 +341,8 @@ Status Keeper::check_withdraw(const store::KVReader& s, const WithdrawParsed& m,
   if (l->pb.state() == LEASE_STATE_CLOSED)
     return MarketErr(kErrLeaseClosed, "lease " + std::to_string(id) + " is closed (paid out at close)");
   DEPAI_ASSIGN_OR_RETURN(auto e, escrow(s, l->pb.order_id()));
+  // A credit lease: the withdraw settles (burning what is due) and pays nothing, ever.
+  if (e && e->burns()) return {};
   if (e) {
     DEPAI_ASSIGN_OR_RETURN(const ParamsRec p, params(s));
     if (!settled_view(p, *l, *e, height).withdrawable.is_zero()) return {};
@@ -327,8 +360,8 @@ Status Keeper::withdraw(Context& ctx, const WithdrawParsed& m) const {
   // Settling an ACTIVE lease does not move funded_until, and a GRACE lease only accrues debt,
   // so the schedule stays valid.
   DEPAI_TRY(settle(ctx, p, *l, *e, ctx.header->height));
-  const Amount w = e->acc.withdrawable;
-  DEPAI_TRY(send_from_escrow(ctx, m.signer, w));
+  const Amount w = e->acc.withdrawable;  // 0 for a credit lease
+  DEPAI_TRY(send_from_escrow(ctx, m.signer, w, e->denom));
   e->acc.withdrawable = Amount();
   set_escrow(s, *e);
   if (ctx.events) {

@@ -42,6 +42,8 @@ class Module : public x::Module {
   Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
   std::optional<SimMsg> random_msg(SimState& sim) const override;
   const Keeper& keeper() const { return keeper_; }
+  // The hook told of every lease payment (null: none); the App sets it once at start-up.
+  void set_revenue_hook(const RevenueHook* h) { keeper_.set_revenue_hook(h); }
 
  private:
   Keeper keeper_;

@@ -20,13 +20,23 @@ using depai::market::v1::MsgWithdrawLease;
 using nlohmann::json;
 
 namespace {
-Result<Amount> UdpaiArg(const depai::tx::v1::Coin& c, const char* field) {
-  if (c.denom() != kDenom)
-    return RootErr(kErrInvalidCoins, std::string(field) + ": denom must be udpai, got '" + c.denom() + "'");
+// A positive amount in `denom` (udpai, or ucredit for a credit-priced order).
+Result<Amount> DenomArg(const depai::tx::v1::Coin& c, const char* field, const std::string& denom) {
+  if (c.denom() != denom)
+    return RootErr(kErrInvalidCoins, std::string(field) + ": denom must be " + denom + ", got '" + c.denom() + "'");
   auto a = Amount::Parse(c.amount());
   if (!a.ok()) return RootErr(kErrInvalidCoins, std::string(field) + ": " + a.error().message);
   if (a->is_zero()) return RootErr(kErrInvalidCoins, std::string(field) + " must be positive");
   return a;
+}
+
+// A positive amount in a price denom (udpai or ucredit); the check phase compares it with the order's.
+Result<Amount> PriceArg(const depai::tx::v1::Coin& c, const char* field, std::string* denom) {
+  auto d = PriceDenom(c.denom());
+  if (!d || c.denom().empty())
+    return RootErr(kErrInvalidCoins, std::string(field) + ": denom must be udpai or ucredit, got '" + c.denom() + "'");
+  *denom = *d;
+  return DenomArg(c, field, *d);
 }
 
 bool ValidAttrKey(const std::string& k) {
@@ -57,8 +67,11 @@ Result<CreateOrderParsed> ValidateCreateOrder(const MsgCreateOrder& m) {
     for (const auto& gp : g.units().gpus())
       if (gp.count() == 0) return Invalid("group '" + g.name() + "': GPU count must be positive");
   }
-  DEPAI_ASSIGN_OR_RETURN(p.max_price, UdpaiArg(m.max_price_per_block(), "max_price_per_block"));
-  DEPAI_ASSIGN_OR_RETURN(p.deposit, UdpaiArg(m.deposit(), "deposit"));
+  auto denom = PriceDenom(m.denom());
+  if (!denom) return Invalid("denom must be empty (udpai), udpai or ucredit, got '" + m.denom() + "'");
+  p.denom = *denom;
+  DEPAI_ASSIGN_OR_RETURN(p.max_price, DenomArg(m.max_price_per_block(), "max_price_per_block", p.denom));
+  DEPAI_ASSIGN_OR_RETURN(p.deposit, DenomArg(m.deposit(), "deposit", p.denom));
   if (m.bid_window_blocks() <= 0) return Invalid("bid_window_blocks must be positive");
   if (m.manifest_hash().size() != 32) return Invalid("manifest_hash must be 32 bytes (SHA-256)");
   const auto& pl = m.placement();
@@ -94,7 +107,7 @@ Result<CreateBidParsed> ValidateCreateBid(const MsgCreateBid& m) {
   CreateBidParsed p;
   DEPAI_ASSIGN_OR_RETURN(p.signer, ParseAddress(m.provider(), "provider"));
   DEPAI_ASSIGN_OR_RETURN(p.order_id, PositiveId(m.order_id(), "order_id"));
-  DEPAI_ASSIGN_OR_RETURN(p.price, UdpaiArg(m.price_per_block(), "price_per_block"));
+  DEPAI_ASSIGN_OR_RETURN(p.price, PriceArg(m.price_per_block(), "price_per_block", &p.denom));
   return p;
 }
 
@@ -128,7 +141,7 @@ Result<DepositParsed> ValidateDeposit(const MsgDepositEscrow& m) {
   DepositParsed p;
   DEPAI_ASSIGN_OR_RETURN(p.signer, ParseAddress(m.depositor(), "depositor"));
   DEPAI_ASSIGN_OR_RETURN(p.order_id, PositiveId(m.order_id(), "order_id"));
-  DEPAI_ASSIGN_OR_RETURN(p.amount, UdpaiArg(m.amount(), "amount"));
+  DEPAI_ASSIGN_OR_RETURN(p.amount, PriceArg(m.amount(), "amount", &p.denom));
   return p;
 }
 

@@ -24,12 +24,13 @@ Error NotFound(uint64_t id) { return MarketErr(kErrOrderNotFound, "order " + std
 Error Vanished(const char* what, uint64_t id) {
   return Fault(kFaultInternal, std::string(what) + " " + std::to_string(id) + " passed check but is missing");
 }
-Coins Udpai(Amount a) { return Coins::From({Coin{kDenom, a}}).value(); }
+Coins Of(std::string_view denom, Amount a) { return Coins::From({Coin{std::string(denom), a}}).value(); }
+Coins Udpai(Amount a) { return Of(kDenom, a); }
 }  // namespace
 
-Status Keeper::send_from_escrow(Context& ctx, std::string_view to, Amount a) const {
+Status Keeper::send_from_escrow(Context& ctx, std::string_view to, Amount a, std::string_view denom) const {
   if (a.is_zero()) return {};
-  return bank_->send(ctx, EscrowModuleAddress(), to, Udpai(a), false);
+  return bank_->send(ctx, EscrowModuleAddress(), to, Of(denom, a), false);
 }
 
 Status Keeper::refund_bids(Context& ctx, uint64_t order_id, const std::string& except_provider20,
@@ -54,7 +55,7 @@ Status Keeper::close_order_refund(Context& ctx, OrderRec& o, const char* why) co
   Amount refund;
   if (e) {
     refund = e->acc.balance;
-    DEPAI_TRY(send_from_escrow(ctx, o.owner, refund));
+    DEPAI_TRY(send_from_escrow(ctx, o.owner, refund, e->denom));
     e->acc.balance = Amount();
     e->acc.debt = Amount();
     set_escrow(*ctx.store, *e);
@@ -93,13 +94,15 @@ Status Keeper::check_create_order(const store::KVReader& s, const CreateOrderPar
     return MarketErr(kErrInvalidOrder, "bid_window_blocks " + std::to_string(window) + " outside [" +
                                            std::to_string(p.pb.min_bid_window()) + ", " +
                                            std::to_string(p.pb.max_bid_window()) + "]");
+  // params.min_deposit applies in the order's denom (a udpai or a ucredit count).
+  const std::string& d = m.denom;
   if (m.deposit < p.min_deposit)
     return MarketErr(kErrDepositTooSmall,
-                     "deposit " + m.deposit.str() + "udpai is below the minimum " + p.pb.min_deposit() + "udpai");
-  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, m.signer, kDenom));
+                     "deposit " + m.deposit.str() + d + " is below the minimum " + p.pb.min_deposit() + d);
+  DEPAI_ASSIGN_OR_RETURN(Amount have, bank_->balance(s, m.signer, d));
   if (have < m.deposit)
-    return RootErr(kErrInsufficientFunds, "insufficient funds: balance " + have.str() +
-                                              "udpai is smaller than deposit " + m.deposit.str() + "udpai");
+    return RootErr(kErrInsufficientFunds,
+                   "insufficient funds: balance " + have.str() + d + " is smaller than deposit " + m.deposit.str() + d);
   return {};
 }
 
@@ -127,21 +130,28 @@ Result<uint64_t> Keeper::create_order(Context& ctx, const CreateOrderParsed& m) 
   o.pb.set_state(ORDER_STATE_OPEN);
   o.pb.set_created_height(h);
   o.pb.set_bid_window_end(h + msg.bid_window_blocks());
-  DEPAI_TRY(bank_->send(ctx, m.signer, EscrowModuleAddress(), Udpai(m.deposit), false));
+  const bool credit = m.denom == kCreditDenom;
+  if (credit) o.pb.set_denom(kCreditDenom);  // udpai orders keep the empty default (unchanged bytes)
+  DEPAI_TRY(bank_->send(ctx, m.signer, EscrowModuleAddress(), Of(m.denom, m.deposit), false));
   EscrowRec e;
   e.pb.set_order_id(id);
   e.pb.set_owner(msg.owner());
+  e.denom = m.denom;
+  if (credit) e.pb.set_denom(kCreditDenom);
   e.acc = EscrowAccount{m.deposit, {}, {}, {}, {}, h};
   set_escrow(s, e);
   set_order(s, o.pb);
   index_open(s, o.pb, true);
   index_owner(s, o);
-  if (ctx.events)
-    ctx.events->emit("market.order_created", {{"order_id", std::to_string(id)},
-                                              {"owner", o.pb.owner()},
-                                              {"amount", m.deposit.str()},
-                                              {"max_price_per_block", o.pb.max_price_per_block()},
-                                              {"bid_window_end", std::to_string(o.pb.bid_window_end())}});
+  if (ctx.events) {
+    std::vector<EventAttribute> a{{"order_id", std::to_string(id)},
+                                  {"owner", o.pb.owner()},
+                                  {"amount", m.deposit.str()},
+                                  {"max_price_per_block", o.pb.max_price_per_block()},
+                                  {"bid_window_end", std::to_string(o.pb.bid_window_end())}};
+    if (credit) a.push_back({"denom", kCreditDenom});
+    ctx.events->emit("market.order_created", std::move(a));
+  }
   return id;
 }
 
@@ -195,9 +205,12 @@ Status Keeper::check_create_bid(const store::KVReader& s, const CreateBidParsed&
   if (height > o->pb.bid_window_end())
     return MarketErr(kErrBidWindowClosed, "the bid window of order " + std::to_string(id) + " closed at height " +
                                               std::to_string(o->pb.bid_window_end()));
+  if (m.denom != o->denom)
+    return MarketErr(kErrWrongDenom, "order " + std::to_string(id) + " is priced in " + o->denom + "; a bid in " +
+                                         m.denom + " cannot be accepted");
   if (m.price > o->max_price)
-    return MarketErr(kErrPriceTooHigh, "price " + m.price.str() + "udpai is above the order's max price " +
-                                           o->pb.max_price_per_block() + "udpai");
+    return MarketErr(kErrPriceTooHigh, "price " + m.price.str() + o->denom + " is above the order's max price " +
+                                           o->pb.max_price_per_block() + o->denom);
   DEPAI_ASSIGN_OR_RETURN(const ParamsRec p, params(s));
   uint32_t live = 0;
   Status dup;

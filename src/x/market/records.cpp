@@ -169,8 +169,25 @@ Result<ParamsRec> DecodeParams(Params pb) {
   return r;
 }
 
+std::optional<std::string> PriceDenom(std::string_view field) {
+  if (field.empty() || field == kDenom) return std::string(kDenom);
+  if (field == kCreditDenom) return std::string(kCreditDenom);
+  return std::nullopt;
+}
+
+namespace {
+Result<std::string> DenomField(std::string_view field, const char* what) {
+  auto d = PriceDenom(field);
+  if (!d)
+    return Fault(kFaultCorruptRecord,
+                 std::string("stored ") + what + " denom '" + std::string(field) + "' is not udpai or ucredit");
+  return *d;
+}
+}  // namespace
+
 Result<OrderRec> DecodeOrder(Order pb) {
   OrderRec r;
+  DEPAI_ASSIGN_OR_RETURN(r.denom, DenomField(pb.denom(), "order"));
   DEPAI_ASSIGN_OR_RETURN(r.owner, AddressField(pb.owner(), "order owner"));
   DEPAI_ASSIGN_OR_RETURN(r.max_price, AmountField(pb.max_price_per_block(), "order max_price_per_block"));
   r.pb = std::move(pb);
@@ -191,12 +208,14 @@ Result<LeaseRec> DecodeLease(Lease pb) {
   DEPAI_ASSIGN_OR_RETURN(r.owner, AddressField(pb.owner(), "lease owner"));
   DEPAI_ASSIGN_OR_RETURN(r.provider, AddressField(pb.provider(), "lease provider"));
   DEPAI_ASSIGN_OR_RETURN(r.rate, AmountField(pb.price_per_block(), "lease price_per_block"));
+  DEPAI_ASSIGN_OR_RETURN(r.denom, DenomField(pb.denom(), "lease"));
   r.pb = std::move(pb);
   return r;
 }
 
 Result<EscrowRec> DecodeEscrow(Escrow pb) {
   EscrowRec r;
+  DEPAI_ASSIGN_OR_RETURN(r.denom, DenomField(pb.denom(), "escrow"));
   DEPAI_ASSIGN_OR_RETURN(r.acc.balance, AmountField(pb.balance(), "escrow balance"));
   DEPAI_ASSIGN_OR_RETURN(r.acc.debt, AmountField(pb.debt(), "escrow debt"));
   DEPAI_ASSIGN_OR_RETURN(r.acc.withdrawable, AmountField(pb.withdrawable(), "escrow withdrawable"));

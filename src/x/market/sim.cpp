@@ -14,12 +14,13 @@ namespace mv1 = depai::market::v1;
 namespace {
 constexpr size_t kMaxPick = 64;  // candidates read per message (keeps generation cheap)
 
-depai::tx::v1::Coin Udpai(uint64_t amount) {
+depai::tx::v1::Coin In(const std::string& denom, uint64_t amount) {
   depai::tx::v1::Coin c;
-  c.set_denom(kDenom);
+  c.set_denom(denom);
   c.set_amount(std::to_string(amount));
   return c;
 }
+depai::tx::v1::Coin Udpai(uint64_t amount) { return In(kDenom, amount); }
 
 std::optional<size_t> AccountOf(const SimState& sim, std::string_view addr20) {
   for (size_t i = 0; i < sim.accounts.size(); ++i)
@@ -62,6 +63,11 @@ mv1::MsgCreateOrder RandomOrder(SimRng& rng, const std::string& owner) {
   m.set_manifest_hash(kind == 3 ? std::string("short") : crypto::Sha256("sim-manifest-" + std::to_string(rng.next())));
   m.set_auto_select(rng.chance(40));
   m.set_reopen_on_provider_close(rng.chance(30));
+  if (kind == 4) {  // credit-priced (the same draws, so the udpai stream is unchanged)
+    m.set_denom(kCreditDenom);
+    m.mutable_max_price_per_block()->set_denom(kCreditDenom);
+    m.mutable_deposit()->set_denom(kCreditDenom);
+  }
   return m;
 }
 }  // namespace
@@ -90,7 +96,8 @@ std::optional<SimMsg> Module::random_msg(SimState& sim) const {
     const OrderRec* o = Pick(rng, open);
     m.set_order_id(o ? o->pb.id() : 1 + rng.below(8));
     const uint64_t max = o ? o->max_price.raw() : 100;
-    *m.mutable_price_per_block() = Udpai(rng.chance(10) ? max + 1 : 1 + rng.below(max == 0 ? 1 : max));
+    *m.mutable_price_per_block() =
+        In(o ? o->denom : std::string(kDenom), rng.chance(10) ? max + 1 : 1 + rng.below(max == 0 ? 1 : max));
     return SimMsg{who, PackAny(kTypeCreateBid, m)};
   }
 
@@ -128,7 +135,7 @@ std::optional<SimMsg> Module::random_msg(SimState& sim) const {
     mv1::MsgDepositEscrow m;
     m.set_depositor(me);
     m.set_order_id(o && !rng.chance(10) ? o->pb.id() : 1 + rng.below(16));
-    *m.mutable_amount() = Udpai(1 + rng.below(20000));
+    *m.mutable_amount() = In(o ? o->denom : std::string(kDenom), 1 + rng.below(20000));
     return SimMsg{who, PackAny(kTypeDepositEscrow, m)};
   }
 
