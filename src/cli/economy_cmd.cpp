@@ -40,7 +40,7 @@ const char* kColumns[] = {"epoch",
                           "revenue_ucredit",
                           "revenue_uusd",
                           "subsidy_uusd",
-                          "revenue_to_subsidy_bps",
+                          "revenue_to_subsidy_e9",
                           "minted_udpai",
                           "burned_udpai",
                           "minted_ucredit",
@@ -59,11 +59,11 @@ std::string Cell(const json& v) {
   return v.dump();
 }
 
-// "1234" bps -> "0.1234"
-std::string Ratio(const json& bps) {
-  uint64_t v = std::stoull(Cell(bps).empty() ? "0" : Cell(bps));
-  std::string frac = std::to_string(v % 10000);
-  return std::to_string(v / 10000) + "." + std::string(4 - frac.size(), '0') + frac;
+// "1234567" (x 10^9) -> "0.001234567"
+std::string Ratio(const json& e9) {
+  uint64_t v = std::stoull(Cell(e9).empty() ? "0" : Cell(e9));
+  std::string frac = std::to_string(v % 1000000000);
+  return std::to_string(v / 1000000000) + "." + std::string(9 - frac.size(), '0') + frac;
 }
 
 void PrintCsv(const json& epochs) {
@@ -99,7 +99,7 @@ void PrintTable(const json& epochs) {
   for (const auto& e : epochs)
     std::cout << Cell(e["epoch"]) << "  " << Cell(e["start_height"]) << "-" << Cell(e["end_height"]) << "  "
               << Cell(e["emissions"]) << "  " << Cell(e["revenue_uusd"]) << "  " << Cell(e["subsidy_uusd"]) << "  "
-              << Ratio(e["revenue_to_subsidy_bps"]) << "  " << Cell(e["burned_udpai"]) << "  "
+              << Ratio(e["revenue_to_subsidy_e9"]) << "  " << Cell(e["burned_udpai"]) << "  "
               << Cell(e["net_supply_change"]) << "  " << Cell(e["paying_buyers"]) << "  "
               << Cell(e["rewarded_providers"]) << (e.value("price_available", false) ? "" : "  (price stale)") << "\n";
 }

@@ -176,7 +176,7 @@ TEST_F(RewardsFixture, DistributionSumsExactlyToThePoolAndFollowsTheFormula) {
   EXPECT_EQ(r.revenue_ucredit(), "500");
   EXPECT_EQ(r.revenue_uusd(), "10505");
   EXPECT_EQ(r.subsidy_uusd(), std::to_string(pool * 50'000'000 / 1'000'000'000));  // 50000 uusd
-  EXPECT_EQ(r.revenue_to_subsidy_bps(), 10505u * 10000 / 50000);
+  EXPECT_EQ(r.revenue_to_subsidy_e9(), 10505ull * 1000000000 / 50000);
   EXPECT_EQ(r.paying_buyers(), 2u);
   EXPECT_EQ(r.rewarded_providers(), 3u);
   EXPECT_EQ(k.provider_rewards(s, A('c')).value()->work(), std::to_string(wc));

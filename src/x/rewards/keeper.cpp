@@ -395,9 +395,10 @@ Status Keeper::distribute(Context& ctx, const Params& p, EpochState& st) const {
   const Amount subsidy_uusd = subsidy.ok() ? *subsidy : Amount::Of(Amount::kMax).value();
   rec.set_subsidy_uusd(subsidy_uusd.str());
   DEPAI_ASSIGN_OR_RETURN(Amount rev_uusd, Field(rec.revenue_uusd(), "revenue_uusd"));
-  rec.set_revenue_to_subsidy_bps(
-      subsidy_uusd.is_zero() ? 0
-                             : static_cast<uint64_t>(static_cast<U128>(rev_uusd.raw()) * 10000 / subsidy_uusd.raw()));
+  if (!subsidy_uusd.is_zero()) {
+    const U128 ratio = static_cast<U128>(rev_uusd.raw()) * x::kPriceScale / subsidy_uusd.raw();
+    rec.set_revenue_to_subsidy_e9(ratio > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(ratio));
+  }
   auto util = [&](const char* kind, U128 leased, U128 verified) {
     auto* u = rec.add_utilization();
     u->set_kind(kind);
