@@ -19,6 +19,7 @@
 #include "unit/ledger_fixture.h"
 #include "x/market/keeper.h"
 #include "x/verify/keeper.h"
+#include "x/verify/module.h"
 
 namespace depai::test {
 namespace {
@@ -260,6 +261,14 @@ void SetupNetwork(Verify& V, uint32_t p1_h100s = 0) {
   V.RegisterChecker(kSameOwner, V.Addr(kP1));
 }
 
+// x/verify's standing view (what x/rewards pays by) of a provider over [1, now].
+x::verify::Standing StandingOf(Verify& V, size_t who) {
+  for (const auto* m : V.L.app->Modules())
+    if (const auto* vm = dynamic_cast<const x::verify::Module*>(m))
+      return vm->keeper().standing(V.L.app->committed_state(), V.L.accounts.at(who).addr, 1, V.Height()).value();
+  throw std::runtime_error("no verify module");
+}
+
 TEST(Verify, QuorumNeverHoldsTheProviderOrASameOwnerChecker) {
   Verify V;
   SetupNetwork(V);
@@ -319,6 +328,11 @@ TEST(Verify, HonestComputePassesAndPaysEachCheckerExactly) {
   EXPECT_EQ(rep["bps"].get<uint32_t>(), (5000u * 8000 + 10000u * 2000) / 10000) << rep.dump();
   V.RunUntil(U(v["final_height"]));
   for (auto& [who, b] : before) EXPECT_EQ(V.Bal(who), b - 2 * 100 + kReward) << who;  // two tx fees paid
+  // x/rewards sees verified capacity: the passing challenge's claimed throughput, and no failure.
+  const auto st = StandingOf(V, kP1);
+  EXPECT_FALSE(st.failed);
+  EXPECT_EQ(st.verified_ops_per_ms, U(c["claimed_ops_per_ms"]));
+  EXPECT_GT(st.verified_ops_per_ms, 0u);
 }
 
 TEST(Verify, ProviderClaimingHardwareItLacksMissesTheDeadlineAndIsSlashedWithRefund) {
@@ -371,6 +385,10 @@ TEST(Verify, ProviderClaimingHardwareItLacksMissesTheDeadlineAndIsSlashedWithRef
   EXPECT_EQ(V.BalOf(x::verify::TreasuryAddress()) - t0 >= slash - refund, true);
   EXPECT_EQ(V.BalOf(x::verify::SlashAddress()), 0u);
   ASSERT_TRUE(V.L.app->CheckInvariants().ok());
+  // Failed verification: x/rewards pays this provider nothing for the epoch, and no capacity.
+  const auto st = StandingOf(V, kP1);
+  EXPECT_TRUE(st.failed);
+  EXPECT_EQ(st.verified_ops_per_ms, 0u);
 }
 
 TEST(Verify, OfflineProviderBreachesItsSlaAndAlwaysPassCheckerIsBanned) {
@@ -468,6 +486,12 @@ TEST(Verify, AnOfflineProviderMissingItsRootIsDownNotLying) {
   EXPECT_NE(v["reason"].get<std::string>().find("the provider was offline"), std::string::npos) << v["reason"];
   EXPECT_EQ(v["fault"], "FAULT_NONE");
   EXPECT_EQ(U(V.Q("/provider/providers/" + V.Addr(kP2))["provider"]["collateral"]), collateral);  // no deception slash
+  // Down is not deception: not failed, but a failed probe (zero uptime) and no verified capacity.
+  const auto st = StandingOf(V, kP2);
+  EXPECT_FALSE(st.failed);
+  EXPECT_GE(st.liveness_probes, 1u);
+  EXPECT_EQ(st.liveness_passes, 0u);
+  EXPECT_EQ(st.verified_ops_per_ms, 0u);
 }
 
 TEST(Verify, WrongRowsAreCaughtAndAPassingCheckerIsSlashedByADispute) {
