@@ -12,6 +12,7 @@ schema-valid requests also hit existing accounts and txs (a bech32 checksum is b
 Fails on any finding and prints schemathesis' report. Seeded: a failure reproduces with the same
 --seed (and `st replay` of the case it names)."""
 import argparse
+import json
 import os
 import re
 import shutil
@@ -60,6 +61,13 @@ def main():
     d = Depai(args.depai, home)
     try:
         d.cli_json("devnet", "init", "--accounts", "4")
+        # Short reward epochs, so that /economy/epochs/{epoch} has ended epochs to find.
+        gpath = os.path.join(home, "config", "genesis.json")
+        with open(gpath) as f:
+            g = json.load(f)
+        g["app_state"]["rewards"] = {"params": {"epoch_blocks": "2"}}
+        with open(gpath, "w") as f:
+            json.dump(g, f, indent=1)
         keys = {k["name"]: k["address"] for k in d.cli_json("keys", "list")}
         fresh = d.cli_json("keys", "add", "fresh")["address"]  # never funded: 404 account, empty balances
         d.start()

@@ -15,12 +15,8 @@ Error GenesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "min
 Status Module::init_genesis(Context& ctx, const json& g) {
   if (!g.is_object()) return GenesisErr("must be an object");
   Params params = DefaultParams();
-  if (g.contains("params")) {
-    if (!g["params"].is_object()) return GenesisErr("params must be an object");
-    json merged = MessageToJson(params);
-    for (const auto& [k, v] : g["params"].items()) merged[k] = v;
-    params.Clear();
-    DEPAI_TRY(ProtoFromJson(merged, &params, "mint genesis: params"));
+  if (g.contains("params")) {  // overrides on top of the defaults, field by field
+    DEPAI_TRY(MergeParamsJson(g["params"], &params, "mint genesis"));
   }
   if (auto st = ValidateParams(params); !st.ok()) return GenesisErr(st.error().message);
   keeper_.set_params(*ctx.store, params);

@@ -30,11 +30,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   if (!g.is_object()) return GenesisErr("must be an object");
   auto& s = *ctx.store;
   Params params = DefaultParams();
-  if (g.contains("params")) {
-    if (!g["params"].is_object()) return GenesisErr("params must be an object");
-    json merged = MessageToJson(params);
-    for (const auto& [k, v] : g["params"].items()) merged[k] = v;
-    if (auto st = ProtoFromJson(merged, &params, "oracle genesis: params"); !st.ok()) return st;
+  if (g.contains("params")) {  // overrides on top of the defaults, field by field
+    DEPAI_TRY(MergeParamsJson(g["params"], &params, "oracle genesis"));
   }
   if (auto st = ValidateParams(params); !st.ok()) return GenesisErr(st.error().message);
   keeper_.set_params(s, params);

@@ -18,9 +18,7 @@ Error genesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "pro
 
 template <typename M>
 Result<M> FromJson(const json& j, const std::string& what) {
-  M m;
-  if (auto st = ProtoFromJson(j, &m, "provider genesis: " + what); !st.ok()) return st.error();
-  return m;
+  return ProtoFromJsonAs<M>(j, "provider genesis: " + what);
 }
 }  // namespace
 

@@ -2,6 +2,8 @@
 // accumulators, the epoch records and provider rewards) and queries.
 #include "x/rewards/module.h"
 
+#include <cstdint>
+
 #include "crypto/bech32.h"
 #include "x/rewards/keys.h"
 #include "x/types/codec.h"
@@ -16,9 +18,7 @@ Error GenesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "rew
 
 template <typename M>
 Result<M> FromJson(const json& j, const std::string& what) {
-  M m;
-  if (auto st = ProtoFromJson(j, &m, "rewards genesis: " + what); !st.ok()) return st.error();
-  return m;
+  return ProtoFromJsonAs<M>(j, "rewards genesis: " + what);
 }
 
 Result<Bytes> Addr(const json& j, const char* what) {
@@ -35,12 +35,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   if (!g.is_object()) return GenesisErr("must be an object");
   auto& s = *ctx.store;
   Params params = DefaultParams();
-  if (g.contains("params")) {
-    if (!g["params"].is_object()) return GenesisErr("params must be an object");
-    json merged = MessageToJson(params);
-    for (const auto& [k, v] : g["params"].items()) merged[k] = v;
-    params.Clear();
-    DEPAI_TRY(ProtoFromJson(merged, &params, "rewards genesis: params"));
+  if (g.contains("params")) {  // overrides on top of the defaults, field by field
+    DEPAI_TRY(MergeParamsJson(g["params"], &params, "rewards genesis"));
   }
   if (auto st = ValidateParams(params); !st.ok()) return GenesisErr(st.error().message);
   keeper_.set_params(s, params);
@@ -139,6 +135,7 @@ std::optional<Result<json>> Module::query(const store::KVReader& state, std::str
       uint64_t from = 0, limit = 100;
       if (auto it = args.find("from"); it != args.end()) {
         DEPAI_ASSIGN_OR_RETURN(from, ParseQueryId(it->second));
+        if (from > static_cast<uint64_t>(INT64_MAX)) return RootErr(kErrInvalidRequest, "from must be at most 2^63-1");
       }
       if (auto it = args.find("limit"); it != args.end()) {
         DEPAI_ASSIGN_OR_RETURN(limit, ParseQueryId(it->second));

@@ -36,6 +36,14 @@ nlohmann::json MessageToJson(const google::protobuf::Message& m) {
   return nlohmann::json::parse(out);
 }
 
+Status MergeParamsJson(const nlohmann::json& overrides, google::protobuf::Message* params, std::string_view what) {
+  if (!overrides.is_object()) return RootErr(kErrInvalidGenesis, std::string(what) + ": params must be an object");
+  nlohmann::json merged = MessageToJson(*params);
+  for (const auto& [k, v] : overrides.items()) merged[k] = v;
+  params->Clear();
+  return ProtoFromJson(merged, params, std::string(what) + ": params");
+}
+
 }  // namespace depai::x
 
 namespace depai::x {

@@ -82,5 +82,15 @@ Status ForEachRecord(const store::KVReader& s, std::string_view prefix, Decode d
 // A genesis record from its JSON form (proto field names; unknown fields are refused). The error
 // text is the parser's, after "<what>: ".
 Status ProtoFromJson(const nlohmann::json& j, google::protobuf::Message* m, std::string_view what);
+template <typename M>
+Result<M> ProtoFromJsonAs(const nlohmann::json& j, std::string_view what) {
+  M m;
+  DEPAI_TRY(ProtoFromJson(j, &m, what));
+  return m;
+}
+// Genesis params: the fields of `overrides` (a JSON object) replace those of `*params` (the
+// module's defaults), field by field; unknown fields are refused. Errors are ErrInvalidGenesis,
+// "<what>: params must be an object" or "<what>: params: <the parser's error>".
+Status MergeParamsJson(const nlohmann::json& overrides, google::protobuf::Message* params, std::string_view what);
 
 }  // namespace depai::x

@@ -18,9 +18,7 @@ Error GenesisErr(const std::string& m) { return RootErr(kErrInvalidGenesis, "ver
 
 template <typename M>
 Result<M> FromJson(const json& j, const std::string& what) {
-  M m;
-  if (auto st = ProtoFromJson(j, &m, "verify genesis: " + what); !st.ok()) return st.error();
-  return m;
+  return ProtoFromJsonAs<M>(j, "verify genesis: " + what);
 }
 
 Result<Bytes> AddrField(const std::string& s, const std::string& what) {
@@ -53,12 +51,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   if (!g.is_object()) return GenesisErr("must be an object");
   auto& s = *ctx.store;
   Params params = DefaultParams();
-  if (g.contains("params")) {
-    // Overrides on top of the defaults: fields not given keep their default.
-    if (!g["params"].is_object()) return GenesisErr("params must be an object");
-    json merged = MessageToJson(params);
-    for (const auto& [k, v] : g["params"].items()) merged[k] = v;
-    DEPAI_ASSIGN_OR_RETURN(params, FromJson<Params>(merged, "params"));
+  if (g.contains("params")) {  // overrides on top of the defaults, field by field
+    DEPAI_TRY(MergeParamsJson(g["params"], &params, "verify genesis"));
   }
   if (auto st = ValidateParams(params); !st.ok()) return GenesisErr(st.error().message);
   keeper_.set_params(s, params);
