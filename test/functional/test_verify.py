@@ -465,6 +465,13 @@ def main():
         # ---- 7. an offline provider ---------------------------------------------------------
         # (the wrong verdict closed its lease; the appeal restored the slash, not the lease)
         leases["p-honest-2"] = sla_lease("bob", p_honest, "2")
+        # Kill it between compute challenges: a provider that dies after committing a root but
+        # before its rows are fetched has left an unverifiable root, which is a deception failure
+        # (REASON_OPENING_MISSING) and would close the lease before any SLA window ends.
+        def no_open_compute():
+            return not [c for c in d.get(f"/q/verify/challenges?provider={p_honest.address}&open=true")["challenges"]
+                        if c["kind"] == "CHALLENGE_KIND_COMPUTE"]
+        wait_for("no open compute challenge of p-honest", no_open_compute, timeout=60, interval=0.05)
         p_honest.kill9()
         # A missed probe is a verdict; the SLA breach (uptime below min_uptime_bps in its window) is
         # the one that slashes for downtime.
