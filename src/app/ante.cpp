@@ -71,6 +71,8 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   auto msgs = DecodeMsgs(tx);
   if (!msgs.ok()) return fail(msgs.error(), 0);
   const auto& signer_info = tx.auth_info.signer_infos(0);
+  if (!signer_info.wallet().empty())
+    return fail(RootErr(x::kErrUnauthorized, "agent wallets (x/wallet) are not enabled on this chain"), 0);
   const Bytes signer = crypto::AddressOf(signer_info.public_key());
   for (const auto& [route, msg] : msgs.value()) {
     if (msg->signer() != signer)

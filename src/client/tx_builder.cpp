@@ -28,6 +28,7 @@ Bytes BuildSignedTx(const crypto::KeyPair& key, const SignerData& signer,
   auto* si = auth.add_signer_infos();
   si->set_public_key(key.pubkey);
   si->set_sequence(signer.sequence);
+  if (!signer.wallet.empty()) si->set_wallet(signer.wallet);
   x::CoinsToProto(opts.fee, auth.mutable_fee()->mutable_amount());
   auth.mutable_fee()->set_gas_limit(opts.gas_limit);
   depai::tx::v1::TxRaw raw;

@@ -17,6 +17,9 @@ struct SignerData {
   std::string chain_id;
   uint64_t account_number = 0;
   uint64_t sequence = 0;
+  // Non-empty (20 bytes): sign for this agent wallet (x/wallet) with `key` as a session key;
+  // account_number and sequence are then the wallet account's.
+  Bytes wallet;
 };
 
 struct TxOptions {

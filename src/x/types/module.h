@@ -65,6 +65,20 @@ struct Parsed final : AnyParsed {
   const Bytes& signer() const override { return p.signer; }
 };
 
+// What a message does with its signer's money, for x/wallet's policies (an agent wallet's
+// budget, counterparties, resource kinds and price caps). A route that can move its signer's
+// funds or commit it to a deal describes the message here; x/wallet refuses a wallet-signed
+// message whose route has no `spend` (so a message type nobody described can never drain a
+// wallet). The outflow is what the message would take from the signer (a send's amount, an
+// escrow deposit, a channel deposit, a burn); x/wallet also measures the wallet's actual balance
+// drop over the messages, so an understated outflow is still caught.
+struct MsgSpend {
+  Coins outflow;
+  std::vector<Bytes> counterparties;        // 20-byte addresses paid or dealt with (recipient, payee, provider)
+  std::vector<std::string> resource_kinds;  // "cpu", "memory", "gpu", "storage", "bandwidth"
+  std::vector<Coin> prices_per_block;       // an order's max price per block, a bid's price per block
+};
+
 // How the App dispatches one message type.
 struct MsgRoute {
   std::string type_url;  // "/depai.bank.v1.MsgSend"
@@ -74,6 +88,8 @@ struct MsgRoute {
   std::function<Status(Context&, const AnyParsed&)> apply;
   // The message as JSON (API, explorer). Not on the execution path.
   std::function<nlohmann::json(std::string_view value)> to_json;
+  // See MsgSpend; null: the message cannot be signed by an agent wallet.
+  std::function<MsgSpend(const AnyParsed&)> spend;
 };
 
 // A typed route. P is the route's Parsed struct: it must have a `Bytes signer` member.
@@ -87,6 +103,7 @@ struct TypedRoute {
   std::function<Status(const View&, const P&)> check;
   std::function<Status(Context&, const P&)> apply;
   nlohmann::json (*json_of)(const google::protobuf::Message&) = &MessageToJson;
+  std::function<MsgSpend(const P&)> spend = nullptr;  // see MsgSpend
 };
 
 // Decodes `value` into M, rejecting trailing garbage and unknown fields.
@@ -115,6 +132,7 @@ MsgRoute MakeRoute(TypedRoute<M, P> t) {
     j["@type"] = url;
     return j;
   };
+  if (t.spend) r.spend = [spend = t.spend](const AnyParsed& a) { return spend(static_cast<const Holder&>(a).p); };
   return r;
 }
 

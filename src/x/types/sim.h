@@ -48,6 +48,9 @@ struct SimState {
 struct SimMsg {
   size_t signer = 0;  // index into SimState::accounts
   google::protobuf::Any msg;
+  // Non-empty (20 bytes): the tx signs for this agent wallet (x/wallet), with sim.accounts[signer]'s
+  // key as its session key; the message's signer field is then the wallet's address.
+  Bytes wallet;
 };
 
 inline google::protobuf::Any PackAny(const char* type_url, const google::protobuf::Message& m) {

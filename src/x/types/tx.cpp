@@ -62,6 +62,8 @@ Result<DecodedTx> DecodeTx(std::string_view bytes) {
     return RootErr(kErrTooManySignatures, "tx must have exactly one signer and one signature");
   if (tx.auth_info.signer_infos(0).public_key().size() != crypto::kPubKeySize)
     return RootErr(kErrInvalidPubKey, "public key must be 32 bytes (ed25519)");
+  if (const auto& w = tx.auth_info.signer_infos(0).wallet(); !w.empty() && w.size() != 20)
+    return RootErr(kErrInvalidAddress, "signer_info.wallet must be a 20-byte address or empty");
   if (tx.raw.signatures(0).size() != crypto::kSignatureSize)
     return RootErr(kErrUnauthorized, "signature must be 64 bytes");
   auto fee = CoinsFromProto(tx.auth_info.fee().amount());
