@@ -19,7 +19,7 @@ struct SignerData {
   uint64_t sequence = 0;
   // Non-empty (20 bytes): sign for this agent wallet (x/wallet) with `key` as a session key;
   // account_number and sequence are then the wallet account's.
-  Bytes wallet;
+  Bytes wallet{};
 };
 
 struct TxOptions {

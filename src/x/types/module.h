@@ -77,6 +77,9 @@ struct MsgSpend {
   std::vector<Bytes> counterparties;        // 20-byte addresses paid or dealt with (recipient, payee, provider)
   std::vector<std::string> resource_kinds;  // "cpu", "memory", "gpu", "storage", "bandwidth"
   std::vector<Coin> prices_per_block;       // an order's max price per block, a bid's price per block
+  // True when the chain itself picks a counterparty later (an auto-select order): a wallet whose
+  // policy lists counterparties refuses it.
+  bool counterparty_chosen_later = false;
 };
 
 // How the App dispatches one message type.

@@ -50,7 +50,7 @@ struct SimMsg {
   google::protobuf::Any msg;
   // Non-empty (20 bytes): the tx signs for this agent wallet (x/wallet), with sim.accounts[signer]'s
   // key as its session key; the message's signer field is then the wallet's address.
-  Bytes wallet;
+  Bytes wallet{};
 };
 
 inline google::protobuf::Any PackAny(const char* type_url, const google::protobuf::Message& m) {
