@@ -71,9 +71,11 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   auto msgs = DecodeMsgs(tx);
   if (!msgs.ok()) return fail(msgs.error(), 0);
   const auto& signer_info = tx.auth_info.signer_infos(0);
-  if (!signer_info.wallet().empty())
+  // A tx for an agent wallet is signed by one of its session keys; its signer is the wallet.
+  const bool for_wallet = !signer_info.wallet().empty();
+  if (for_wallet && !wallet)
     return fail(RootErr(x::kErrUnauthorized, "agent wallets (x/wallet) are not enabled on this chain"), 0);
-  const Bytes signer = crypto::AddressOf(signer_info.public_key());
+  const Bytes signer = for_wallet ? signer_info.wallet() : crypto::AddressOf(signer_info.public_key());
   for (const auto& [route, msg] : msgs.value()) {
     if (msg->signer() != signer)
       return fail(RootErr(x::kErrWrongSigner, "message signer " + crypto::AddressToBech32(msg->signer()) +
@@ -117,6 +119,25 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
                 gas.consumed());
   if (!acc->pub_key().empty() && acc->pub_key() != signer_info.public_key())
     return fail(RootErr(x::kErrInvalidPubKey, "public key does not match the account's"), gas.consumed());
+  // x/wallet: the session key must be live, and both policies must allow the fee and every
+  // message (each message's route describes its spend). Refusals are ante failures: no trace.
+  std::optional<x::wallet::SessionAuth> wallet_auth;
+  if (for_wallet) {
+    auto a = wallet->authorize(ante_store, signer, signer_info.public_key(), header.height);
+    DEPAI_FAULT_OR(a);
+    if (!a.ok()) return fail(a.error(), gas.consumed());
+    std::vector<x::wallet::TxMsg> described;
+    described.reserve(msgs.value().size());
+    for (const auto& [route, msg] : msgs.value())
+      described.push_back(x::wallet::TxMsg{
+          route->type_url, route->spend ? std::optional<x::MsgSpend>(route->spend(*msg)) : std::nullopt});
+    auto st = wallet->check_tx(ante_store, a.value(), tx.fee, described, header.height);
+    DEPAI_FAULT_OR(st);
+    if (!st.ok()) return fail(st.error(), gas.consumed());
+    wallet_auth = std::move(a).value();
+  }
+  // (No key can sign for a wallet directly: a wallet's address is SHA-256 of a domain-separated
+  // preimage, never the hash of a public key.)
   if (signer_info.sequence() != acc->sequence())
     return fail(
         RootErr(x::kErrInvalidSequence, "account sequence mismatch, expected " + std::to_string(acc->sequence()) +
@@ -143,9 +164,14 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
       return fail(e, gas.consumed());
     }
   }
-  if (acc->pub_key().empty()) acc->set_pub_key(signer_info.public_key());
+  if (acc->pub_key().empty() && !for_wallet) acc->set_pub_key(signer_info.public_key());
   acc->set_sequence(acc->sequence() + 1);
   auth->set_account(ante_store, *acc);
+  if (wallet_auth) {
+    auto st = wallet->record(ctx, *wallet_auth, tx.fee, "fee");
+    DEPAI_FAULT_OR(st);
+    if (!st.ok()) return fail(st.error(), gas.consumed());
+  }
   if (auto st = GasCheck(gas, "ante"); !st.ok()) return fail(st.error(), gas.consumed());
   const std::string signer_b32 = crypto::AddressToBech32(signer);
   events.emit_attrs("tx", x::EventAttribute{"fee", tx.fee.str(), false},
@@ -160,6 +186,12 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
   x::Context mctx{&msg_store, &gas, &msg_events, &header, mode != ExecMode::kDeliver};
   Status msg_status;
   const x::View view{msg_store, header, mode != ExecMode::kDeliver};
+  Coins wallet_before;  // the wallet's balances before its messages (x/wallet measures the drop)
+  if (wallet_auth && mode == ExecMode::kDeliver) {
+    auto b = bank->balances(msg_store, signer);
+    if (!b.ok()) return b.error();  // only faults
+    wallet_before = std::move(b).value();
+  }
   for (const auto& [route, msg] : msgs.value()) {
     msg_status = route->check(view, *msg);
     if (msg_status.ok() && mode == ExecMode::kDeliver) msg_status = route->apply(mctx, *msg);
@@ -168,6 +200,10 @@ Result<ExecTxResult> TxPipeline::RunTx(ExecMode mode, std::string_view txb, stor
     if (!msg_status.ok()) break;
     msg_events.emit_attrs("message", x::EventAttribute{"action", route->type_url, true},
                           x::EventAttribute{"sender", signer_b32, true});
+  }
+  if (msg_status.ok() && wallet_auth && mode == ExecMode::kDeliver) {
+    msg_status = wallet->settle(mctx, *wallet_auth, wallet_before);
+    DEPAI_FAULT_OR(msg_status);
   }
   ExecTxResult r;
   r.gas_wanted = static_cast<int64_t>(gas_limit);

@@ -17,6 +17,7 @@
 #include "x/bank/keeper.h"
 #include "x/types/module.h"
 #include "x/types/tx.h"
+#include "x/wallet/keeper.h"
 
 namespace depai::app {
 
@@ -30,6 +31,9 @@ struct TxPipeline {
   const x::bank::Keeper* bank = nullptr;
   const std::map<std::string, x::MsgRoute, std::less<>>* routes = nullptr;
   const SigCache* sig_cache = nullptr;
+  // x/wallet: enforces an agent wallet's policy on the txs its session keys sign
+  // (SignerInfo.wallet). Null: such txs are refused.
+  const x::wallet::Keeper* wallet = nullptr;
 
   // Runs `tx` against `state`; writes the tx's effects into `state` as described above.
   Result<ExecTxResult> RunTx(ExecMode mode, std::string_view tx, store::CacheStore& state, const x::BlockHeader& header,

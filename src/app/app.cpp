@@ -18,6 +18,7 @@
 #include "x/rewards/module.h"
 #include "x/types/tx.h"
 #include "x/verify/module.h"
+#include "x/wallet/module.h"
 
 namespace depai::app {
 
@@ -258,6 +259,30 @@ class BmeBankAdapter : public x::bme::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
+// x/wallet's view of the bank: balances, user transfers (fund, drain), the wallet's account.
+class WalletBankAdapter : public x::wallet::BankKeeper {
+ public:
+  explicit WalletBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Result<Coins> balances(const store::KVReader& s, std::string_view addr) const override {
+    return k_->balances(s, addr);
+  }
+  Status check_send(const store::KVReader& s, std::string_view from, std::string_view to,
+                    const Coins& coins) const override {
+    return k_->check_send(s, x::bank::SendParsed{Bytes(from), Bytes(to), coins});
+  }
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins) const override {
+    return k_->send(ctx, from, to, coins, true);
+  }
+  bool transferable(const store::KVReader& s, std::string_view denom) const override {
+    auto m = k_->denom(s, denom);
+    return m.ok() && m.value() && m.value()->transferable();
+  }
+  Status ensure_account(store::KVStore& s, std::string_view addr) const override { return k_->ensure_account(s, addr); }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
 class RewardsMintAdapter : public x::rewards::MintKeeper {
  public:
   explicit RewardsMintAdapter(const x::mint::Keeper* k) : k_(k) {}
@@ -404,8 +429,11 @@ class App::Impl {
   x::rewards::Module rewards{x::rewards::Keepers{&rewards_bank, &rewards_mint, &rewards_oracle, &rewards_verify,
                                                  &rewards_providers, &rewards_market}};
   MarketRevenueAdapter market_revenue{&rewards.keeper()};
-  // Genesis, hook and invariant order (rewards last: its epoch end sees every module's block).
-  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &oracle, &bme, &mint, &rewards};
+  WalletBankAdapter wallet_bank{&bank.keeper()};
+  x::wallet::Module wallet{&wallet_bank, nullptr, [this] { return db ? db->height() + 1 : 1; }};
+  // Genesis, hook and invariant order (rewards after the economy's modules: its epoch end sees
+  // their block).
+  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &oracle, &bme, &mint, &rewards, &wallet};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -418,7 +446,7 @@ class App::Impl {
   std::optional<Error> fault;  // a fault seen outside FinalizeBlock (CheckTx); reported by the next block
 
   TxPipeline pipeline(const SigCache* cache) const {
-    return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache};
+    return TxPipeline{&auth.keeper(), &bank.keeper(), &routes, cache, &wallet.keeper()};
   }
   x::BlockHeader check_header() const { return x::BlockHeader{chain_id, db->height() + 1, 0, {}, {}}; }
   // The last committed block's time (ms), 0 before the first block.

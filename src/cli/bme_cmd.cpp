@@ -36,7 +36,7 @@ void RegisterBmeCommands(CLI::App& app, GlobalOptions& g) {
       throw CommandError{"amount: expected a positive udpai amount such as 1000000udpai, got '" + a->amount + "'"};
     ParseCoinsOrThrow(a->fees, "--fees");
     auto key = LoadKeyOrThrow(g, a->from);
-    std::string from = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
+    std::string from = SignerAddress(g, key);
     depai::bme::v1::MsgBurnForCredits m;
     m.set_owner(from);
     m.set_amount(c.list()[0].amount.str());

@@ -30,6 +30,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::IsMember({"test", "file"}))
       ->capture_default_str();
   app.add_flag("-y,--yes", g.yes, "Skip confirmation prompts");
+  app.add_option("--wallet", g.wallet,
+                 "Sign txs for this agent wallet (depai1...), with the --from key as one of its session keys");
   app.fallthrough();
   RegisterKeysCommands(app, g);
   RegisterDevnetCommands(app, g);
@@ -41,6 +43,7 @@ int Run(int argc, char** argv) {
   RegisterBmeCommands(app, g);
   RegisterCheckerCommands(app, g);
   RegisterOracleCommands(app, g);
+  RegisterWalletCommands(app, g);
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
   RegisterLoadgenCommands(app, g);

@@ -14,6 +14,9 @@ struct GlobalOptions {
   std::string output = "text";                 // --output json|text
   std::string keyring_backend = "test";        // --keyring-backend test|file
   bool yes = false;                            // --yes: skip confirmation
+  // --wallet: sign txs for this agent wallet (x/wallet), with the --from key as one of its
+  // session keys; the messages' signer is then the wallet.
+  std::string wallet;
 };
 
 // Thrown by command callbacks; main prints it and exits with `exit_code`.
@@ -45,7 +48,8 @@ void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);  // src/cli/verify
 void RegisterBmeCommands(CLI::App& app, GlobalOptions& g);      // src/cli/bme_cmd.cpp
 void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/checker_cmd.cpp (checker run|status)
 // `tx oracle post-price`, `oracle feed`, `query oracle ...` (call after RegisterTxCommands/RegisterQueryCommands).
-void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);  // src/cli/oracle_cmd.cpp
+void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);
+void RegisterWalletCommands(CLI::App& app, GlobalOptions& g);  // src/cli/wallet_cmd.cpp (tx wallet, query wallet)  // src/cli/oracle_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 

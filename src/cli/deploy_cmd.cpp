@@ -56,7 +56,7 @@ Signer SignerOrThrow(const GlobalOptions& g, const std::string& from) {
   if (from.empty()) throw CommandError{"--from KEY is required (the order owner's key)"};
   Signer s;
   s.key = LoadKeyOrThrow(g, from);
-  s.address = crypto::AddressToBech32(crypto::AddressOf(s.key.pubkey));
+  s.address = SignerAddress(g, s.key);
   return s;
 }
 

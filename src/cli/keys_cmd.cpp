@@ -39,6 +39,13 @@ std::string AddressOrKeyOrThrow(const GlobalOptions& g, const std::string& s) {
   return info->address;
 }
 
+std::string SignerAddress(const GlobalOptions& g, const crypto::KeyPair& key) {
+  if (g.wallet.empty()) return crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
+  auto a = crypto::AddressFromBech32(g.wallet);
+  if (!a.ok()) throw CommandError{"--wallet: " + a.error().message};
+  return g.wallet;
+}
+
 namespace {
 json InfoJson(const client::KeyInfo& k) {
   return json{{"name", k.name}, {"address", k.address}, {"pubkey", crypto::Base64Encode(k.pubkey)}};

@@ -81,7 +81,7 @@ void Broadcast(const GlobalOptions& g, MarketArgs& a,
                const std::function<void(const json&)>& after = nullptr) {
   ParseCoinsOrThrow(a.tx.fees, "--fees");
   auto key = LoadKeyOrThrow(g, a.key);
-  std::string from = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
+  std::string from = SignerAddress(g, key);
   auto any = make(from);
   json answer = SignAndBroadcast(g, a.tx, key, from, {any}, summary + " (signer " + from + ")");
   if (after && g.output != "json") after(answer);

@@ -37,7 +37,7 @@ void RegisterTxCommands(CLI::App& app, GlobalOptions& g) {
     if (amount.empty()) throw CommandError{"amount must be positive"};
     ParseCoinsOrThrow(a->fees, "--fees");
     auto key = LoadKeyOrThrow(g, a->from);
-    std::string from = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
+    std::string from = SignerAddress(g, key);
     SignAndBroadcast(g, *a, key, from, {client::PackMsgSend(from, a->to, amount)},
                      "send " + amount.str() + " from " + from + " to " + a->to);
   });
@@ -52,7 +52,7 @@ void RegisterTxCommands(CLI::App& app, GlobalOptions& g) {
     auto amount = ParseCoinsOrThrow(a->amount, "amount");
     if (amount.empty()) throw CommandError{"amount must be positive"};
     auto key = LoadKeyOrThrow(g, a->from);
-    std::string from = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
+    std::string from = SignerAddress(g, key);
     depai::bank::v1::MsgMultiSend m;
     m.set_from_address(from);
     std::stringstream ss(a->to);

@@ -4,6 +4,7 @@
 
 #include "cli/node_client.h"
 #include "client/tx_builder.h"
+#include "crypto/bech32.h"
 #include "crypto/hash.h"
 
 namespace depai::cli {
@@ -40,6 +41,13 @@ nlohmann::json SignAndBroadcast(const GlobalOptions& g, const TxArgs& a, const c
   }
   client::SignerData sd{chain_id, std::stoull(acc["account_number"].get<std::string>()),
                         std::stoull(acc["sequence"].get<std::string>())};
+  if (!g.wallet.empty()) {  // signing for an agent wallet with a session key
+    if (from_addr != g.wallet)
+      throw CommandError{"--wallet " + g.wallet + ": this command signs for " + from_addr + ", not for the wallet"};
+    auto w = crypto::AddressFromBech32(g.wallet);
+    if (!w.ok()) throw CommandError{"--wallet: " + w.error().message};
+    sd.wallet = w.value();
+  }
   client::TxOptions opts{fee, a.gas, a.memo, 0};
   Bytes tx = client::BuildSignedTx(key, sd, msgs, opts);
   if (!g.yes) {

@@ -52,7 +52,7 @@ void Broadcast(const GlobalOptions& g, VerifyArgs& a,
                const std::function<google::protobuf::Any(const std::string&)>& make, const std::string& summary) {
   ParseCoinsOrThrow(a.tx.fees, "--fees");
   auto key = LoadKeyOrThrow(g, a.key);
-  std::string from = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
+  std::string from = SignerAddress(g, key);
   auto any = make(from);
   SignAndBroadcast(g, a.tx, key, from, {any}, summary + " (signer " + from + ")");
 }

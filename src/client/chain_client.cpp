@@ -184,6 +184,16 @@ Result<depai::verify::v1::Params> HttpChainClient::VerifyParams() {
   return DecodeVerifyParams(*j);
 }
 
+Result<bool> HttpChainClient::IsLiveSessionKey(const std::string& wallet, const Bytes& pubkey) {
+  auto j = Get("/q/wallet/wallets/" + wallet);
+  if (!j.ok()) return false;  // not a wallet (or no x/wallet)
+  if (j->value("revoked", false)) return false;
+  const std::string hex = HexEncode(pubkey);
+  for (const auto& k : j->value("session_keys", nlohmann::json::array()))
+    if (k.value("pub_key", "") == hex) return !k.value("revoked", false);
+  return false;
+}
+
 Result<depai::verify::v1::Checker> HttpChainClient::GetChecker(const std::string& address) {
   auto j = Get("/q/verify/checkers/" + address);
   if (!j.ok()) return j.error();

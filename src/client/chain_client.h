@@ -103,6 +103,14 @@ class ChainClient {
   virtual Result<std::vector<depai::verify::v1::Challenge>> Challenges(const std::string& provider,
                                                                        const std::string& checker, bool open) = 0;
   virtual Result<depai::verify::v1::Verdict> GetVerdict(uint64_t id) = 0;
+  // True iff `wallet` is an agent wallet (x/wallet), not revoked, and `pubkey` is one of its
+  // session keys, not revoked (a lease owned by a wallet is driven with a session key).
+  // Default: false (no x/wallet).
+  virtual Result<bool> IsLiveSessionKey(const std::string& wallet, const Bytes& pubkey) {
+    (void)wallet;
+    (void)pubkey;
+    return false;
+  }
 
   virtual Result<TxResult> Broadcast(const std::vector<google::protobuf::Any>& msgs, const std::string& memo = "") = 0;
   // The same with a gas limit of its own (a dispute's on-chain recomputation); the fee is raised
@@ -128,6 +136,7 @@ class HttpChainClient : public ChainClient {
   Result<int64_t> LatestHeight() override;
   Result<ProviderRecord> GetProvider(const std::string& address) override;
   Result<depai::provider::v1::Params> ProviderParams() override;
+  Result<bool> IsLiveSessionKey(const std::string& wallet, const Bytes& pubkey) override;
   Result<depai::market::v1::Order> GetOrder(uint64_t id) override;
   Result<std::optional<uint64_t>> OraclePriceE9() override;
   Result<std::vector<depai::market::v1::Order>> OpenOrders() override;

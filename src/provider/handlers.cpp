@@ -43,8 +43,13 @@ Reply Handlers::AcceptManifest(uint64_t lease_id, const std::string& body) {
     return ErrorReply(401, kErrUnauthenticated, "pubkey must be 32 bytes of base64");
   if (!sig || sig->size() != crypto::kSignatureSize)
     return ErrorReply(401, kErrUnauthenticated, "signature must be 64 bytes of base64");
-  if (crypto::AddressToBech32(crypto::AddressOf(*pk)) != owner)
-    return ErrorReply(401, kErrUnauthenticated, "pubkey does not belong to owner " + owner);
+  // The owner's own key, or a live session key of the owner's agent wallet (x/wallet).
+  if (crypto::AddressToBech32(crypto::AddressOf(*pk)) != owner) {
+    auto live = chain_.IsLiveSessionKey(owner, *pk);
+    if (!live.ok() || !live.value())
+      return ErrorReply(401, kErrUnauthenticated,
+                        "pubkey does not belong to owner " + owner + " (nor is it a live session key of its wallet)");
+  }
   if (owner != l->owner())
     return ErrorReply(403, kErrForbidden,
                       "only the lease owner " + l->owner() + " may send its manifest, not " + owner);
@@ -98,8 +103,12 @@ std::optional<Reply> Handlers::CheckRead(uint64_t lease_id, const std::string& o
     return ErrorReply(401, kErrUnauthenticated, "X-Depai-Time is more than 5 minutes away from the provider's clock");
   auto pk = crypto::Base64Decode(pubkey_b64);
   auto sig = crypto::Base64Decode(sig_b64);
-  if (!pk || pk->size() != crypto::kPubKeySize || crypto::AddressToBech32(crypto::AddressOf(*pk)) != owner)
-    return ErrorReply(401, kErrUnauthenticated, "X-Depai-Pubkey does not belong to " + owner);
+  if (!pk || pk->size() != crypto::kPubKeySize) return ErrorReply(401, kErrUnauthenticated, "X-Depai-Pubkey must be 32 bytes of base64");
+  if (crypto::AddressToBech32(crypto::AddressOf(*pk)) != owner) {
+    auto live = chain_.IsLiveSessionKey(owner, *pk);
+    if (!live.ok() || !live.value())
+      return ErrorReply(401, kErrUnauthenticated, "X-Depai-Pubkey does not belong to " + owner);
+  }
   if (owner != lease_owner)
     return ErrorReply(403, kErrForbidden, "only the lease owner may read lease " + std::to_string(lease_id));
   if (!sig || !crypto::Verify(*pk, client::ReadSignBytes(lease_id, t), *sig))

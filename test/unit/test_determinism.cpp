@@ -6,6 +6,8 @@
 #include <random>
 #include <set>
 
+#include "client/tx_builder.h"
+#include "crypto/bech32.h"
 #include "crypto/ed25519.h"
 #include "ledger_fixture.h"
 #include "x/types/module.h"
@@ -129,8 +131,11 @@ SimChainRun ApplyGenerated(uint64_t seed, int blocks) {
   const auto modules = L.app->Modules();
   x::SimRng rng(seed);
   SimChainRun run;
+  std::vector<Bytes> pubkeys;
+  for (const auto& a : L.accounts) pubkeys.push_back(a.key.pubkey);
   for (int b = 0; b < blocks; ++b) {
-    x::SimState sim{L.app->committed_state(), accounts, rng, L.app->last_height() + 1};
+    x::SimState sim{L.app->committed_state(), accounts, rng, L.app->last_height() + 1, pubkeys};
+    std::map<Bytes, uint64_t> wallet_seq;  // agent wallets' sequences within this block
     std::vector<Bytes> txs;
     std::vector<std::string> first_module;
     const uint64_t n = 4 + rng.below(12);
@@ -142,7 +147,19 @@ SimChainRun ApplyGenerated(uint64_t seed, int blocks) {
       if (rng.chance(15)) {  // a second message from another module, same signer
         const x::Module* m2 = modules[rng.below(modules.size())];
         auto more = m2->random_msg(sim);
-        if (more && more->signer == msg->signer) msgs.push_back(more->msg);
+        if (more && more->signer == msg->signer && more->wallet == msg->wallet) msgs.push_back(more->msg);
+      }
+      if (!msg->wallet.empty()) {  // signed for an agent wallet with a session key
+        auto acc = L.Query("/auth/account/" + crypto::AddressToBech32(msg->wallet));
+        if (!acc.contains("account_number")) continue;
+        auto [it, fresh] = wallet_seq.emplace(msg->wallet, std::stoull(acc["sequence"].get<std::string>()));
+        client::SignerData sd{TestLedger::kChainId, std::stoull(acc["account_number"].get<std::string>()),
+                              it->second++, msg->wallet};
+        client::TxOptions opts;
+        opts.fee = Coins::Parse("10udpai").value();
+        txs.push_back(client::BuildSignedTx(L.accounts[msg->signer].key, sd, msgs, opts));
+        first_module.push_back(m->name());
+        continue;
       }
       txs.push_back(L.SignAny(msg->signer, msgs));
       L.accounts[msg->signer].sequence++;
@@ -172,7 +189,7 @@ TEST(Determinism, EveryModulesGeneratorTwiceFromScratchGivesIdenticalHashesAndEx
   EXPECT_EQ(a.results, b.results);
   EXPECT_EQ(a.exported, b.exported);
   // Every module that has messages took part, with successes and failures.
-  for (const char* m : {"bank", "provider", "market", "verify", "oracle", "bme"}) {
+  for (const char* m : {"bank", "provider", "market", "verify", "oracle", "bme", "wallet"}) {
     ASSERT_TRUE(a.codes_by_module.count(m)) << m << " generated nothing";
     EXPECT_TRUE(a.codes_by_module.at(m).count(0)) << m << ": no message succeeded";
     EXPECT_GE(a.codes_by_module.at(m).size(), 2u) << m << ": no message failed";

@@ -74,11 +74,23 @@ std::vector<MsgRoute> Module::routes() {
           kTypeSend, &ValidateSend,
           [this](const View& v, const SendParsed& p) { return keeper_.check_send(v.state, p); },
           [this](Context& ctx, const SendParsed& p) { return keeper_.send(ctx, p.signer, p.to, p.amount, true); },
-          &SendJson}),
+          &SendJson,
+          [](const SendParsed& p) {
+            MsgSpend s;
+            s.outflow = p.amount;
+            s.counterparties.push_back(p.to);
+            return s;
+          }}),
       MakeRoute(TypedRoute<MsgMultiSend, MultiSendParsed>{
           kTypeMultiSend, &ValidateMultiSend,
           [this](const View& v, const MultiSendParsed& p) { return keeper_.check_multi_send(v.state, p); },
-          [this](Context& ctx, const MultiSendParsed& p) { return keeper_.multi_send(ctx, p); }, &MultiSendJson}),
+          [this](Context& ctx, const MultiSendParsed& p) { return keeper_.multi_send(ctx, p); }, &MultiSendJson,
+          [](const MultiSendParsed& p) {
+            MsgSpend s;
+            s.outflow = p.total;
+            for (const auto& o : p.outputs) s.counterparties.push_back(o.to);
+            return s;
+          }}),
   };
 }
 

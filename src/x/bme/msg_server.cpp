@@ -1,6 +1,8 @@
 // x/bme messages on the skeleton (x/types/module.h): MsgBurnForCredits. validate parses the owner
 // and the udpai amount once; check and apply call the keeper. Nothing else lives here.
 #include "x/bme/module.h"
+#include "x/types/codec.h"
+#include "x/types/price.h"
 
 namespace depai::x::bme {
 
@@ -25,7 +27,13 @@ std::vector<MsgRoute> Module::routes() {
           [this](const View& v, const BurnParsed& p) {
             return keeper_.check_burn(v.state, p, v.header.height, v.header.time_unix_ms);
           },
-          [this](Context& ctx, const BurnParsed& p) { return keeper_.burn_for_credits(ctx, p).status(); }}),
+          [this](Context& ctx, const BurnParsed& p) { return keeper_.burn_for_credits(ctx, p).status(); },
+          &MessageToJson,
+          [](const BurnParsed& p) {
+            MsgSpend s;
+            s.outflow = Coins::From({Coin{kNativeDenom, p.amount}}).value();
+            return s;
+          }}),
   };
 }
 

@@ -151,6 +151,28 @@ Result<WithdrawParsed> ValidateWithdraw(const MsgWithdrawLease& m) {
   DEPAI_ASSIGN_OR_RETURN(p.lease_id, PositiveId(m.lease_id(), "lease_id"));
   return p;
 }
+// What an order commits its owner to, for agent wallets' policies: the escrow deposit, the
+// resource kinds asked for, the max price per block; auto-select lets the chain pick the provider.
+MsgSpend OrderSpend(const CreateOrderParsed& p) {
+  MsgSpend s;
+  if (!p.deposit.is_zero()) s.outflow = Coins::From({Coin{p.denom, p.deposit}}).value();
+  s.prices_per_block.push_back(Coin{p.denom, p.max_price});
+  bool cpu = false, mem = false, gpu = false, storage = false, bw = false;
+  for (const auto& g : p.msg->groups()) {
+    cpu = cpu || g.units().cpu_millicores() > 0;
+    mem = mem || g.units().memory_mib() > 0;
+    gpu = gpu || g.units().gpus_size() > 0;
+    storage = storage || g.units().storage_size() > 0;
+    bw = bw || g.units().bandwidth_mbps() > 0;
+  }
+  if (cpu) s.resource_kinds.emplace_back("cpu");
+  if (mem) s.resource_kinds.emplace_back("memory");
+  if (gpu) s.resource_kinds.emplace_back("gpu");
+  if (storage) s.resource_kinds.emplace_back("storage");
+  if (bw) s.resource_kinds.emplace_back("bandwidth");
+  s.counterparty_chosen_later = p.msg->auto_select();
+  return s;
+}
 }  // namespace
 
 json ProtoToJson(const google::protobuf::Message& m) {
@@ -168,35 +190,56 @@ std::vector<MsgRoute> Module::routes() {
       MakeRoute(TypedRoute<MsgCreateOrder, CreateOrderParsed>{
           kTypeCreateOrder, &ValidateCreateOrder,
           [&k](const View& v, const CreateOrderParsed& p) { return k.check_create_order(v.state, p); },
-          [&k](Context& c, const CreateOrderParsed& p) { return k.create_order(c, p).status(); }, &ProtoToJson}),
+          [&k](Context& c, const CreateOrderParsed& p) { return k.create_order(c, p).status(); }, &ProtoToJson,
+          &OrderSpend}),
       MakeRoute(TypedRoute<MsgCloseOrder, CloseOrderParsed>{
           kTypeCloseOrder, &ValidateCloseOrder,
           [&k](const View& v, const CloseOrderParsed& p) { return k.check_close_order(v.state, p); },
-          [&k](Context& c, const CloseOrderParsed& p) { return k.close_order(c, p); }, &ProtoToJson}),
+          [&k](Context& c, const CloseOrderParsed& p) { return k.close_order(c, p); }, &ProtoToJson,
+          [](const CloseOrderParsed&) { return MsgSpend{}; }}),
       MakeRoute(TypedRoute<MsgCreateBid, CreateBidParsed>{
           kTypeCreateBid, &ValidateCreateBid,
           [&k](const View& v, const CreateBidParsed& p) { return k.check_create_bid(v.state, p, v.header.height); },
-          [&k](Context& c, const CreateBidParsed& p) { return k.create_bid(c, p); }, &ProtoToJson}),
+          [&k](Context& c, const CreateBidParsed& p) { return k.create_bid(c, p); }, &ProtoToJson,
+          [](const CreateBidParsed& p) {
+            // The bid deposit (a param) is not declared: x/wallet's measured drop counts it.
+            MsgSpend s;
+            s.prices_per_block.push_back(Coin{p.denom, p.price});
+            return s;
+          }}),
       MakeRoute(TypedRoute<MsgCloseBid, CloseBidParsed>{
           kTypeCloseBid, &ValidateCloseBid,
           [&k](const View& v, const CloseBidParsed& p) { return k.check_close_bid(v.state, p); },
-          [&k](Context& c, const CloseBidParsed& p) { return k.close_bid(c, p); }, &ProtoToJson}),
+          [&k](Context& c, const CloseBidParsed& p) { return k.close_bid(c, p); }, &ProtoToJson,
+          [](const CloseBidParsed&) { return MsgSpend{}; }}),
       MakeRoute(TypedRoute<MsgCreateLease, CreateLeaseParsed>{
           kTypeCreateLease, &ValidateCreateLease,
           [&k](const View& v, const CreateLeaseParsed& p) { return k.check_create_lease(v.state, p); },
-          [&k](Context& c, const CreateLeaseParsed& p) { return k.create_lease(c, p).status(); }, &ProtoToJson}),
+          [&k](Context& c, const CreateLeaseParsed& p) { return k.create_lease(c, p).status(); }, &ProtoToJson,
+          [](const CreateLeaseParsed& p) {
+            MsgSpend s;
+            s.counterparties.push_back(p.provider);
+            return s;
+          }}),
       MakeRoute(TypedRoute<MsgCloseLease, CloseLeaseParsed>{
           kTypeCloseLease, &ValidateCloseLease,
           [&k](const View& v, const CloseLeaseParsed& p) { return k.check_close_lease(v.state, p); },
-          [&k](Context& c, const CloseLeaseParsed& p) { return k.close_lease(c, p); }, &ProtoToJson}),
+          [&k](Context& c, const CloseLeaseParsed& p) { return k.close_lease(c, p); }, &ProtoToJson,
+          [](const CloseLeaseParsed&) { return MsgSpend{}; }}),
       MakeRoute(TypedRoute<MsgDepositEscrow, DepositParsed>{
           kTypeDepositEscrow, &ValidateDeposit,
           [&k](const View& v, const DepositParsed& p) { return k.check_deposit(v.state, p); },
-          [&k](Context& c, const DepositParsed& p) { return k.deposit(c, p); }, &ProtoToJson}),
+          [&k](Context& c, const DepositParsed& p) { return k.deposit(c, p); }, &ProtoToJson,
+          [](const DepositParsed& p) {
+            MsgSpend s;
+            s.outflow = Coins::From({Coin{p.denom, p.amount}}).value();
+            return s;
+          }}),
       MakeRoute(TypedRoute<MsgWithdrawLease, WithdrawParsed>{
           kTypeWithdrawLease, &ValidateWithdraw,
           [&k](const View& v, const WithdrawParsed& p) { return k.check_withdraw(v.state, p, v.header.height); },
-          [&k](Context& c, const WithdrawParsed& p) { return k.withdraw(c, p); }, &ProtoToJson}),
+          [&k](Context& c, const WithdrawParsed& p) { return k.withdraw(c, p); }, &ProtoToJson,
+          [](const WithdrawParsed&) { return MsgSpend{}; }}),
   };
 }
 

@@ -43,6 +43,9 @@ struct SimState {
   const std::vector<SimAccount>& accounts;
   SimRng& rng;
   int64_t height = 0;  // the height the message will be delivered at
+  // session_pubkeys[i] is accounts[i]'s ed25519 public key (x/wallet's generator makes them
+  // session keys); may be empty.
+  std::vector<Bytes> session_pubkeys{};
 };
 
 struct SimMsg {
