@@ -41,6 +41,7 @@ int Run(int argc, char** argv) {
   RegisterBmeCommands(app, g);
   RegisterCheckerCommands(app, g);
   RegisterOracleCommands(app, g);
+  RegisterChannelCommands(app, g);
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
   RegisterLoadgenCommands(app, g);
