@@ -156,8 +156,8 @@ void Stream(benchmark::State& state, bool tickets) {
     client::ReceiverState st(1, "bench-1", key.pubkey, 0);
     client::ChannelReceiver r(std::move(st), client::ReceiverOptions{"127.0.0.1:0", "", 1, 32});
     if (!r.Start().ok()) std::abort();
-    client::PayOptions o{"ws://127.0.0.1:" + std::to_string(r.port()) + "/channel/1/stream", 1, "bench-1", units,
-                         tickets, 1};
+    client::PayOptions o{
+        "ws://127.0.0.1:" + std::to_string(r.port()) + "/channel/1/stream", 1, "bench-1", units, tickets, 1};
     state.ResumeTiming();
     auto sum = client::PayOverStream(key, o);
     state.PauseTiming();

@@ -41,7 +41,7 @@ extern "C" void OnStopSignal(int) { g_stop = true; }
 struct ChannelArgs {
   TxArgs tx;
   std::string id, payee, deposit, voucher_key, amount, voucher_file, from_state, listen = "127.0.0.1:0", state, url,
-      key, mode = "voucher", chain_id;
+                                                                                 key, mode = "voucher", chain_id;
   int64_t challenge_blocks = 0;
   uint64_t units = 0, unit_price = 1, chunk_bytes = 32, nonce = 0, vamount = 0, max_units = 0;
 };
@@ -80,7 +80,9 @@ std::string ChainId(const GlobalOptions& g, const std::string& flag) {
   return GetJsonOrThrow(g, "/status").value("chain_id", "");
 }
 
-json ChannelOrThrow(const GlobalOptions& g, uint64_t id) { return GetJsonOrThrow(g, "/q/channel/channels/" + std::to_string(id)); }
+json ChannelOrThrow(const GlobalOptions& g, uint64_t id) {
+  return GetJsonOrThrow(g, "/q/channel/channels/" + std::to_string(id));
+}
 
 uint64_t U64(const json& j, const char* k) {
   if (!j.contains(k)) return 0;
@@ -137,13 +139,13 @@ void Broadcast(const GlobalOptions& g, ChannelArgs& a, const std::string& signer
 
 void PrintChannel(const json& c) {
   std::cout << "channel " << c.value("id", "") << ": " << c.value("state", "") << "\n  payer   " << c.value("payer", "")
-            << "\n  payee   " << c.value("payee", "") << "\n  deposit " << c.value("deposit", "") << c.value("denom", "")
-            << "  redeemed " << c.value("redeemed", "") << "  proven " << c.value("proven", "") << "\n  voucher nonce "
-            << c.value("nonce", "0") << " amount " << c.value("voucher_amount", "0") << ", ticket units "
-            << c.value("ticket_units", "0") << " of " << c.value("max_units", "0") << " at "
+            << "\n  payee   " << c.value("payee", "") << "\n  deposit " << c.value("deposit", "")
+            << c.value("denom", "") << "  redeemed " << c.value("redeemed", "") << "  proven " << c.value("proven", "")
+            << "\n  voucher nonce " << c.value("nonce", "0") << " amount " << c.value("voucher_amount", "0")
+            << ", ticket units " << c.value("ticket_units", "0") << " of " << c.value("max_units", "0") << " at "
             << c.value("unit_price", "0") << "\n  challenge_blocks " << c.value("challenge_blocks", "")
             << (c.value("state", "") == "CHANNEL_STATE_CLOSING" ? ", settles at height " + c.value("settle_height", "")
-                                                                  : std::string())
+                                                                : std::string())
             << "\n";
 }
 
@@ -190,11 +192,12 @@ void RegisterTx(CLI::App& app, GlobalOptions& g) {
           m.set_challenge_blocks(cb);
           return Pack("/depai.channel.v1.MsgOpenChannel", m);
         },
-        "open a channel to " + a->payee + " with " + dep.amount() + dep.denom() + ", challenge " +
-            std::to_string(cb) + " blocks");
+        "open a channel to " + a->payee + " with " + dep.amount() + dep.denom() + ", challenge " + std::to_string(cb) +
+            " blocks");
   });
 
-  auto* top = ct->add_subcommand("topup", "Add to a channel's deposit: depai tx channel topup ID 500000udpai --from KEY");
+  auto* top =
+      ct->add_subcommand("topup", "Add to a channel's deposit: depai tx channel topup ID 500000udpai --from KEY");
   top->add_option("id", a->id, "Channel id")->required();
   top->add_option("amount", a->amount, "Amount in the channel's denom")->required();
   top->add_option("--from", a->tx.from, "Payer key name")->required();
@@ -327,7 +330,8 @@ void RegisterOffChain(CLI::App& app, GlobalOptions& g) {
       if (!key || key->size() != 32) throw CommandError{"channel " + a->id + " has no 32-byte voucher key"};
       st = client::ReceiverState(id, ChainId(g, a->chain_id), *key, std::stoull(c.value("deposit", "0")));
     }
-    client::ChannelReceiver r(std::move(st), client::ReceiverOptions{a->listen, a->state, a->unit_price, a->chunk_bytes});
+    client::ChannelReceiver r(std::move(st),
+                              client::ReceiverOptions{a->listen, a->state, a->unit_price, a->chunk_bytes});
     if (auto s = r.Start(); !s.ok()) throw CommandError{s.error().message};
     std::signal(SIGINT, OnStopSignal);
     std::signal(SIGTERM, OnStopSignal);
@@ -346,7 +350,9 @@ void RegisterOffChain(CLI::App& app, GlobalOptions& g) {
   pay->add_option("--url", a->url, "ws://HOST:PORT/channel/ID/stream")->required();
   pay->add_option("--key", a->key, "The channel's voucher key (keyring name)")->required();
   pay->add_option("--units", a->units, "Units to pay")->required();
-  pay->add_option("--mode", a->mode, "voucher | ticket")->check(CLI::IsMember({"voucher", "ticket"}))->capture_default_str();
+  pay->add_option("--mode", a->mode, "voucher | ticket")
+      ->check(CLI::IsMember({"voucher", "ticket"}))
+      ->capture_default_str();
   pay->add_option("--unit-price", a->unit_price, "Price of one unit")->capture_default_str();
   pay->add_option("--chain-id", a->chain_id, "Chain id (default: asked from --node)");
   pay->callback([&g, a] {
@@ -370,7 +376,8 @@ void RegisterOffChain(CLI::App& app, GlobalOptions& g) {
   vch->callback([&g, a] {
     const uint64_t id = IdOrThrow(a->id, "--channel");
     auto key = LoadKeyOrThrow(g, a->key);
-    auto v = OrThrow(client::SignVoucher(key, ChainId(g, a->chain_id), client::VoucherFields{id, a->vamount, a->nonce, {}, 0, 0}));
+    auto v = OrThrow(
+        client::SignVoucher(key, ChainId(g, a->chain_id), client::VoucherFields{id, a->vamount, a->nonce, {}, 0, 0}));
     std::cout << client::VoucherToJson(v).dump() << "\n";
   });
 }

@@ -47,7 +47,8 @@ void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/check
 // `tx oracle post-price`, `oracle feed`, `query oracle ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);  // src/cli/oracle_cmd.cpp
 
-// `tx channel ...`, `query channel ...` and `channel receive|pay|voucher` (after RegisterTxCommands/RegisterQueryCommands).
+// `tx channel ...`, `query channel ...` and `channel receive|pay|voucher` (after
+// RegisterTxCommands/RegisterQueryCommands).
 void RegisterChannelCommands(CLI::App& app, GlobalOptions& g);  // src/cli/channel_cmd.cpp
 
 int Run(int argc, char** argv);  // src/cli/cli.cpp

@@ -162,8 +162,8 @@ Result<uint64_t> ReceiverState::accept_ticket(uint64_t units, std::string_view p
   if (!best_ || best_->ticket_root().empty())
     return xc::ChannelErr(xc::kErrInvalidTicket, "no voucher with a hash chain yet");
   if (units != units_ + 1)
-    return xc::ChannelErr(xc::kErrInvalidTicket, "expected ticket unit " + std::to_string(units_ + 1) + ", got " +
-                                                     std::to_string(units));
+    return xc::ChannelErr(xc::kErrInvalidTicket,
+                          "expected ticket unit " + std::to_string(units_ + 1) + ", got " + std::to_string(units));
   if (units > best_->max_units())
     return xc::ChannelErr(xc::kErrInvalidTicket, "ticket unit " + std::to_string(units) + " is beyond max_units " +
                                                      std::to_string(best_->max_units()));
@@ -174,8 +174,8 @@ Result<uint64_t> ReceiverState::accept_ticket(uint64_t units, std::string_view p
                                                    std::to_string(*total) + ", above the deposit " +
                                                    std::to_string(deposit_));
   if (!VerifyTicketStep(preimage, head_))
-    return xc::ChannelErr(xc::kErrInvalidTicket, "ticket preimage for unit " + std::to_string(units) +
-                                                     " does not hash to the previous one");
+    return xc::ChannelErr(xc::kErrInvalidTicket,
+                          "ticket preimage for unit " + std::to_string(units) + " does not hash to the previous one");
   units_ = units;
   head_ = Bytes(preimage);
   ++payments_;
@@ -236,14 +236,10 @@ Result<ChannelVoucher> VoucherFromJson(const json& j0) {
 }
 
 json ReceiverState::to_json() const {
-  json j{{"channel_id", std::to_string(channel_id_)},
-         {"chain_id", chain_id_},
-         {"voucher_key", HexEncode(voucher_key_)},
-         {"deposit", std::to_string(deposit_)},
-         {"ticket_units", std::to_string(units_)},
-         {"ticket_head", HexEncode(head_)},
-         {"proven", std::to_string(proven())},
-         {"payments", std::to_string(payments_)}};
+  json j{{"channel_id", std::to_string(channel_id_)}, {"chain_id", chain_id_},
+         {"voucher_key", HexEncode(voucher_key_)},    {"deposit", std::to_string(deposit_)},
+         {"ticket_units", std::to_string(units_)},    {"ticket_head", HexEncode(head_)},
+         {"proven", std::to_string(proven())},        {"payments", std::to_string(payments_)}};
   if (best_) j["voucher"] = VoucherToJson(*best_);
   return j;
 }
@@ -256,7 +252,8 @@ Result<ReceiverState> ReceiverState::FromJson(const json& j) {
     return Error{"channel", xc::kErrInvalidMsg, "receiver state: chain_id missing"};
   r.chain_id_ = j["chain_id"].get<std::string>();
   DEPAI_ASSIGN_OR_RETURN(r.voucher_key_, HexField(j, "voucher_key"));
-  if (r.voucher_key_.size() != 32) return Error{"channel", xc::kErrInvalidMsg, "receiver state: voucher_key is not 32 bytes"};
+  if (r.voucher_key_.size() != 32)
+    return Error{"channel", xc::kErrInvalidMsg, "receiver state: voucher_key is not 32 bytes"};
   DEPAI_ASSIGN_OR_RETURN(r.deposit_, U64Field(j, "deposit"));
   DEPAI_ASSIGN_OR_RETURN(r.units_, U64Field(j, "ticket_units"));
   DEPAI_ASSIGN_OR_RETURN(r.head_, HexField(j, "ticket_head"));

@@ -47,7 +47,7 @@ class HashChain {
  private:
   Bytes seed_;
   uint64_t n_, stride_;
-  std::vector<Bytes> checkpoints_;  // checkpoints_[j] = h_{min(N, j * stride)}
+  std::vector<Bytes> checkpoints_;    // checkpoints_[j] = h_{min(N, j * stride)}
   uint64_t seg_lo_ = 1, seg_hi_ = 0;  // cached h_k for seg_lo_ <= k <= seg_hi_
   std::vector<Bytes> seg_;
   Bytes root_;
@@ -82,7 +82,10 @@ class ReceiverState {
  public:
   ReceiverState() = default;
   ReceiverState(uint64_t channel_id, std::string chain_id, Bytes voucher_key, uint64_t deposit)
-      : channel_id_(channel_id), chain_id_(std::move(chain_id)), voucher_key_(std::move(voucher_key)), deposit_(deposit) {}
+      : channel_id_(channel_id),
+        chain_id_(std::move(chain_id)),
+        voucher_key_(std::move(voucher_key)),
+        deposit_(deposit) {}
 
   // A newer voucher: signature, nonce above the best's, cumulative amount not below the proven
   // total, proven total within the deposit. Returns the increase of the proven total.

@@ -67,8 +67,8 @@ struct ChannelReceiver::Impl {
       return out + f.error().message;
     }
     std::lock_guard<std::mutex> l(mu);
-    Result<uint64_t> inc = f->kind == FrameKind::kVoucher ? state.accept_voucher(f->voucher)
-                                                          : state.accept_ticket(f->units, f->preimage);
+    Result<uint64_t> inc =
+        f->kind == FrameKind::kVoucher ? state.accept_voucher(f->voucher) : state.accept_ticket(f->units, f->preimage);
     if (!inc.ok()) {
       out.push_back(static_cast<char>(FrameKind::kError));
       return out + inc.error().message;
@@ -138,7 +138,8 @@ ChannelReceiver::~ChannelReceiver() { Stop(); }
 
 Status ChannelReceiver::Start() {
   std::string host, port;
-  if (!SplitHostPort(impl_->opts.listen, host, port)) return StreamErr("--listen: expected HOST:PORT, got '" + impl_->opts.listen + "'");
+  if (!SplitHostPort(impl_->opts.listen, host, port))
+    return StreamErr("--listen: expected HOST:PORT, got '" + impl_->opts.listen + "'");
   beast::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) return StreamErr("--listen: '" + host + "' is not an IP address");
@@ -175,13 +176,14 @@ Status ChannelReceiver::Start() {
 void ChannelReceiver::Stop() {
   if (!impl_ || !impl_->acceptor || impl_->stopping.exchange(true)) return;
   beast::error_code ec;
-  impl_->acceptor->close(ec);
-  // Unblock accept() (close alone does not wake a blocked accept on every platform).
+  // Wake the blocked accept() with a connection of our own (it sees `stopping` and returns),
+  // then close the acceptor: closing a socket does not wake an accept() in another thread.
   {
     tcp::socket s(impl_->io);
-    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+    s.connect(impl_->acceptor->local_endpoint(ec), ec);
   }
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  impl_->acceptor->close(ec);
   {
     std::lock_guard<std::mutex> l(impl_->conns_mu);
     for (auto& s : impl_->sockets) s->shutdown(tcp::socket::shutdown_both, ec);

@@ -10,7 +10,7 @@
 
 namespace depai::crypto {
 
-Bytes Sha256(std::string_view data);                       // 32 bytes
+Bytes Sha256(std::string_view data);  // 32 bytes
 // SHA-256 applied `times` times: H(H(...H(data))); `data` itself when times == 0. One buffer,
 // no allocation per round (hash chains: x/channel's PayWord tickets).
 Bytes Sha256Iter(std::string_view data, uint64_t times);

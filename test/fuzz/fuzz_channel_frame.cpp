@@ -19,9 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (f.ok()) {
     // The payer side's encoding of what decoded is the same bytes (protobuf is deterministic for
     // a strict decode without unknown fields, except field order: compare decoded values).
-    const std::string again = f->kind == client::FrameKind::kVoucher
-                                  ? client::EncodeVoucherFrame(f->voucher)
-                                  : client::EncodeTicketFrame(f->units, f->preimage);
+    const std::string again = f->kind == client::FrameKind::kVoucher ? client::EncodeVoucherFrame(f->voucher)
+                                                                     : client::EncodeTicketFrame(f->units, f->preimage);
     auto g = client::DecodePaymentFrame(again);
     if (!g.ok() || g->kind != f->kind || g->units != f->units || g->preimage != f->preimage ||
         g->voucher.SerializeAsString() != f->voucher.SerializeAsString())
@@ -30,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)x::channel::VoucherSignBytes("depai-fuzz", x::channel::FieldsOf(f->voucher));
     client::ReceiverState st(1, "depai-fuzz", Bytes(32, '\x07'), 1000);
     const auto before = st.to_json();
-    auto r = f->kind == client::FrameKind::kVoucher ? st.accept_voucher(f->voucher) : st.accept_ticket(f->units, f->preimage);
+    auto r = f->kind == client::FrameKind::kVoucher ? st.accept_voucher(f->voucher)
+                                                    : st.accept_ticket(f->units, f->preimage);
     if (!r.ok() && st.to_json() != before) std::abort();
   }
   auto j = nlohmann::json::parse(in, nullptr, false);

@@ -176,7 +176,7 @@ TEST_F(ChannelTest, StaleVoucherAtCloseIsRefusedAndThePayeeWinsTheDispute) {
   // A second close without a proof is refused; the payee presents the higher voucher.
   ExpectRefused(kPayee, Close(1, kPayee), xc::kErrWrongState, {"already closing"});
   EXPECT_EQ(L.Balance(payee), q0 + 1200 - 10 - 10);  // the payer's close paid its own voucher's increase
-  EXPECT_EQ(Chan(1)["nonce"], "5");                     // but the payee's recorded voucher stays
+  EXPECT_EQ(Chan(1)["nonce"], "5");                  // but the payee's recorded voucher stays
   r = Run(kPayee, Redeem(1, V(1, 4000, 9)));
   ASSERT_EQ(r.code, 0u) << r.log;
   // The payer cannot roll it back with its own older voucher either.
@@ -388,7 +388,7 @@ TEST(ChannelEncoding, HashChainMatchesTheTestVectorAndDerivesEveryValue) {
   for (uint64_t n : {1ull, 2ull, 10ull, 37ull, 100ull}) {
     for (uint64_t stride : {0ull, 1ull, 3ull, 64ull}) {
       client::HashChain h(seed, n, stride);
-      for (uint64_t k : {n, 0ull, n / 2, 1ull, n, n > 2 ? n - 2 : 0ull})
+      for (uint64_t k : std::vector<uint64_t>{n, 0, n / 2, 1, n, n > 2 ? n - 2 : 0})
         EXPECT_EQ(h.at(k), crypto::Sha256Iter(seed, n - k)) << n << " " << stride << " " << k;
       for (uint64_t k = 1; k <= n; ++k) EXPECT_TRUE(client::VerifyTicketStep(h.at(k), h.at(k - 1)));
     }
@@ -425,7 +425,8 @@ TEST(ChannelReceiver, AcceptsVouchersAndTicketsRefusesCheatsWithoutTraceAndPersi
   EXPECT_EQ(st.accept_ticket(2, hc.at(3)).error().code, xc::kErrInvalidTicket);  // wrong preimage
   EXPECT_EQ(st.accept_ticket(2, hc.at(2)).value(), 5u);
   EXPECT_EQ(st.proven(), 35u);
-  const auto path = (std::filesystem::temp_directory_path() / ("depai-channel-state-" + std::to_string(::getpid()))).string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("depai-channel-state-" + std::to_string(::getpid()))).string();
   ASSERT_TRUE(st.save(path).ok());
   auto back = client::ReceiverState::Load(path).value();
   EXPECT_EQ(back.to_json(), st.to_json());

@@ -55,7 +55,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     if (!g["channels"].is_array()) return GenesisErr("channels must be an array");
     for (const auto& cj : g["channels"]) {
       DEPAI_ASSIGN_OR_RETURN(Channel pb, ChannelFromJson(cj));
-      if (pb.id() == 0 || pb.id() > last) return GenesisErr("channel id " + std::to_string(pb.id()) + " not in [1, last_id]");
+      if (pb.id() == 0 || pb.id() > last)
+        return GenesisErr("channel id " + std::to_string(pb.id()) + " not in [1, last_id]");
       // Store, then decode through the keeper's view: every rule a stored record obeys holds.
       s.set(keys::Channel(pb.id()), DeterministicSerialize(pb));
       auto c = keeper_.channel(s, pb.id());

@@ -33,7 +33,8 @@ Result<ChannelRec> DecodeChannel(std::string_view v) {
   if (d != kDenom && d != kCreditDenom)
     return Fault(kFaultCorruptRecord, "stored channel denom '" + d + "' is not udpai or ucredit");
   if (c.pb.voucher_key().size() != 32) return Fault(kFaultCorruptRecord, "stored channel voucher_key is not 32 bytes");
-  if (c.pb.state() != depai::channel::v1::CHANNEL_STATE_OPEN && c.pb.state() != depai::channel::v1::CHANNEL_STATE_CLOSING)
+  if (c.pb.state() != depai::channel::v1::CHANNEL_STATE_OPEN &&
+      c.pb.state() != depai::channel::v1::CHANNEL_STATE_CLOSING)
     return Fault(kFaultCorruptRecord, "stored channel " + Id(c.pb.id()) + " has an unknown state");
   if (c.redeemed > c.deposit)
     return Fault(kFaultCorruptRecord, "stored channel " + Id(c.pb.id()) + " redeemed " + c.redeemed.str() +
@@ -104,7 +105,8 @@ void Keeper::set_channel(store::KVStore& s, const ChannelRec& c) const {
 }
 
 Status Keeper::for_each_channel(const store::KVReader& s, const ChannelFn& fn) const {
-  return ForEachRecord(s, keys::kChannelPrefix, &DecodeChannel, [&](std::string_view, const ChannelRec& c) { return fn(c); });
+  return ForEachRecord(s, keys::kChannelPrefix, &DecodeChannel,
+                       [&](std::string_view, const ChannelRec& c) { return fn(c); });
 }
 
 Result<ChannelRec> Keeper::existing(const store::KVReader& s, uint64_t id) const {
@@ -129,11 +131,10 @@ Result<Advance> Keeper::advance(const Params& params, const ChannelRec& c, const
     VoucherFields f = FieldsOf(v);
     f.channel_id = c.pb.id();  // the id signed is the channel's: a voucher for another channel fails here
     if (verify && !VerifyVoucherSig(c.pb.voucher_key(), chain_id, f, v.signature()))
-      return ChannelErr(kErrBadSignature,
-                        "voucher signature does not verify under " + ch + "'s voucher key on chain " +
-                            std::string(chain_id) +
-                            ": forged, or signed for another channel or chain (the voucher names channel " +
-                            U(v.channel_id()) + ")");
+      return ChannelErr(
+          kErrBadSignature,
+          "voucher signature does not verify under " + ch + "'s voucher key on chain " + std::string(chain_id) +
+              ": forged, or signed for another channel or chain (the voucher names channel " + U(v.channel_id()) + ")");
     n.set_nonce(v.nonce());
     n.set_voucher_amount(v.amount());
     n.set_ticket_root(v.ticket_root());
@@ -145,11 +146,11 @@ Result<Advance> Keeper::advance(const Params& params, const ChannelRec& c, const
   if (p.ticket) {
     const Ticket& t = *p.ticket;
     if (n.ticket_root().empty())
-      return ChannelErr(kErrInvalidTicket, "ticket for " + ch + ", whose voucher (nonce " + U(n.nonce()) +
-                                               ") commits to no hash chain");
+      return ChannelErr(kErrInvalidTicket,
+                        "ticket for " + ch + ", whose voucher (nonce " + U(n.nonce()) + ") commits to no hash chain");
     if (t.units() > n.max_units())
-      return ChannelErr(kErrInvalidTicket, "ticket of " + U(t.units()) + " units is beyond the voucher's max_units " +
-                                               U(n.max_units()));
+      return ChannelErr(kErrInvalidTicket,
+                        "ticket of " + U(t.units()) + " units is beyond the voucher's max_units " + U(n.max_units()));
     if (t.units() > params.max_ticket_units())
       return ChannelErr(kErrInvalidTicket, "ticket of " + U(t.units()) + " units is beyond params.max_ticket_units " +
                                                U(params.max_ticket_units()));
@@ -158,9 +159,9 @@ Result<Advance> Keeper::advance(const Params& params, const ChannelRec& c, const
                                                U(n.ticket_units()) + " on this chain");
     a.hashes = t.units() - n.ticket_units();
     if (verify && !ChainReaches(t.preimage(), a.hashes, n.ticket_head()))
-      return ChannelErr(kErrInvalidTicket, "ticket preimage for unit " + U(t.units()) + " does not hash to the chain: " +
-                                               U(a.hashes) + " SHA-256 steps do not reach the recorded head (unit " +
-                                               U(n.ticket_units()) + ")");
+      return ChannelErr(kErrInvalidTicket,
+                        "ticket preimage for unit " + U(t.units()) + " does not hash to the chain: " + U(a.hashes) +
+                            " SHA-256 steps do not reach the recorded head (unit " + U(n.ticket_units()) + ")");
     n.set_ticket_units(t.units());
     n.set_ticket_head(t.preimage());
   }
@@ -214,8 +215,7 @@ Result<uint64_t> Keeper::open(Context& ctx, const OpenParsed& m) const {
   set_channel(s, c);
   if (ctx.events)
     ctx.events->emit_attrs("channel.open", EventAttribute{"id", Id(id)}, EventAttribute{"payer", c.pb.payer()},
-                           EventAttribute{"payee", c.pb.payee()},
-                           EventAttribute{"deposit", m.deposit.str() + m.denom},
+                           EventAttribute{"payee", c.pb.payee()}, EventAttribute{"deposit", m.deposit.str() + m.denom},
                            EventAttribute{"challenge_blocks", std::to_string(m.challenge_blocks)});
   return id;
 }
@@ -290,12 +290,10 @@ Status Keeper::apply_proof(Context& ctx, const Params& params, ChannelRec& c, co
   c.redeemed = a.proven;
   set_channel(*ctx.store, c);
   if (ctx.events)
-    ctx.events->emit_attrs(std::string("channel.") + what, EventAttribute{"id", Id(c.pb.id())},
-                           EventAttribute{"nonce", U(c.pb.nonce())},
-                           EventAttribute{"ticket_units", U(c.pb.ticket_units())},
-                           EventAttribute{"proven", a.proven.str() + c.pb.denom()},
-                           EventAttribute{"paid", a.pay.str() + c.pb.denom()},
-                           EventAttribute{"burned", c.credit() ? "true" : "false"});
+    ctx.events->emit_attrs(
+        std::string("channel.") + what, EventAttribute{"id", Id(c.pb.id())}, EventAttribute{"nonce", U(c.pb.nonce())},
+        EventAttribute{"ticket_units", U(c.pb.ticket_units())}, EventAttribute{"proven", a.proven.str() + c.pb.denom()},
+        EventAttribute{"paid", a.pay.str() + c.pb.denom()}, EventAttribute{"burned", c.credit() ? "true" : "false"});
   return {};
 }
 
@@ -353,10 +351,9 @@ Status Keeper::settle(Context& ctx, const SettleParsed& m) const {
   if (!rest.is_zero()) DEPAI_TRY(bank_->send(ctx, ModuleAddress(), c.payer, One(c.pb.denom(), rest)));
   ctx.store->del(keys::Channel(m.id));
   if (ctx.events)
-    ctx.events->emit_attrs("channel.settle", EventAttribute{"id", Id(m.id)},
-                           EventAttribute{"to_payee", c.redeemed.str() + c.pb.denom()},
-                           EventAttribute{"to_payer", rest.str() + c.pb.denom()},
-                           EventAttribute{"burned", c.credit() ? "true" : "false"});
+    ctx.events->emit_attrs(
+        "channel.settle", EventAttribute{"id", Id(m.id)}, EventAttribute{"to_payee", c.redeemed.str() + c.pb.denom()},
+        EventAttribute{"to_payer", rest.str() + c.pb.denom()}, EventAttribute{"burned", c.credit() ? "true" : "false"});
   return {};
 }
 

@@ -26,7 +26,8 @@ Result<std::pair<std::string, Amount>> ValidCoin(const depai::tx::v1::Coin& c, c
 
 Status ValidTicket(const v1::Ticket& t) {
   if (t.preimage().size() != 32)
-    return ChannelErr(kErrInvalidTicket, "ticket.preimage must be 32 bytes, got " + std::to_string(t.preimage().size()));
+    return ChannelErr(kErrInvalidTicket,
+                      "ticket.preimage must be 32 bytes, got " + std::to_string(t.preimage().size()));
   if (t.units() == 0) return ChannelErr(kErrInvalidTicket, "ticket.units must be at least 1");
   return {};
 }
@@ -58,7 +59,8 @@ Result<OpenParsed> ValidateOpen(const v1::MsgOpenChannel& m) {
   p.denom = c.first;
   p.deposit = c.second;
   if (m.voucher_key().size() != 32)
-    return Invalid("voucher_key must be a 32-byte ed25519 key, got " + std::to_string(m.voucher_key().size()) + " bytes");
+    return Invalid("voucher_key must be a 32-byte ed25519 key, got " + std::to_string(m.voucher_key().size()) +
+                   " bytes");
   p.voucher_key = m.voucher_key();
   p.challenge_blocks = m.challenge_blocks();
   return p;

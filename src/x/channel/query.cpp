@@ -31,7 +31,9 @@ std::optional<Result<json>> Module::query(const store::KVReader& s, std::string_
         return RootErr(kErrInvalidRequest, "channel id must be a decimal number, got '" + std::string(id_s) + "'");
       const uint64_t id = std::stoull(std::string(id_s));
       DEPAI_ASSIGN_OR_RETURN(auto c, keeper_.channel(s, id));
-      if (!c) return ChannelErr(kErrChannelNotFound, "channel " + std::to_string(id) + " not found (never opened, or settled)");
+      if (!c)
+        return ChannelErr(kErrChannelNotFound,
+                          "channel " + std::to_string(id) + " not found (never opened, or settled)");
       return ChannelJson(c->pb);
     }
     return RootErr(kErrUnknownRequest, "unknown query path: " + std::string(path));

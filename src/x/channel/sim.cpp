@@ -35,10 +35,13 @@ std::optional<SimMsg> Module::random_msg(SimState& sim) const {
   if (sim.accounts.size() < 2) return std::nullopt;
   auto& rng = sim.rng;
   std::vector<ChannelRec> chans;
-  if (!keeper_.for_each_channel(sim.state, [&](const ChannelRec& c) {
-        chans.push_back(c);
-        return chans.size() < 64;
-      }).ok())
+  if (!keeper_
+           .for_each_channel(sim.state,
+                             [&](const ChannelRec& c) {
+                               chans.push_back(c);
+                               return chans.size() < 64;
+                             })
+           .ok())
     return std::nullopt;
   const uint64_t kind = chans.empty() ? 0 : rng.below(10);
   if (kind <= 2) {  // open
@@ -50,8 +53,8 @@ std::optional<SimMsg> Module::random_msg(SimState& sim) const {
     m.set_payee(sim.accounts[to].bech32);
     const bool credit = rng.chance(20);
     m.mutable_deposit()->set_denom(credit ? kCreditDenom : kDenom);
-    m.mutable_deposit()->set_amount(
-        std::to_string(rng.chance(5) ? 9'000'000'000'000'000'000ull : (credit ? 1 + rng.below(200) : 1000 + rng.below(100000))));
+    m.mutable_deposit()->set_amount(std::to_string(
+        rng.chance(5) ? 9'000'000'000'000'000'000ull : (credit ? 1 + rng.below(200) : 1000 + rng.below(100000))));
     m.set_voucher_key(SimKey().pubkey);
     m.set_challenge_blocks(rng.chance(10) ? 0 : 2 + static_cast<int64_t>(rng.below(4)));
     return SimMsg{from, PackAny(kTypeOpen, m), {}};

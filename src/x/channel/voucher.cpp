@@ -13,14 +13,16 @@ VoucherFields FieldsOf(const depai::channel::v1::Voucher& v) {
 
 Status CheckVoucherShape(const depai::channel::v1::Voucher& v) {
   if (!v.ticket_root().empty() && v.ticket_root().size() != 32)
-    return ChannelErr(kErrInvalidVoucher, "voucher.ticket_root must be empty or 32 bytes, got " +
-                                   std::to_string(v.ticket_root().size()));
+    return ChannelErr(kErrInvalidVoucher,
+                      "voucher.ticket_root must be empty or 32 bytes, got " + std::to_string(v.ticket_root().size()));
   if (v.ticket_root().empty() && (v.unit_price() != 0 || v.max_units() != 0))
     return ChannelErr(kErrInvalidVoucher, "voucher.unit_price and voucher.max_units must be 0 without a ticket_root");
   if (!v.ticket_root().empty() && (v.unit_price() == 0 || v.max_units() == 0))
-    return ChannelErr(kErrInvalidVoucher, "voucher.unit_price and voucher.max_units must be positive with a ticket_root");
+    return ChannelErr(kErrInvalidVoucher,
+                      "voucher.unit_price and voucher.max_units must be positive with a ticket_root");
   if (v.signature().size() != 64)
-    return ChannelErr(kErrInvalidVoucher, "voucher.signature must be 64 bytes, got " + std::to_string(v.signature().size()));
+    return ChannelErr(kErrInvalidVoucher,
+                      "voucher.signature must be 64 bytes, got " + std::to_string(v.signature().size()));
   if (v.nonce() == 0) return ChannelErr(kErrInvalidVoucher, "voucher.nonce must be at least 1");
   if (v.amount() > Amount::kMax || v.unit_price() > Amount::kMax)
     return ChannelErr(kErrInvalidVoucher, "voucher.amount and voucher.unit_price must be at most 2^63-1");
@@ -47,7 +49,8 @@ Result<Bytes> VoucherSignBytes(std::string_view chain_id, const VoucherFields& f
   return b;
 }
 
-bool VerifyVoucherSig(std::string_view pubkey, std::string_view chain_id, const VoucherFields& f, std::string_view sig) {
+bool VerifyVoucherSig(std::string_view pubkey, std::string_view chain_id, const VoucherFields& f,
+                      std::string_view sig) {
   auto sb = VoucherSignBytes(chain_id, f);
   if (!sb.ok()) return false;
   return crypto::Verify(pubkey, *sb, sig);
@@ -61,9 +64,8 @@ bool ChainReaches(std::string_view preimage, uint64_t steps, std::string_view ta
 Result<uint64_t> ProvenTotal(uint64_t amount, uint64_t units, uint64_t unit_price) {
   const unsigned __int128 t = static_cast<unsigned __int128>(units) * unit_price + amount;
   if (t > Amount::kMax)
-    return ChannelErr(kErrOverflow,
-                 "proven total " + std::to_string(amount) + " + " + std::to_string(units) + " x " +
-                     std::to_string(unit_price) + " exceeds 2^63-1");
+    return ChannelErr(kErrOverflow, "proven total " + std::to_string(amount) + " + " + std::to_string(units) + " x " +
+                                        std::to_string(unit_price) + " exceeds 2^63-1");
   return static_cast<uint64_t>(t);
 }
 

@@ -24,7 +24,7 @@ namespace depai::x::channel {
 inline constexpr const char* kCodespace = "channel";
 // Stable codes: never renumber or reuse.
 enum Code : uint32_t {
-  kErrInvalidMsg = 2,        // a malformed message (address, deposit, key, challenge_blocks)
+  kErrInvalidMsg = 2,  // a malformed message (address, deposit, key, challenge_blocks)
   kErrChannelNotFound = 3,
   kErrNotParty = 4,          // the signer is not the channel's payer / payee
   kErrInvalidVoucher = 5,    // a malformed voucher (field sizes, zero nonce)
@@ -35,7 +35,7 @@ enum Code : uint32_t {
   kErrWrongState = 10,       // e.g. a top-up of a closing channel, a settle of an open one
   kErrChallengePeriod = 11,  // a settle before the challenge period ends
   kErrInvalidParams = 12,
-  kErrBelowRedeemed = 13,    // a voucher whose proven total is below what was already paid
+  kErrBelowRedeemed = 13,  // a voucher whose proven total is below what was already paid
   kErrOverflow = 14,
 };
 inline Error ChannelErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
