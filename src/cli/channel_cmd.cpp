@@ -7,6 +7,7 @@
 //   depai channel voucher --channel ID --key K --amount A --nonce N   prints a signed voucher (JSON)
 // redeem and close take the proof from --voucher-file FILE (a voucher JSON) and/or --from-state
 // FILE (the receiver's state: its best voucher and longest ticket, whichever the chain lacks).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -232,9 +233,15 @@ void RegisterTx(CLI::App& app, GlobalOptions& g) {
         m.set_id(id);
         FillProof(g, *a, id, &m);
         // The chain charges params.gas_per_hash per ticket hash: raise the gas to fit.
+        // The fee follows (auth's min_gas_price_micro) unless --fees was given.
         if (m.has_ticket() && a->tx.gas == 200000) {
           const uint64_t per = U64(GetJsonOrThrow(g, "/q/channel/params"), "gas_per_hash");
           a->tx.gas = 200000 + m.ticket().units() * per;
+          if (a->tx.fees == "10udpai") {
+            const uint64_t price = U64(GetJsonOrThrow(g, "/params/auth"), "min_gas_price_micro");
+            const uint64_t fee = std::max<uint64_t>(10, (a->tx.gas * price + 999'999) / 1'000'000);
+            a->tx.fees = std::to_string(fee) + "udpai";
+          }
         }
       };
       if (redeem) {

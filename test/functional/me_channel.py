@@ -161,9 +161,12 @@ def run(d, keys):
         print(f"ok: bob closed at height {close_h} with a voucher for {UNITS * PRICE}udpai; settle refused "
               f"before height {settle_h}")
 
-        # carol wins the dispute within the challenge period with her best proof.
+        # carol wins the dispute within the challenge period with her best proof. The CLI raises the
+        # gas for the ticket's hashes (params.gas_per_hash each), and the fee with it.
+        gas = 200000 + UNITS * int(params["gas_per_hash"])
+        ticket_fee = max(FEE, -(-gas * int(d.get("/params/auth")["min_gas_price_micro"]) // 1_000_000))
         ans = cli_json_ok(d, "tx", "channel", "redeem", cid, "--from", "carol", "--from-state", state)
-        carol_fees += FEE
+        carol_fees += ticket_fee
         redeem_h = int(ans["height"])
         assert redeem_h < settle_h, (redeem_h, settle_h)
         ch = d.get(f"/q/channel/channels/{cid}")
