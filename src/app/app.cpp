@@ -11,6 +11,7 @@
 #include "x/auth/module.h"
 #include "x/bank/module.h"
 #include "x/bme/module.h"
+#include "x/channel/module.h"
 #include "x/market/module.h"
 #include "x/mint/module.h"
 #include "x/oracle/module.h"
@@ -283,6 +284,25 @@ class WalletBankAdapter : public x::wallet::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
+// x/channel's view of the bank: deposits, payouts and refunds (module transfers) and the burn
+// of ucredit paid through a credit channel.
+class ChannelBankAdapter : public x::channel::BankKeeper {
+ public:
+  explicit ChannelBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins) const override {
+    return k_->send(ctx, from, to, coins, /*user_transfer=*/false);
+  }
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+  Status burn(x::Context& ctx, std::string_view from, const Coins& coins) const override {
+    return k_->burn(ctx, from, coins);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
 class RewardsMintAdapter : public x::rewards::MintKeeper {
  public:
   explicit RewardsMintAdapter(const x::mint::Keeper* k) : k_(k) {}
@@ -431,9 +451,12 @@ class App::Impl {
   MarketRevenueAdapter market_revenue{&rewards.keeper()};
   WalletBankAdapter wallet_bank{&bank.keeper()};
   x::wallet::Module wallet{&wallet_bank, nullptr, [this] { return db ? db->height() + 1 : 1; }};
+  ChannelBankAdapter channel_bank{&bank.keeper()};
+  x::channel::Module channel{&channel_bank};
   // Genesis, hook and invariant order (rewards after the economy's modules: its epoch end sees
   // their block).
-  std::vector<x::Module*> modules{&auth, &bank, &provider, &market, &verify, &oracle, &bme, &mint, &rewards, &wallet};
+  std::vector<x::Module*> modules{&auth, &bank,    &provider, &market, &verify,
+                                  &oracle, &bme, &mint, &rewards, &wallet, &channel};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -477,6 +500,7 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   impl->bank.block_address(x::verify::BondAddress());
   impl->bank.block_address(x::verify::SlashAddress());
   impl->bank.block_address(x::rewards::PendingAddress());
+  impl->bank.block_address(x::channel::ModuleAddress());
   impl->market_providers.set_reputation(&impl->verify.keeper());
   impl->market.set_revenue_hook(&impl->market_revenue);
   impl->verify_market.set_oracle(&impl->oracle.keeper());

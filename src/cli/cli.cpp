@@ -44,6 +44,7 @@ int Run(int argc, char** argv) {
   RegisterCheckerCommands(app, g);
   RegisterOracleCommands(app, g);
   RegisterWalletCommands(app, g);
+  RegisterChannelCommands(app, g);
   RegisterNodeCommands(app, g);
   RegisterLocalnetCommands(app, g);
   RegisterLoadgenCommands(app, g);

@@ -51,6 +51,10 @@ void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/check
 void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);
 void RegisterWalletCommands(CLI::App& app, GlobalOptions& g);  // src/cli/wallet_cmd.cpp (tx wallet, query wallet)  // src/cli/oracle_cmd.cpp
 
+// `tx channel ...`, `query channel ...` and `channel receive|pay|voucher` (after
+// RegisterTxCommands/RegisterQueryCommands).
+void RegisterChannelCommands(CLI::App& app, GlobalOptions& g);  // src/cli/channel_cmd.cpp
+
 int Run(int argc, char** argv);  // src/cli/cli.cpp
 
 }  // namespace depai::cli

@@ -15,6 +15,15 @@ Bytes Sha256(std::string_view data) {
   return out;
 }
 
+Bytes Sha256Iter(std::string_view data, uint64_t times) {
+  if (times == 0) return Bytes(data);
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  unsigned char buf[32];
+  EVP_Digest(data.data(), data.size(), buf, nullptr, md, nullptr);
+  for (uint64_t i = 1; i < times; ++i) EVP_Digest(buf, sizeof buf, buf, nullptr, md, nullptr);
+  return Bytes(reinterpret_cast<const char*>(buf), sizeof buf);
+}
+
 Bytes Blake2b256(std::string_view data) {
   Bytes out(32, '\0');
   crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), 32,

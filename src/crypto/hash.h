@@ -2,6 +2,7 @@
 // libsodium. All functions are pure and thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -9,7 +10,10 @@
 
 namespace depai::crypto {
 
-Bytes Sha256(std::string_view data);                       // 32 bytes
+Bytes Sha256(std::string_view data);  // 32 bytes
+// SHA-256 applied `times` times: H(H(...H(data))); `data` itself when times == 0. One buffer,
+// no allocation per round (hash chains: x/channel's PayWord tickets).
+Bytes Sha256Iter(std::string_view data, uint64_t times);
 Bytes Blake2b256(std::string_view data);                   // 32 bytes
 Bytes Blake2b256(std::string_view a, std::string_view b);  // H(a || b), no allocation of the concat
 

@@ -121,6 +121,8 @@ SimChainRun ApplyGenerated(uint64_t seed, int blocks) {
     g["mint"] = {{"params", {{"initial_reward", "1000000"}, {"halving_blocks", "15"}}}};
     g["rewards"] = {{"params", {{"epoch_blocks", "7"}}}};
     g["oracle"] = {{"params", {{"feeders", nlohmann::json::array({L.accounts[0].bech32, L.accounts[1].bech32})}}}};
+    // Short challenge periods, so generated channels also settle within the run.
+    g["channel"] = {{"params", {{"min_challenge_blocks", "2"}}}};
     auto req = L.InitRequest();
     req.app_state_bytes = g.dump();
     if (!L.app->InitChain(req).ok()) throw std::runtime_error("InitChain");
@@ -134,7 +136,7 @@ SimChainRun ApplyGenerated(uint64_t seed, int blocks) {
   std::vector<Bytes> pubkeys;
   for (const auto& a : L.accounts) pubkeys.push_back(a.key.pubkey);
   for (int b = 0; b < blocks; ++b) {
-    x::SimState sim{L.app->committed_state(), accounts, rng, L.app->last_height() + 1, pubkeys};
+    x::SimState sim{L.app->committed_state(), accounts, rng, L.app->last_height() + 1, TestLedger::kChainId, pubkeys};
     std::map<Bytes, uint64_t> wallet_seq;  // agent wallets' sequences within this block
     std::vector<Bytes> txs;
     std::vector<std::string> first_module;
@@ -189,7 +191,7 @@ TEST(Determinism, EveryModulesGeneratorTwiceFromScratchGivesIdenticalHashesAndEx
   EXPECT_EQ(a.results, b.results);
   EXPECT_EQ(a.exported, b.exported);
   // Every module that has messages took part, with successes and failures.
-  for (const char* m : {"bank", "provider", "market", "verify", "oracle", "bme", "wallet"}) {
+  for (const char* m : {"bank", "provider", "market", "verify", "oracle", "bme", "wallet", "channel"}) {
     ASSERT_TRUE(a.codes_by_module.count(m)) << m << " generated nothing";
     EXPECT_TRUE(a.codes_by_module.at(m).count(0)) << m << ": no message succeeded";
     EXPECT_GE(a.codes_by_module.at(m).size(), 2u) << m << ": no message failed";

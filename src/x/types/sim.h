@@ -42,7 +42,8 @@ struct SimState {
   const store::KVReader& state;  // committed state before the block being built
   const std::vector<SimAccount>& accounts;
   SimRng& rng;
-  int64_t height = 0;  // the height the message will be delivered at
+  int64_t height = 0;    // the height the message will be delivered at
+  std::string chain_id;  // the chain the messages are signed for (x/channel signs vouchers); may be empty
   // session_pubkeys[i] is accounts[i]'s ed25519 public key (x/wallet's generator makes them
   // session keys); may be empty.
   std::vector<Bytes> session_pubkeys{};
