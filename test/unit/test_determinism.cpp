@@ -130,7 +130,7 @@ SimChainRun ApplyGenerated(uint64_t seed, int blocks) {
   x::SimRng rng(seed);
   SimChainRun run;
   for (int b = 0; b < blocks; ++b) {
-    x::SimState sim{L.app->committed_state(), accounts, rng, L.app->last_height() + 1};
+    x::SimState sim{L.app->committed_state(), accounts, rng, L.app->last_height() + 1, TestLedger::kChainId};
     std::vector<Bytes> txs;
     std::vector<std::string> first_module;
     const uint64_t n = 4 + rng.below(12);
@@ -172,7 +172,7 @@ TEST(Determinism, EveryModulesGeneratorTwiceFromScratchGivesIdenticalHashesAndEx
   EXPECT_EQ(a.results, b.results);
   EXPECT_EQ(a.exported, b.exported);
   // Every module that has messages took part, with successes and failures.
-  for (const char* m : {"bank", "provider", "market", "verify", "oracle", "bme"}) {
+  for (const char* m : {"bank", "identity", "provider", "market", "verify", "oracle", "bme"}) {
     ASSERT_TRUE(a.codes_by_module.count(m)) << m << " generated nothing";
     EXPECT_TRUE(a.codes_by_module.at(m).count(0)) << m << ": no message succeeded";
     EXPECT_GE(a.codes_by_module.at(m).size(), 2u) << m << ": no message failed";
