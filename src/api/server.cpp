@@ -155,7 +155,8 @@ std::string AllowedMethods(const std::string& path) {
   for (const char* p : {"/status", "/events", "/supply", "/denoms", "/params/auth", "/blocks/latest", "/economy/epochs",
                         "/oracle/price", "/bme/status"})
     if (path == p) return "GET";
-  for (const char* p : {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/", "/economy/epochs/", "/1.0/identifiers/"})
+  for (const char* p :
+       {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/", "/economy/epochs/", "/1.0/identifiers/"})
     if (StartsWith(path, p)) return "GET";
   return "";
 }

@@ -29,7 +29,7 @@ struct IdentityArgs {
   TxArgs tx;
   std::vector<std::string> keys, services, accounts;
   std::string did, new_controller, pubkey, name, bond, device_key_id = "key-1", device_key, model, serial, attester,
-      signature, key;
+                                                       signature, key;
   bool unlink = false;
 };
 
@@ -67,7 +67,8 @@ void FillServices(const std::vector<std::string>& svcs, google::protobuf::Repeat
   for (const auto& s : svcs) {
     auto a = s.find(','), b = a == std::string::npos ? a : s.find(',', a + 1);
     if (b == std::string::npos)
-      throw CommandError{"--service: expected id,type,endpoint (e.g. compute,DePINProvider,https://h:8443), got '" + s + "'"};
+      throw CommandError{"--service: expected id,type,endpoint (e.g. compute,DePINProvider,https://h:8443), got '" + s +
+                         "'"};
     auto* sv = out->Add();
     sv->set_id(s.substr(0, a));
     sv->set_type(s.substr(a + 1, b - a - 1));
@@ -173,8 +174,8 @@ void RegisterIdentityCommands(CLI::App& app, GlobalOptions& g) {
   reg->add_option("--pubkey", a->pubkey, "Signing key: key name or 64-hex public key (default: the --from key)");
   from(reg, "Owner");
   reg->callback([&g, a] {
-    auto c = ParseCoinsOrThrow(a->bond.find_first_not_of("0123456789") == std::string::npos ? a->bond + "udpai" : a->bond,
-                               "--bond");
+    auto c = ParseCoinsOrThrow(
+        a->bond.find_first_not_of("0123456789") == std::string::npos ? a->bond + "udpai" : a->bond, "--bond");
     if (c.list().size() != 1) throw CommandError{"--bond: expected one udpai amount, got '" + a->bond + "'"};
     v1::MsgRegisterAttester m;
     m.set_owner(FromAddress(g, *a));
@@ -185,7 +186,8 @@ void RegisterIdentityCommands(CLI::App& app, GlobalOptions& g) {
     Send(g, *a, "/depai.identity.v1.MsgRegisterAttester", m, "register attester '" + a->name + "' bonding " + c.str());
   });
 
-  auto* unreg = it->add_subcommand("unregister-attester", "Unregister: attestations stop counting now, bond back later");
+  auto* unreg =
+      it->add_subcommand("unregister-attester", "Unregister: attestations stop counting now, bond back later");
   from(unreg, "Owner");
   unreg->callback([&g, a] {
     v1::MsgUnregisterAttester m;
@@ -233,7 +235,8 @@ void RegisterIdentityCommands(CLI::App& app, GlobalOptions& g) {
   // Off-chain: the attester's signature over the statement.
   auto* id = app.add_subcommand("identity", "x/identity off-chain tools");
   id->require_subcommand(1);
-  auto* sign = id->add_subcommand("sign-attestation", "Sign a device statement with an attester key; prints the signature hex");
+  auto* sign =
+      id->add_subcommand("sign-attestation", "Sign a device statement with an attester key; prints the signature hex");
   sign->add_option("--key", a->key, "The attester's key name in the keyring")->required();
   sign->add_option("--did", a->did, "did:depai:...")->required();
   sign->add_option("--device-key", a->device_key, "The device's public key: 64 hex digits or a key name")->required();
@@ -241,7 +244,8 @@ void RegisterIdentityCommands(CLI::App& app, GlobalOptions& g) {
   sign->add_option("--serial", a->serial, "Serial number")->required();
   sign->add_option("--chain-id", a->tx.chain_id, "Chain id the statement is for (default: asked from the node)");
   sign->callback([&g, a] {
-    if (!x::identity::ParseDid(a->did).ok()) throw CommandError{"--did: '" + a->did + "' is not a did:depai identifier"};
+    if (!x::identity::ParseDid(a->did).ok())
+      throw CommandError{"--did: '" + a->did + "' is not a did:depai identifier"};
     if (a->model.empty() || a->model.size() > x::identity::kMaxModel || a->serial.empty() ||
         a->serial.size() > x::identity::kMaxSerial)
       throw CommandError{"--model and --serial must be 1-128 bytes"};

@@ -40,7 +40,8 @@ Result<M> FromJson(json j, const std::string& what) {
 Status Module::init_genesis(Context& ctx, const json& g) {
   if (!g.is_object()) return GenesisErr("must be an object");
   for (const auto& [k, v] : g.items())
-    if (k != "params" && k != "dids" && k != "attesters" && k != "links") return GenesisErr("unknown field '" + k + "'");
+    if (k != "params" && k != "dids" && k != "attesters" && k != "links")
+      return GenesisErr("unknown field '" + k + "'");
   auto& s = *ctx.store;
   Params params = DefaultParams();
   if (g.contains("params")) DEPAI_TRY(MergeParamsJson(g["params"], &params, "identity genesis"));
@@ -64,7 +65,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
     if (!owner.ok()) return GenesisErr("attester owner '" + a.owner() + "' is not an address");
     if (a.pub_key().size() != 32) return GenesisErr("attester " + a.owner() + ": pub_key is not 32 bytes");
     if (!Amount::Parse(a.bond()).ok()) return GenesisErr("attester " + a.owner() + ": bond is not an amount");
-    if (!a.active() && a.unbond_height() < 1) return GenesisErr("attester " + a.owner() + ": unbonding without unbond_height");
+    if (!a.active() && a.unbond_height() < 1)
+      return GenesisErr("attester " + a.owner() + ": unbonding without unbond_height");
     keeper_.set_attester(s, *owner, a);
     if (!a.active()) s.set(keys::Unbond(a.unbond_height(), *owner), "");
   }

@@ -80,7 +80,8 @@ Params DefaultParams() {
 Status ValidateParams(const Params& p) {
   auto b = Amount::Parse(p.attester_bond());
   if (!b.ok() || b->is_zero()) return IdentityErr(kErrInvalidParams, "attester_bond must be a positive udpai amount");
-  if (p.attester_unbonding_blocks() < 1) return IdentityErr(kErrInvalidParams, "attester_unbonding_blocks must be >= 1");
+  if (p.attester_unbonding_blocks() < 1)
+    return IdentityErr(kErrInvalidParams, "attester_unbonding_blocks must be >= 1");
   if (p.max_verification_methods() < 1 || p.max_verification_methods() > 64)
     return IdentityErr(kErrInvalidParams, "max_verification_methods must be in [1, 64]");
   if (p.max_services() > 64) return IdentityErr(kErrInvalidParams, "max_services must be <= 64");
@@ -96,11 +97,12 @@ Result<Bytes> ParseDid(std::string_view did) {
   if (did.substr(0, kDidMethodPrefix.size()) != kDidMethodPrefix)
     return IdentityErr(kErrInvalidDid, "'" + std::string(did.substr(0, 80)) + "' is not a did:depai identifier");
   const auto hex = did.substr(kDidMethodPrefix.size());
-  bool lower = hex.size() == 40 && std::all_of(hex.begin(), hex.end(), [](char c) {
-                 return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-               });
+  bool lower = hex.size() == 40 && std::all_of(hex.begin(), hex.end(),
+                                               [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
   auto b = lower ? HexDecode(hex) : std::nullopt;
-  if (!b) return IdentityErr(kErrInvalidDid, "'" + std::string(did.substr(0, 80)) + "': a did:depai identifier is did:depai: and 40 lowercase hex digits");
+  if (!b)
+    return IdentityErr(kErrInvalidDid, "'" + std::string(did.substr(0, 80)) +
+                                           "': a did:depai identifier is did:depai: and 40 lowercase hex digits");
   return *b;
 }
 
@@ -218,7 +220,8 @@ Result<bool> Keeper::attested(const store::KVReader& s, std::string_view addr20)
 Status Keeper::check_doc(const store::KVReader& s, const DocParsed& d) const {
   DEPAI_ASSIGN_OR_RETURN(const Params p, params(s));
   if (d.keys.size() > p.max_verification_methods())
-    return IdentityErr(kErrTooMany, std::to_string(d.keys.size()) + " verification methods: max_verification_methods is " +
+    return IdentityErr(kErrTooMany, std::to_string(d.keys.size()) +
+                                        " verification methods: max_verification_methods is " +
                                         std::to_string(p.max_verification_methods()));
   if (d.services.size() > p.max_services())
     return IdentityErr(kErrTooMany, std::to_string(d.services.size()) + " services: max_services is " +
@@ -254,8 +257,8 @@ namespace {
 Status CheckControlled(const std::optional<DidDocument>& d, std::string_view did20, std::string_view signer) {
   if (!d) return IdentityErr(kErrDidNotFound, DidOf(did20) + " does not exist");
   if (d->controller() != Bech(signer))
-    return IdentityErr(kErrNotController, Bech(signer) + " is not the controller of " + d->id() + " (controller " +
-                                              d->controller() + ")");
+    return IdentityErr(kErrNotController,
+                       Bech(signer) + " is not the controller of " + d->id() + " (controller " + d->controller() + ")");
   if (d->deactivated()) return IdentityErr(kErrDeactivated, d->id() + " is deactivated");
   return {};
 }
@@ -282,9 +285,9 @@ Status Keeper::update_did(Context& ctx, const UpdateParsed& m) const {
   d->set_updated_height(ctx.header->height);
   set_did(*ctx.store, m.did20, *d);
   if (ctx.events)
-    ctx.events->emit("identity.did_updated", {{"did", d->id()},
-                                              {"controller", d->controller()},
-                                              {"attestations_dropped", std::to_string(dropped), false}});
+    ctx.events->emit(
+        "identity.did_updated",
+        {{"did", d->id()}, {"controller", d->controller()}, {"attestations_dropped", std::to_string(dropped), false}});
   return {};
 }
 
@@ -309,8 +312,7 @@ Status Keeper::check_register(const store::KVReader& s, const RegisterParsed& m)
   DEPAI_ASSIGN_OR_RETURN(const Params p, params(s));
   const Amount min = Amount::Parse(p.attester_bond()).value();
   if (m.bond < min)
-    return IdentityErr(kErrBondTooLow,
-                       "bond " + m.bond.str() + "udpai is below attester_bond " + min.str() + "udpai");
+    return IdentityErr(kErrBondTooLow, "bond " + m.bond.str() + "udpai is below attester_bond " + min.str() + "udpai");
   DEPAI_ASSIGN_OR_RETURN(auto existing, attester(s, m.signer));
   if (existing) {
     if (existing->active())
@@ -343,8 +345,7 @@ Status Keeper::register_attester(Context& ctx, const RegisterParsed& m) const {
 
 Status Keeper::check_unregister(const store::KVReader& s, const UnregisterParsed& m) const {
   DEPAI_ASSIGN_OR_RETURN(auto a, attester(s, m.signer));
-  if (!a || !a->active())
-    return IdentityErr(kErrAttesterNotFound, "attester " + Bech(m.signer) + " is not registered");
+  if (!a || !a->active()) return IdentityErr(kErrAttesterNotFound, "attester " + Bech(m.signer) + " is not registered");
   return {};
 }
 
@@ -359,8 +360,9 @@ Status Keeper::unregister_attester(Context& ctx, const UnregisterParsed& m) cons
   set_attester(s, m.signer, *a);
   s.set(keys::Unbond(at, m.signer), "");
   if (ctx.events)
-    ctx.events->emit("identity.attester_unregistered",
-                     {{"attester", a->owner()}, {"bond", a->bond(), false}, {"unbond_height", std::to_string(at), false}});
+    ctx.events->emit(
+        "identity.attester_unregistered",
+        {{"attester", a->owner()}, {"bond", a->bond(), false}, {"unbond_height", std::to_string(at), false}});
   return {};
 }
 
@@ -374,11 +376,13 @@ Status Keeper::check_attest(const store::KVReader& s, const AttestParsed& m, std
   for (const auto& k : d->verification_methods())
     if (k.id() == m.device_key_id) vm = &k;
   if (!vm)
-    return IdentityErr(kErrUnknownDeviceKey, "device key '" + m.device_key_id + "' is not a verification method of " + d->id());
+    return IdentityErr(kErrUnknownDeviceKey,
+                       "device key '" + m.device_key_id + "' is not a verification method of " + d->id());
   DEPAI_ASSIGN_OR_RETURN(auto at, attester(s, m.attester));
   if (!at) return IdentityErr(kErrAttesterNotFound, "attester " + Bech(m.attester) + " is not registered");
   if (!at->active())
-    return IdentityErr(kErrAttesterNotFound, "attester " + Bech(m.attester) + " is unregistered (since its bond unbonds at height " +
+    return IdentityErr(kErrAttesterNotFound, "attester " + Bech(m.attester) +
+                                                 " is unregistered (since its bond unbonds at height " +
                                                  std::to_string(at->unbond_height()) + ")");
   const Bytes stmt = AttestationStatement(chain_id, d->id(), vm->public_key(), m.model, m.serial);
   if (!crypto::Verify(at->pub_key(), stmt, m.signature))

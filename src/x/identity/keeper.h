@@ -28,25 +28,25 @@ namespace depai::x::identity {
 inline constexpr const char* kCodespace = "identity";
 // Stable codes: never renumber or reuse.
 enum Code : uint32_t {
-  kErrInvalidDid = 2,          // not did:depai:<40 lowercase hex>
-  kErrDidExists = 3,           // a second create with the same initial key
+  kErrInvalidDid = 2,  // not did:depai:<40 lowercase hex>
+  kErrDidExists = 3,   // a second create with the same initial key
   kErrDidNotFound = 4,
-  kErrNotController = 5,       // update / deactivate by someone other than the controller
-  kErrDeactivated = 6,         // the DID is deactivated
-  kErrInvalidKey = 7,          // a verification method: bad fragment, not 32 bytes, duplicate
-  kErrInvalidService = 8,      // a service: bad fragment, type or endpoint, duplicate
-  kErrTooMany = 9,             // over a params.max_* limit
-  kErrInvalidBond = 10,        // not udpai, zero, unparsable
-  kErrBondTooLow = 11,         // below params.attester_bond
-  kErrAttesterExists = 12,     // already registered (or unbonding)
-  kErrAttesterNotFound = 13,   // not registered, or unregistered since
-  kErrInvalidAttestation = 14, // the signature does not verify (forged, another chain, another DID or key)
-  kErrUnknownDeviceKey = 15,   // device_key_id is not one of the DID's verification methods
-  kErrAlreadyAttested = 16,    // this attester already attested this device key
-  kErrLinkNotAllowed = 17,     // the account is neither the controller nor in the DID's accounts
+  kErrNotController = 5,        // update / deactivate by someone other than the controller
+  kErrDeactivated = 6,          // the DID is deactivated
+  kErrInvalidKey = 7,           // a verification method: bad fragment, not 32 bytes, duplicate
+  kErrInvalidService = 8,       // a service: bad fragment, type or endpoint, duplicate
+  kErrTooMany = 9,              // over a params.max_* limit
+  kErrInvalidBond = 10,         // not udpai, zero, unparsable
+  kErrBondTooLow = 11,          // below params.attester_bond
+  kErrAttesterExists = 12,      // already registered (or unbonding)
+  kErrAttesterNotFound = 13,    // not registered, or unregistered since
+  kErrInvalidAttestation = 14,  // the signature does not verify (forged, another chain, another DID or key)
+  kErrUnknownDeviceKey = 15,    // device_key_id is not one of the DID's verification methods
+  kErrAlreadyAttested = 16,     // this attester already attested this device key
+  kErrLinkNotAllowed = 17,      // the account is neither the controller nor in the DID's accounts
   kErrInvalidParams = 18,
-  kErrInvalidField = 19,       // model, serial, name: empty, too long or a control byte
-  kErrNotLinked = 20,          // unlink of an account that has no link
+  kErrInvalidField = 19,  // model, serial, name: empty, too long or a control byte
+  kErrNotLinked = 20,     // unlink of an account that has no link
 };
 inline Error IdentityErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
 

@@ -26,8 +26,8 @@ bool Fragment(std::string_view f) {
 Status TextField(std::string_view v, size_t max, const char* what) {
   if (v.empty()) return IdentityErr(kErrInvalidField, std::string(what) + " must not be empty");
   if (v.size() > max)
-    return IdentityErr(kErrInvalidField, std::string(what) + " is " + std::to_string(v.size()) + " bytes, max " +
-                                             std::to_string(max));
+    return IdentityErr(kErrInvalidField,
+                       std::string(what) + " is " + std::to_string(v.size()) + " bytes, max " + std::to_string(max));
   for (char c : v)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return IdentityErr(kErrInvalidField, std::string(what) + " contains a control byte");
@@ -41,18 +41,20 @@ Result<DocParsed> ValidateDoc(const Keys& keys, const Services& services, const 
   std::set<std::string> ids;
   for (const auto& k : keys) {
     if (!Fragment(k.id()))
-      return IdentityErr(kErrInvalidKey, "verification method id '" + k.id().substr(0, 80) +
-                                             "' must be 1-64 of [A-Za-z0-9._-]");
+      return IdentityErr(kErrInvalidKey,
+                         "verification method id '" + k.id().substr(0, 80) + "' must be 1-64 of [A-Za-z0-9._-]");
     if (k.public_key().size() != 32)
       return IdentityErr(kErrInvalidKey, "verification method '" + k.id() + "': an ed25519 key is 32 bytes, got " +
                                              std::to_string(k.public_key().size()));
-    if (!ids.insert(k.id()).second) return IdentityErr(kErrInvalidKey, "verification method id '" + k.id() + "' is repeated");
+    if (!ids.insert(k.id()).second)
+      return IdentityErr(kErrInvalidKey, "verification method id '" + k.id() + "' is repeated");
     d.keys.push_back(k);
   }
   std::set<std::string> sids;
   for (const auto& s : services) {
     if (!Fragment(s.id()))
-      return IdentityErr(kErrInvalidService, "service id '" + s.id().substr(0, 80) + "' must be 1-64 of [A-Za-z0-9._-]");
+      return IdentityErr(kErrInvalidService,
+                         "service id '" + s.id().substr(0, 80) + "' must be 1-64 of [A-Za-z0-9._-]");
     if (!sids.insert(s.id()).second) return IdentityErr(kErrInvalidService, "service id '" + s.id() + "' is repeated");
     if (auto st = TextField(s.type(), kMaxServiceType, "service type"); !st.ok())
       return IdentityErr(kErrInvalidService, "service '" + s.id() + "': " + st.error().message);
@@ -101,12 +103,14 @@ Result<RegisterParsed> ValidateRegister(const v1::MsgRegisterAttester& m) {
   RegisterParsed p;
   DEPAI_ASSIGN_OR_RETURN(p.signer, ParseAddress(m.owner(), "owner"));
   if (m.pub_key().size() != 32)
-    return IdentityErr(kErrInvalidKey, "pub_key: an ed25519 key is 32 bytes, got " + std::to_string(m.pub_key().size()));
+    return IdentityErr(kErrInvalidKey,
+                       "pub_key: an ed25519 key is 32 bytes, got " + std::to_string(m.pub_key().size()));
   p.pub_key = m.pub_key();
   DEPAI_TRY(TextField(m.name(), kMaxName, "name"));
   p.name = m.name();
   if (m.bond().denom() != kDenom)
-    return IdentityErr(kErrInvalidBond, std::string("bond denom must be ") + kDenom + ", got '" + m.bond().denom() + "'");
+    return IdentityErr(kErrInvalidBond,
+                       std::string("bond denom must be ") + kDenom + ", got '" + m.bond().denom() + "'");
   auto a = Amount::Parse(m.bond().amount());
   if (!a.ok()) return IdentityErr(kErrInvalidBond, "bond: " + a.error().message);
   if (a->is_zero()) return IdentityErr(kErrInvalidBond, "bond must be positive");
@@ -125,7 +129,8 @@ Result<AttestParsed> ValidateAttest(const v1::MsgAttestDevice& m) {
   DEPAI_ASSIGN_OR_RETURN(p.signer, ParseAddress(m.sender(), "sender"));
   DEPAI_ASSIGN_OR_RETURN(p.did20, ParseDid(m.did()));
   if (!Fragment(m.device_key_id()))
-    return IdentityErr(kErrUnknownDeviceKey, "device_key_id must be a verification method fragment (1-64 of [A-Za-z0-9._-])");
+    return IdentityErr(kErrUnknownDeviceKey,
+                       "device_key_id must be a verification method fragment (1-64 of [A-Za-z0-9._-])");
   p.device_key_id = m.device_key_id();
   DEPAI_TRY(TextField(m.model(), kMaxModel, "model"));
   DEPAI_TRY(TextField(m.serial(), kMaxSerial, "serial"));
@@ -133,7 +138,8 @@ Result<AttestParsed> ValidateAttest(const v1::MsgAttestDevice& m) {
   p.serial = m.serial();
   DEPAI_ASSIGN_OR_RETURN(p.attester, ParseAddress(m.attester(), "attester"));
   if (m.signature().size() != 64)
-    return IdentityErr(kErrInvalidAttestation, "an ed25519 signature is 64 bytes, got " + std::to_string(m.signature().size()));
+    return IdentityErr(kErrInvalidAttestation,
+                       "an ed25519 signature is 64 bytes, got " + std::to_string(m.signature().size()));
   p.signature = m.signature();
   return p;
 }
@@ -157,11 +163,15 @@ std::vector<MsgRoute> Module::routes() {
   const Keeper& k = keeper_;
   return {
       MakeRoute(TypedRoute<v1::MsgCreateDid, CreateParsed>{
-          kTypeCreateDid, &ValidateCreate, [&k](const View& v, const CreateParsed& p) { return k.check_create(v.state, p); },
-          [&k](Context& c, const CreateParsed& p) { return k.create_did(c, p); }, &ProtoToJson, &NoSpend<CreateParsed>}),
+          kTypeCreateDid, &ValidateCreate,
+          [&k](const View& v, const CreateParsed& p) { return k.check_create(v.state, p); },
+          [&k](Context& c, const CreateParsed& p) { return k.create_did(c, p); }, &ProtoToJson,
+          &NoSpend<CreateParsed>}),
       MakeRoute(TypedRoute<v1::MsgUpdateDid, UpdateParsed>{
-          kTypeUpdateDid, &ValidateUpdate, [&k](const View& v, const UpdateParsed& p) { return k.check_update(v.state, p); },
-          [&k](Context& c, const UpdateParsed& p) { return k.update_did(c, p); }, &ProtoToJson, &NoSpend<UpdateParsed>}),
+          kTypeUpdateDid, &ValidateUpdate,
+          [&k](const View& v, const UpdateParsed& p) { return k.check_update(v.state, p); },
+          [&k](Context& c, const UpdateParsed& p) { return k.update_did(c, p); }, &ProtoToJson,
+          &NoSpend<UpdateParsed>}),
       MakeRoute(TypedRoute<v1::MsgDeactivateDid, DeactivateParsed>{
           kTypeDeactivateDid, &ValidateDeactivate,
           [&k](const View& v, const DeactivateParsed& p) { return k.check_deactivate(v.state, p); },

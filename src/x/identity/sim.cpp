@@ -75,8 +75,8 @@ std::optional<SimMsg> Module::random_msg(SimState& sim) const {
     m.set_model("drone-x" + std::to_string(rng.below(3)));
     m.set_serial("SN" + std::to_string(rng.below(1000)));
     m.set_attester(sim.accounts[maker].bech32);
-    m.set_signature(
-        crypto::Sign(SimKey("attester", maker), AttestationStatement(sim.chain_id, d.id(), vm.public_key(), m.model(), m.serial())));
+    m.set_signature(crypto::Sign(SimKey("attester", maker),
+                                 AttestationStatement(sim.chain_id, d.id(), vm.public_key(), m.model(), m.serial())));
     if (rng.chance(15)) m.set_serial(m.serial() + "0");  // tampered after signing: a forgery
     return SimMsg{controller, PackAny(kTypeAttestDevice, m)};
   }

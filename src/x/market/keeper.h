@@ -68,8 +68,8 @@ enum Code : uint32_t {
   kErrOrderClosed = 19,
   kErrInvariant = 20,  // retired: an escrow invariant break is now Fault(kFaultInvariant)
   kErrBidNotOpen = 21,
-  kErrWrongDenom = 22,
-  kErrNotAttested = 23,  // an order with require_attested, a provider without an attested DID  // a bid or deposit in a denom other than the order's
+  kErrWrongDenom = 22,   // a bid or deposit in a denom other than the order's
+  kErrNotAttested = 23,  // an order with require_attested, a provider without an attested DID (x/identity)
 };
 inline Error MarketErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
 

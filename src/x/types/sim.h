@@ -42,7 +42,7 @@ struct SimState {
   const store::KVReader& state;  // committed state before the block being built
   const std::vector<SimAccount>& accounts;
   SimRng& rng;
-  int64_t height = 0;  // the height the message will be delivered at
+  int64_t height = 0;    // the height the message will be delivered at
   std::string chain_id;  // the chain the messages are for (statements a generator signs, e.g. x/identity's)
 };
 
