@@ -39,4 +39,12 @@ Status Keeper::check_invariants_full(const store::KVReader& s) const {
   return bad;
 }
 
+Status Keeper::check_invariants_block(const store::CacheStore& block, const store::KVReader&) const {
+  bool touched = false;
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>&) {
+    if (!touched && k.compare(0, keys::kPrefix.size(), keys::kPrefix) == 0) touched = true;
+  });
+  return touched ? check_invariants_full(block) : Status{};
+}
+
 }  // namespace depai::x::identity

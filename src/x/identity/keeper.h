@@ -180,6 +180,10 @@ class Keeper {
 
   // ---- invariants (invariants.cpp); a break is Fault(kFaultInvariant) ----
   Status check_invariants_full(const store::KVReader& s) const;
+  // The per-block form: the full check over `block`, run only when the block wrote a key under
+  // "identity/" (module:identity's balance only moves with an attester record, its address being
+  // blocked for user transfers); a block that left the module alone cannot have broken it.
+  Status check_invariants_block(const store::CacheStore& block, const store::KVReader& committed) const;
 
  private:
   Status check_doc(const store::KVReader& s, const DocParsed& d) const;

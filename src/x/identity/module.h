@@ -26,6 +26,9 @@ class Module : public x::Module {
   Status init_genesis(Context& ctx, const nlohmann::json& genesis) override;
   Result<nlohmann::json> export_genesis(const store::KVReader& state) const override;
   Status check_invariants(const store::KVReader& state) const override { return keeper_.check_invariants_full(state); }
+  Status check_block_invariants(const store::CacheStore& block, const store::KVReader& committed) const override {
+    return keeper_.check_invariants_block(block, committed);
+  }
   std::optional<Result<nlohmann::json>> query(const store::KVReader& state, std::string_view path) const override;
   Status end_block(Context& ctx) override { return keeper_.end_block(ctx); }
   std::optional<SimMsg> random_msg(SimState& sim) const override;
