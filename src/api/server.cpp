@@ -115,6 +115,39 @@ RouteReply EventsRoute(Backend& node, const std::string& target) {
 }
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// GET /1.0/identifiers/{did}: the DID Resolution HTTP(S) binding (W3C DID Resolution). The body
+// is a DID resolution result: {"@context", "didDocument", "didResolutionMetadata",
+// "didDocumentMetadata"}. 200 resolved; 410 deactivated (the document is still returned, with
+// didDocumentMetadata.deactivated = true); 404 notFound; 400 invalidDid; 500 internalError.
+// x/identity answers /identity/did/{did}: codes 2 (invalid DID) and 4 (not found) are its stable
+// codes (x/identity/keeper.h).
+RouteReply DidResolutionRoute(Backend& node, const std::string& did) {
+  static const char* kResolutionContext = "https://w3id.org/did-resolution/v1";
+  auto r = node.Query("/identity/did/" + did);
+  if (r.code != 0) {
+    int status = 500;
+    const char* error = "internalError";
+    if (r.codespace == "identity" && r.code == 4) status = 404, error = "notFound";
+    if (r.codespace == "identity" && r.code == 2) status = 400, error = "invalidDid";
+    return {status,
+            Dump(json{{"@context", kResolutionContext},
+                      {"didDocument", nullptr},
+                      {"didResolutionMetadata", {{"error", error}, {"errorMessage", r.log}}},
+                      {"didDocumentMetadata", json::object()}}),
+            {}};
+  }
+  json j = json::parse(r.value, nullptr, false);
+  if (j.is_discarded() || !j.contains("didDocument"))
+    return Err(500, kErrMethodOrInternal, kCodespace, "x/identity answered a DID query with no document");
+  const bool deactivated = j["didDocumentMetadata"].value("deactivated", false);
+  return {deactivated ? 410 : 200,
+          Dump(json{{"@context", kResolutionContext},
+                    {"didDocument", j["didDocument"]},
+                    {"didResolutionMetadata", {{"contentType", "application/did+ld+json"}}},
+                    {"didDocumentMetadata", j["didDocumentMetadata"]}}),
+          {}};
+}
 }  // namespace
 
 std::string AllowedMethods(const std::string& path) {
@@ -122,7 +155,8 @@ std::string AllowedMethods(const std::string& path) {
   for (const char* p : {"/status", "/events", "/supply", "/denoms", "/params/auth", "/blocks/latest", "/economy/epochs",
                         "/oracle/price", "/bme/status"})
     if (path == p) return "GET";
-  for (const char* p : {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/", "/economy/epochs/"})
+  for (const char* p :
+       {"/q/", "/accounts/", "/balances/", "/blocks/", "/txs/", "/economy/epochs/", "/1.0/identifiers/"})
     if (StartsWith(path, p)) return "GET";
   return "";
 }
@@ -187,6 +221,7 @@ RouteReply Route(Backend& node, const std::string& method, const std::string& ta
     if (!addr.ok()) return Err(400, addr.error());
     return FromQuery(node.Query((starts("/accounts/") ? "/auth/account/" : "/bank/balances/") + *addr));
   }
+  if (starts("/1.0/identifiers/")) return DidResolutionRoute(node, PctDecode(path.substr(17)));
   if (path == "/supply") return FromQuery(node.Query("/bank/supply"));
   if (path == "/economy/epochs") return FromQuery(node.Query(path + target.substr(path.size())));
   if (starts("/economy/epochs/")) {

@@ -11,6 +11,7 @@
 #include "x/auth/module.h"
 #include "x/bank/module.h"
 #include "x/bme/module.h"
+#include "x/identity/module.h"
 #include "x/channel/module.h"
 #include "x/market/module.h"
 #include "x/mint/module.h"
@@ -177,6 +178,33 @@ class VerifyBankAdapter : public x::verify::BankKeeper {
   const x::bank::Keeper* k_;
 };
 
+// x/identity's view of the bank: attester bonds in and out of module:identity.
+class IdentityBankAdapter : public x::identity::BankKeeper {
+ public:
+  explicit IdentityBankAdapter(const x::bank::Keeper* k) : k_(k) {}
+  Status send(x::Context& ctx, std::string_view from, std::string_view to, const Coins& coins) const override {
+    return k_->send(ctx, from, to, coins, /*user_transfer=*/false);
+  }
+  Result<Amount> balance(const store::KVReader& s, std::string_view addr, std::string_view denom) const override {
+    return k_->balance(s, addr, denom);
+  }
+
+ private:
+  const x::bank::Keeper* k_;
+};
+
+// x/market's view of x/identity: whether a provider's linked DID is attested.
+class MarketIdentityAdapter : public x::market::IdentityKeeper {
+ public:
+  explicit MarketIdentityAdapter(const x::identity::Keeper* k) : k_(k) {}
+  Result<bool> attested(const store::KVReader& s, std::string_view addr20) const override {
+    return k_->attested(s, addr20);
+  }
+
+ private:
+  const x::identity::Keeper* k_;
+};
+
 // x/market's view of the bank.
 class MarketBankAdapter : public x::market::BankKeeper {
  public:
@@ -258,6 +286,18 @@ class BmeBankAdapter : public x::bme::BankKeeper {
 
  private:
   const x::bank::Keeper* k_;
+};
+
+// x/wallet's view of x/identity: the DID an account linked (policies may list DIDs).
+class WalletIdentityAdapter : public x::wallet::IdentityKeeper {
+ public:
+  explicit WalletIdentityAdapter(const x::identity::Keeper* k) : k_(k) {}
+  Result<std::optional<std::string>> linked_did(const store::KVReader& s, std::string_view addr20) const override {
+    return k_->linked_did(s, addr20);
+  }
+
+ private:
+  const x::identity::Keeper* k_;
 };
 
 // x/wallet's view of the bank: balances, user transfers (fund, drain), the wallet's account.
@@ -423,6 +463,9 @@ class App::Impl {
   x::auth::Module auth;
   BankAccountAdapter bank_accounts{&auth.keeper()};
   x::bank::Module bank{&bank_accounts};
+  IdentityBankAdapter identity_bank{&bank.keeper()};
+  x::identity::Module identity{&identity_bank};
+  MarketIdentityAdapter market_identity{&identity.keeper()};
   ProviderBankAdapter provider_bank{&bank.keeper()};
   x::provider::Module provider{&provider_bank, [this] { return db ? db->height() : 0; }};
   MarketProviderAdapter market_providers{&provider.keeper()};
@@ -450,13 +493,14 @@ class App::Impl {
                                                  &rewards_providers, &rewards_market}};
   MarketRevenueAdapter market_revenue{&rewards.keeper()};
   WalletBankAdapter wallet_bank{&bank.keeper()};
-  x::wallet::Module wallet{&wallet_bank, nullptr, [this] { return db ? db->height() + 1 : 1; }};
+  WalletIdentityAdapter wallet_identity{&identity.keeper()};
+  x::wallet::Module wallet{&wallet_bank, &wallet_identity, [this] { return db ? db->height() + 1 : 1; }};
   ChannelBankAdapter channel_bank{&bank.keeper()};
   x::channel::Module channel{&channel_bank};
   // Genesis, hook and invariant order (rewards after the economy's modules: its epoch end sees
   // their block).
-  std::vector<x::Module*> modules{&auth, &bank,    &provider, &market, &verify,
-                                  &oracle, &bme, &mint, &rewards, &wallet, &channel};
+  std::vector<x::Module*> modules{&auth,   &bank, &identity, &provider, &market, &verify,
+                                  &oracle, &bme,  &mint,     &rewards,  &wallet, &channel};
   std::map<std::string, x::MsgRoute, std::less<>> routes;
   std::string chain_id;
   int64_t initial_height = 1;
@@ -501,6 +545,8 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   impl->bank.block_address(x::verify::SlashAddress());
   impl->bank.block_address(x::rewards::PendingAddress());
   impl->bank.block_address(x::channel::ModuleAddress());
+  impl->bank.block_address(x::identity::ModuleAddress());
+  impl->market.set_identity(&impl->market_identity);
   impl->market_providers.set_reputation(&impl->verify.keeper());
   impl->market.set_revenue_hook(&impl->market_revenue);
   impl->verify_market.set_oracle(&impl->oracle.keeper());

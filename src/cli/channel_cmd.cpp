@@ -123,7 +123,7 @@ void Broadcast(const GlobalOptions& g, ChannelArgs& a, const std::string& signer
                const std::function<google::protobuf::Any(const std::string& from)>& make, const std::string& what) {
   ParseCoinsOrThrow(a.tx.fees, "--fees");
   auto key = LoadKeyOrThrow(g, signer_key);
-  const std::string from = crypto::AddressToBech32(crypto::AddressOf(key.pubkey));
+  const std::string from = SignerAddress(g, key);
   auto any = make(from);
   json ans = SignAndBroadcast(g, a.tx, key, from, {any}, what + " (signer " + from + ")");
   if (g.output != "json") {

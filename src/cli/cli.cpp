@@ -41,6 +41,7 @@ int Run(int argc, char** argv) {
   RegisterMarketCommands(app, g);
   RegisterVerifyCommands(app, g);
   RegisterBmeCommands(app, g);
+  RegisterIdentityCommands(app, g);
   RegisterCheckerCommands(app, g);
   RegisterOracleCommands(app, g);
   RegisterWalletCommands(app, g);

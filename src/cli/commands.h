@@ -45,8 +45,11 @@ void RegisterMarketCommands(CLI::App& app, GlobalOptions& g);  // src/cli/market
 // Adds `tx verify ...` and `query verify ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterVerifyCommands(CLI::App& app, GlobalOptions& g);  // src/cli/verify_chain_cmd.cpp
 // Adds `tx bme burn` and `query bme status|params` (call after RegisterTxCommands/RegisterQueryCommands).
-void RegisterBmeCommands(CLI::App& app, GlobalOptions& g);      // src/cli/bme_cmd.cpp
-void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);  // src/cli/checker_cmd.cpp (checker run|status)
+void RegisterBmeCommands(CLI::App& app, GlobalOptions& g);  // src/cli/bme_cmd.cpp
+// Adds `tx identity ...`, `identity sign-attestation` and `query identity ...` (after
+// RegisterTxCommands/RegisterQueryCommands).
+void RegisterIdentityCommands(CLI::App& app, GlobalOptions& g);  // src/cli/identity_cmd.cpp
+void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);   // src/cli/checker_cmd.cpp (checker run|status)
 // `tx oracle post-price`, `oracle feed`, `query oracle ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);
 void RegisterWalletCommands(CLI::App& app, GlobalOptions& g);  // src/cli/wallet_cmd.cpp (tx wallet, query wallet)  // src/cli/oracle_cmd.cpp

@@ -91,12 +91,15 @@ void AddOrderTermsFlags(CLI::App* cmd, OrderTermsFlags& f) {
                   "Max price per block, overriding the spec's: 50udpai, or 500ucredit for a credit-priced order "
                   "(credits are burned as the lease is paid)");
   cmd->add_option("--deposit", f.deposit, "Escrow deposit, overriding the spec's, in the order's denom");
+  cmd->add_flag("--require-attested", f.require_attested,
+                "Only providers whose linked DID carries a device attestation by a registered attester may bid");
 }
 
 void ApplyOrderTerms(const OrderTermsFlags& f, depai::market::v1::MsgCreateOrder* m) {
   if (f.sla_uptime_bps) m->mutable_sla()->set_min_uptime_bps(*f.sla_uptime_bps);
   if (f.sla_max_latency_ms) m->mutable_sla()->set_max_latency_ms(*f.sla_max_latency_ms);
   if (f.min_reputation_bps) m->set_min_reputation_bps(*f.min_reputation_bps);
+  if (f.require_attested) m->set_require_attested(true);
   auto coin = [](const std::string& v, const char* what, depai::tx::v1::Coin* out) {
     auto c = ParseCoinsOrThrow(v, what);
     if (c.list().size() != 1 || c.list()[0].amount.is_zero() ||

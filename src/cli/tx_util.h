@@ -29,11 +29,12 @@ void AddTxFlags(CLI::App* cmd, TxArgs& a);
 // answer ({hash, height, code, codespace, log, events...}). Throws CommandError when the tx is
 // rejected by CheckTx or fails in its block.
 // x/verify terms of an order given on the command line (`tx market create-order`, `deploy
-// create`): --sla-uptime-bps, --sla-max-latency-ms, --min-reputation-bps. Set flags override
+// create`): --sla-uptime-bps, --sla-max-latency-ms, --min-reputation-bps, --require-attested. Set flags override
 // the spec's values; bps are checked to be at most 10000.
 struct OrderTermsFlags {
   std::optional<uint32_t> sla_uptime_bps, sla_max_latency_ms, min_reputation_bps;
   std::string max_price, deposit;  // --max-price / --deposit: override the spec's (udpai or ucredit)
+  bool require_attested = false;   // --require-attested: only providers with an attested DID (x/identity)
 };
 void AddOrderTermsFlags(CLI::App* cmd, OrderTermsFlags& f);
 void ApplyOrderTerms(const OrderTermsFlags& f, depai::market::v1::MsgCreateOrder* m);

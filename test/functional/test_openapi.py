@@ -39,15 +39,17 @@ def find_schemathesis():
                          "version into .venv-test/), or set DEPAI_SCHEMATHESIS")
 
 
-def dictionaries(addresses, hashes):
-    """TOML: the devnet's real addresses and tx hashes, drawn for half of the schema-valid values."""
+def dictionaries(addresses, hashes, dids):
+    """TOML: the devnet's real addresses, tx hashes and DIDs, drawn for half of the schema-valid values."""
     def values(xs):
         return "[" + ", ".join(f'"{x}"' for x in xs) + "]"
     return (f"\n# Added by test_openapi.py for this devnet.\n"
             f"[dictionaries.addresses]\nvalues = {values(addresses)}\n"
             f"[dictionaries.tx_hashes]\nvalues = {values(hashes + [h.lower() for h in hashes])}\n"
+            f"[dictionaries.dids]\nvalues = {values(dids)}\n"
             f'[parameters]\n"path.address" = {{ dictionary = "addresses", probability = 1.0 }}\n'
-            f'"path.hash" = {{ dictionary = "tx_hashes", probability = 0.5 }}\n')
+            f'"path.hash" = {{ dictionary = "tx_hashes", probability = 0.5 }}\n'
+            f'"path.did" = {{ dictionary = "dids", probability = 0.5 }}\n')
 
 
 def main():
@@ -81,13 +83,17 @@ def main():
             hashes.append(out["hash"])
         for h in hashes:
             assert d.get("/txs/" + h)["code"] == 0
+        # A DID (alice's key as its initial key), so /1.0/identifiers/{did} resolves one.
+        r = d.cli("tx", "identity", "create-did", "--key", "alice", "--from", "alice", "--yes", json_out=False)
+        dids = [ln[5:].strip() for ln in r.stdout.splitlines() if ln.startswith("did: ")]
+        assert dids and d.request("GET", "/1.0/identifiers/" + dids[0])[0] == 200, r.stdout + r.stderr
         print(f"ok: devnet with {len(hashes)} transfers at height {d.get('/status')['latest_block_height']}")
 
         work = tempfile.mkdtemp(prefix="depai-schemathesis-")  # its reports and caches, not the source tree
         config = os.path.join(work, "schemathesis.toml")
         with open(CONFIG) as f, open(config, "w") as out:
             out.write(f.read())
-            out.write(dictionaries([*keys.values(), fresh], hashes))
+            out.write(dictionaries([*keys.values(), fresh], hashes, dids))
         cmd = [st, "--config-file", config, "--no-color", "run", SPEC, "--url", d.node, "--checks", "all",
                "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(args.max_examples),
                "--seed", str(args.seed), "--workers", "1", "--generation-database", "none",

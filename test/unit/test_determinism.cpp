@@ -191,7 +191,7 @@ TEST(Determinism, EveryModulesGeneratorTwiceFromScratchGivesIdenticalHashesAndEx
   EXPECT_EQ(a.results, b.results);
   EXPECT_EQ(a.exported, b.exported);
   // Every module that has messages took part, with successes and failures.
-  for (const char* m : {"bank", "provider", "market", "verify", "oracle", "bme", "wallet", "channel"}) {
+  for (const char* m : {"bank", "identity", "provider", "market", "verify", "oracle", "bme", "wallet", "channel"}) {
     ASSERT_TRUE(a.codes_by_module.count(m)) << m << " generated nothing";
     EXPECT_TRUE(a.codes_by_module.at(m).count(0)) << m << ": no message succeeded";
     EXPECT_GE(a.codes_by_module.at(m).size(), 2u) << m << ": no message failed";

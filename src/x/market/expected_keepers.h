@@ -32,6 +32,15 @@ class ProviderKeeper {
   virtual Status add_active_lease(store::KVStore& s, std::string_view addr, int64_t delta) const = 0;
 };
 
+// x/identity's view of device attestation (null in the Keeper: no identity module, and an order
+// with require_attested then accepts no bid).
+class IdentityKeeper {
+ public:
+  virtual ~IdentityKeeper() = default;
+  // True iff the account's linked DID carries an attestation by a currently registered attester.
+  virtual Result<bool> attested(const store::KVReader& s, std::string_view addr20) const = 0;
+};
+
 // Where a share of each take fee goes (x/verify's checker pool); implemented in src/app.
 inline constexpr const char* kCheckerPoolAccount = "module:checker_pool";
 

@@ -68,7 +68,8 @@ enum Code : uint32_t {
   kErrOrderClosed = 19,
   kErrInvariant = 20,  // retired: an escrow invariant break is now Fault(kFaultInvariant)
   kErrBidNotOpen = 21,
-  kErrWrongDenom = 22,  // a bid or deposit in a denom other than the order's
+  kErrWrongDenom = 22,   // a bid or deposit in a denom other than the order's
+  kErrNotAttested = 23,  // an order with require_attested, a provider without an attested DID (x/identity)
 };
 inline Error MarketErr(Code c, std::string msg) { return Error{kCodespace, c, std::move(msg)}; }
 
@@ -268,6 +269,10 @@ class Keeper {
   // Called on every settlement or debt payment that pays > 0 (null: none). Set once by the App.
   void set_revenue_hook(const RevenueHook* h) { hook_ = h; }
   const RevenueHook* revenue_hook() const { return hook_; }
+  // x/identity's attestation view (null: none). Set once by the App.
+  void set_identity(const IdentityKeeper* i) { identity_ = i; }
+  // An order with require_attested refuses a provider without an attested DID (kErrNotAttested).
+  Status check_attested(const store::KVReader& s, const OrderRec& o, std::string_view provider20) const;
 
  private:
   Status send_from_escrow(Context& ctx, std::string_view to, Amount a, std::string_view denom = kDenom) const;
@@ -310,6 +315,7 @@ class Keeper {
   const ProviderKeeper* providers_;
   const BankKeeper* bank_;
   const RevenueHook* hook_ = nullptr;
+  const IdentityKeeper* identity_ = nullptr;
 };
 
 std::string ReasonName(CloseReason r);

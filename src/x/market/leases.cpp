@@ -141,6 +141,7 @@ Status Keeper::check_create_lease(const store::KVReader& s, const CreateLeasePar
   if (!b || b->pb.state() != BID_STATE_OPEN)
     return MarketErr(kErrBidNotFound,
                      "no open bid of " + crypto::AddressToBech32(m.provider) + " on order " + std::to_string(id));
+  DEPAI_TRY(check_attested(s, *o, m.provider));
   DEPAI_ASSIGN_OR_RETURN(auto e, escrow(s, id));
   const Amount bal = e ? e->acc.balance : Amount();
   if (bal < b->price)

@@ -44,6 +44,8 @@ class Module : public x::Module {
   const Keeper& keeper() const { return keeper_; }
   // The hook told of every lease payment (null: none); the App sets it once at start-up.
   void set_revenue_hook(const RevenueHook* h) { keeper_.set_revenue_hook(h); }
+  // x/identity's attestation view for require_attested orders (null: none); set once at start-up.
+  void set_identity(const IdentityKeeper* i) { keeper_.set_identity(i); }
 
  private:
   Keeper keeper_;

@@ -127,6 +127,7 @@ Result<uint64_t> Keeper::create_order(Context& ctx, const CreateOrderParsed& m) 
   o.pb.set_reopen_on_provider_close(msg.reopen_on_provider_close());
   if (msg.has_sla()) *o.pb.mutable_sla() = msg.sla();
   o.pb.set_min_reputation_bps(msg.min_reputation_bps());
+  o.pb.set_require_attested(msg.require_attested());
   o.pb.set_state(ORDER_STATE_OPEN);
   o.pb.set_created_height(h);
   o.pb.set_bid_window_end(h + msg.bid_window_blocks());
@@ -178,7 +179,19 @@ Status Keeper::close_order(Context& ctx, const CloseOrderParsed& m) const {
 
 // ---- bids ---------------------------------------------------------------------------------
 
+Status Keeper::check_attested(const store::KVReader& s, const OrderRec& o, std::string_view provider20) const {
+  if (!o.pb.require_attested()) return {};
+  bool ok = false;
+  if (identity_) {
+    DEPAI_ASSIGN_OR_RETURN(ok, identity_->attested(s, provider20));
+  }
+  if (ok) return {};
+  return MarketErr(kErrNotAttested, "order " + std::to_string(o.pb.id()) + " requires an attested device: provider " +
+                                        crypto::AddressToBech32(provider20) + " has no attested DID");
+}
+
 Status Keeper::check_eligible(const store::KVReader& s, const OrderRec& o, std::string_view provider20) const {
+  DEPAI_TRY(check_attested(s, o, provider20));
   DEPAI_ASSIGN_OR_RETURN(auto p, providers_->get(s, provider20));
   if (!p)
     return MarketErr(kErrProviderNotFound, "provider " + crypto::AddressToBech32(provider20) + " is not registered");
