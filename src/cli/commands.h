@@ -52,7 +52,8 @@ void RegisterIdentityCommands(CLI::App& app, GlobalOptions& g);  // src/cli/iden
 void RegisterCheckerCommands(CLI::App& app, GlobalOptions& g);   // src/cli/checker_cmd.cpp (checker run|status)
 // `tx oracle post-price`, `oracle feed`, `query oracle ...` (call after RegisterTxCommands/RegisterQueryCommands).
 void RegisterOracleCommands(CLI::App& app, GlobalOptions& g);
-void RegisterWalletCommands(CLI::App& app, GlobalOptions& g);  // src/cli/wallet_cmd.cpp (tx wallet, query wallet)  // src/cli/oracle_cmd.cpp
+void RegisterWalletCommands(
+    CLI::App& app, GlobalOptions& g);  // src/cli/wallet_cmd.cpp (tx wallet, query wallet)  // src/cli/oracle_cmd.cpp
 
 // `tx channel ...`, `query channel ...` and `channel receive|pay|voucher` (after
 // RegisterTxCommands/RegisterQueryCommands).

@@ -53,9 +53,11 @@ wv1::Policy BuildPolicy(const GlobalOptions& g, const PolicyFlags& f) {
   for (const auto& t : f.allow_msgs) p.add_allowed_msgs(t);
   for (const auto& c : f.counterparties) p.add_counterparties(c.rfind("did:", 0) == 0 ? c : AddressOrKeyOrThrow(g, c));
   for (const auto& k : f.kinds) p.add_resource_kinds(k);
-  if (!f.max_price.empty()) x::CoinsToProto(ParseCoinsOrThrow(f.max_price, "--max-price"), p.mutable_max_price_per_block());
+  if (!f.max_price.empty())
+    x::CoinsToProto(ParseCoinsOrThrow(f.max_price, "--max-price"), p.mutable_max_price_per_block());
   if (f.expires_height != 0 && f.expires_in != 0) throw CommandError{"give --expires-height or --expires-in, not both"};
-  if (f.expires_height < 0 || f.expires_in < 0) throw CommandError{"--expires-height and --expires-in must not be negative"};
+  if (f.expires_height < 0 || f.expires_in < 0)
+    throw CommandError{"--expires-height and --expires-in must not be negative"};
   p.set_expires_height(f.expires_height);
   if (f.expires_in != 0) {
     json st = GetJsonOrThrow(g, "/status");
@@ -95,15 +97,6 @@ json Send(const GlobalOptions& g, WalletArgs& a, const std::function<google::pro
   return SignAndBroadcast(g, a.tx, key, from, {make(from)}, summary + " (signer " + from + ")");
 }
 
-std::string EventAttr(const json& ans, const std::string& type, const std::string& key) {
-  for (const auto& e : ans.value("events", json::array())) {
-    if (e.value("type", "") != type) continue;
-    for (const auto& at : e["attributes"])
-      if (at.value("key", "") == key) return at.value("value", "");
-  }
-  return "";
-}
-
 void PrintPolicy(const json& p, const std::string& indent) {
   std::cout << indent << "budget:        ";
   if (p.value("budgets", json::array()).empty()) std::cout << "(none)";
@@ -123,7 +116,10 @@ void PrintPolicy(const json& p, const std::string& indent) {
   if (p.value("max_price_per_block", json::array()).empty()) std::cout << "(no cap)";
   for (const auto& b : p.value("max_price_per_block", json::array()))
     std::cout << b.value("amount", "") << b.value("denom", "") << "/block ";
-  std::cout << "\n" << indent << "expires:       " << (p.value("expires_height", "0") == "0" ? "never" : "after height " + p.value("expires_height", "")) << "\n";
+  std::cout << "\n"
+            << indent << "expires:       "
+            << (p.value("expires_height", "0") == "0" ? "never" : "after height " + p.value("expires_height", ""))
+            << "\n";
 }
 
 }  // namespace
@@ -296,8 +292,8 @@ void RegisterWalletCommands(CLI::App& app, GlobalOptions& g) {
     const std::string o = AddressOrKeyOrThrow(g, *addr);
     Print(g, GetJsonOrThrow(g, "/q/wallet/owners/" + o), [](const json& j) {
       for (const auto& w : j.value("wallets", json::array()))
-        std::cout << w.value("address", "") << "  " << w.value("label", "") << (w.value("revoked", false) ? " (REVOKED)" : "")
-                  << "\n";
+        std::cout << w.value("address", "") << "  " << w.value("label", "")
+                  << (w.value("revoked", false) ? " (REVOKED)" : "") << "\n";
     });
   });
 }

@@ -103,7 +103,8 @@ std::optional<Reply> Handlers::CheckRead(uint64_t lease_id, const std::string& o
     return ErrorReply(401, kErrUnauthenticated, "X-Depai-Time is more than 5 minutes away from the provider's clock");
   auto pk = crypto::Base64Decode(pubkey_b64);
   auto sig = crypto::Base64Decode(sig_b64);
-  if (!pk || pk->size() != crypto::kPubKeySize) return ErrorReply(401, kErrUnauthenticated, "X-Depai-Pubkey must be 32 bytes of base64");
+  if (!pk || pk->size() != crypto::kPubKeySize)
+    return ErrorReply(401, kErrUnauthenticated, "X-Depai-Pubkey must be 32 bytes of base64");
   if (crypto::AddressToBech32(crypto::AddressOf(*pk)) != owner) {
     auto live = chain_.IsLiveSessionKey(owner, *pk);
     if (!live.ok() || !live.value())

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Functional test: the machine economy on one devnet, driven through the CLI and the HTTP API.
 
-The wallet. dave owns a robot. He creates an agent wallet for it: a budget per period (fees
-included), two counterparties (carol's provider, and bob), cpu and memory only, a price cap,
+The wallet. bob owns a robot. He creates an agent wallet for it: a budget per period (fees
+included), two counterparties (carol's provider, and alice), cpu and memory only, a price cap,
 and a session key "agent" that expires. The agent uses only its session key (`--wallet`). It
 deploys a service on carol's real provider daemon: it creates the order, accepts carol's bid
 and sends the manifest, which the daemon accepts because it is signed by a live session key of
@@ -16,8 +16,8 @@ written:
 - a revoked key.
 In the next period the budget works again.
 
-Identity (me_identity.py): a manufacturer registers as a bonded attester and attests the robot's
-device key. The robot's DID resolves over /1.0/identifiers/{did}. An attestation by an
+Identity (me_identity.py): a manufacturer (dave) registers as a bonded attester and attests the
+robot's device key; bob's DID for the robot lists the robot's wallet among its accounts. The robot's DID resolves over /1.0/identifiers/{did}. An attestation by an
 unregistered key is refused.
 
 The channel (me_channel.py): 10,000 off-chain payments by voucher and by ticket, over a real
@@ -98,7 +98,7 @@ pricing: {{max_price_per_block: {max_price}, deposit: 20000udpai, bid_window: 3,
 
 
 def wallet_part(d, keys, root, procs):
-    owner = "dave"
+    owner = "bob"
     d.cli_json("keys", "add", "agent")
     d.cli_json("keys", "add", "agent-short")
     d.cli_json("keys", "add", "agent-revoked")
@@ -107,7 +107,7 @@ def wallet_part(d, keys, root, procs):
     procs.append(p)
 
     ans = d.cli_json("tx", "wallet", "create", "--from", owner, "--budget", f"{BUDGET}udpai", "--period-blocks",
-                     str(PERIOD), "--counterparty", p.address, "--counterparty", keys["bob"], "--resource-kind", "cpu",
+                     str(PERIOD), "--counterparty", p.address, "--counterparty", keys["alice"], "--resource-kind", "cpu",
                      "--resource-kind", "memory", "--max-price", "200udpai", "--deposit", "200000udpai",
                      "--label", "robot-7", "--yes")
     w = event_attr(ans, "wallet.created", "wallet")
@@ -149,7 +149,7 @@ def wallet_part(d, keys, root, procs):
     cur = wait_for("a period with 40 blocks left", lambda: period_with(40), timeout=PERIOD)
     spent = int(cur["spent"].replace("udpai", "") or 0)
     over = BUDGET - spent + 1
-    refused(d, "over budget", ("tx", "bank", "send", "agent", keys["bob"], f"{over}udpai", "--wallet", w),
+    refused(d, "over budget", ("tx", "bank", "send", "agent", keys["alice"], f"{over}udpai", "--wallet", w),
             f"budget {BUDGET}udpai/period (wallet policy): spent {spent + 10}, this message {over}")
     refused(d, "unlisted counterparty", ("tx", "bank", "send", "agent", keys["erin"], "10udpai", "--wallet", w),
             f"{keys['erin']} is not an allowed counterparty")
@@ -165,17 +165,17 @@ def wallet_part(d, keys, root, procs):
                "3", "--yes")
     h = int(d.get("/status")["latest_block_height"])
     d.wait_height(h + 5)
-    refused(d, "expired key", ("tx", "bank", "send", "agent-short", keys["bob"], "10udpai", "--wallet", w),
+    refused(d, "expired key", ("tx", "bank", "send", "agent-short", keys["alice"], "10udpai", "--wallet", w),
             "expired: session key 'short' expired at height")
     # A revoked key: it works, the owner revokes it, it is refused.
     d.cli_json("tx", "wallet", "add-key", w, "agent-revoked", "--from", owner, "--label", "spare", "--yes")
-    r = d.cli_json("tx", "bank", "send", "agent-revoked", keys["bob"], "10udpai", "--wallet", w, "--yes")
+    r = d.cli_json("tx", "bank", "send", "agent-revoked", keys["alice"], "10udpai", "--wallet", w, "--yes")
     assert r["code"] == 0, r
     d.cli_json("tx", "wallet", "revoke-key", w, "agent-revoked", "--from", owner, "--yes")
-    refused(d, "revoked key", ("tx", "bank", "send", "agent-revoked", keys["bob"], "10udpai", "--wallet", w),
+    refused(d, "revoked key", ("tx", "bank", "send", "agent-revoked", keys["alice"], "10udpai", "--wallet", w),
             "session key 'spare' of wallet " + w + " was revoked")
     # A key that was never added; and the wallet's own administration, signed by the wallet.
-    refused(d, "not a session key", ("tx", "bank", "send", "erin", keys["bob"], "10udpai", "--wallet", w),
+    refused(d, "not a session key", ("tx", "bank", "send", "erin", keys["alice"], "10udpai", "--wallet", w),
             "is not a session key of wallet")
 
     # ---- the next period's budget works again -----------------------------------------------------
@@ -183,18 +183,18 @@ def wallet_part(d, keys, root, procs):
     end = int(cur["end_height"])
     d.wait_height(end + 1, timeout=PERIOD)
     big = BUDGET - 1000
-    bob0 = d.balance(keys["bob"])
-    r = d.cli_json("tx", "bank", "send", "agent", keys["bob"], f"{big}udpai", "--wallet", w, "--yes")
+    alice0 = d.balance(keys["alice"])
+    r = d.cli_json("tx", "bank", "send", "agent", keys["alice"], f"{big}udpai", "--wallet", w, "--yes")
     assert r["code"] == 0, r
-    assert d.balance(keys["bob"]) == bob0 + big
+    assert d.balance(keys["alice"]) == alice0 + big
     cur2 = d.get(f"/q/wallet/wallets/{w}")["current"]
     assert int(cur2["period"]) > int(cur["period"]), (cur, cur2)
     assert cur2["spent"] == f"{big + 10}udpai", cur2
-    print(f"ok: period {cur2['period']}: the budget is whole again ({big}udpai sent to bob)")
+    print(f"ok: period {cur2['period']}: the budget is whole again ({big}udpai sent to alice)")
 
     # ---- the owner revokes the wallet and drains it -----------------------------------------------
     d.cli_json("tx", "wallet", "revoke", w, "--from", owner, "--yes")
-    refused(d, "revoked wallet", ("tx", "bank", "send", "agent", keys["bob"], "10udpai", "--wallet", w),
+    refused(d, "revoked wallet", ("tx", "bank", "send", "agent", keys["alice"], "10udpai", "--wallet", w),
             "was revoked by its owner")
     left = d.balance(w)
     o0 = d.balance(keys[owner])

@@ -155,8 +155,8 @@ SimChainRun ApplyGenerated(uint64_t seed, int blocks) {
         auto acc = L.Query("/auth/account/" + crypto::AddressToBech32(msg->wallet));
         if (!acc.contains("account_number")) continue;
         auto [it, fresh] = wallet_seq.emplace(msg->wallet, std::stoull(acc["sequence"].get<std::string>()));
-        client::SignerData sd{TestLedger::kChainId, std::stoull(acc["account_number"].get<std::string>()),
-                              it->second++, msg->wallet};
+        client::SignerData sd{TestLedger::kChainId, std::stoull(acc["account_number"].get<std::string>()), it->second++,
+                              msg->wallet};
         client::TxOptions opts;
         opts.fee = Coins::Parse("10udpai").value();
         txs.push_back(client::BuildSignedTx(L.accounts[msg->signer].key, sd, msgs, opts));

@@ -41,8 +41,9 @@ wv1::Policy Budget(const std::string& coins, int64_t period) {
 
 class WalletTest : public ::testing::Test {
  protected:
-  WalletTest() : session(*crypto::KeyFromSeed(crypto::Sha256("session-key-1"))),
-                 stranger(*crypto::KeyFromSeed(crypto::Sha256("not-a-session-key"))) {}
+  WalletTest()
+      : session(*crypto::KeyFromSeed(crypto::Sha256("session-key-1"))),
+        stranger(*crypto::KeyFromSeed(crypto::Sha256("not-a-session-key"))) {}
 
   // Owner 0 creates a wallet (policy, deposit); returns its address.
   std::string Create(const wv1::Policy& p, const std::string& deposit = "100000udpai", size_t owner = 0) {
@@ -98,7 +99,8 @@ class WalletTest : public ::testing::Test {
     EXPECT_EQ(L.AppHash(), before) << "a refused tx left a trace: " << r.log;
     EXPECT_EQ(L.Balance(w), bal);
     json wafter = L.Query("/wallet/wallets/" + w);
-    EXPECT_EQ(wafter["current"]["spent"], wbefore["current"]["spent"]);
+    if (wafter["current"]["period"] == wbefore["current"]["period"])  // (the next block may start a period)
+      EXPECT_EQ(wafter["current"]["spent"], wbefore["current"]["spent"]);
     return r;
   }
 
@@ -120,7 +122,7 @@ TEST_F(WalletTest, SessionKeySpendsWithinTheBudgetAndTheWalletPaysFees) {
   EXPECT_EQ(q["current"]["remaining"]["udpai"], "3990");
   EXPECT_EQ(q["session_keys"][0]["pub_key"], HexEncode(session.pubkey));
   // The wallet account keeps no public key: only session keys ever sign for it.
-  EXPECT_EQ(L.Query("/auth/account/" + w).value("pub_key", ""), "");
+  EXPECT_TRUE(L.Query("/auth/account/" + w)["pub_key"].is_null());
 }
 
 TEST_F(WalletTest, OverBudgetIsRefusedNamingTheRuleAndTheNumbers) {
@@ -136,7 +138,8 @@ TEST_F(WalletTest, OverBudgetIsRefusedNamingTheRuleAndTheNumbers) {
   auto f = Refused(SendFrom(w, session, L.accounts[1].bech32, "1udpai", "500udpai"), w);
   EXPECT_NE(f.log.find("spent 4800, this fee 500"), std::string::npos) << f.log;
   // A denom with no budget cannot leave at all.
-  auto c = Refused(ForWallet(w, session, {client::PackMsgSend(w, L.accounts[1].bech32, Coins::Parse("1ucredit").value())}), w);
+  auto c = Refused(
+      ForWallet(w, session, {client::PackMsgSend(w, L.accounts[1].bech32, Coins::Parse("1ucredit").value())}), w);
   EXPECT_NE(c.log.find("no budget for ucredit"), std::string::npos) << c.log;
 }
 

@@ -20,7 +20,6 @@ Status Keeper::auto_select(Context& ctx, uint64_t order_id, int64_t window_end) 
   if (!o || o->pb.state() != ORDER_STATE_OPEN || !o->pb.auto_select() || o->pb.bid_window_end() != window_end)
     return {};
   DEPAI_ASSIGN_OR_RETURN(const ParamsRec p, params(s));
-  const int64_t h = ctx.header->height;
   struct Entry {
     BidRec bid;
     depai::provider::v1::Provider prov;

@@ -43,7 +43,8 @@ struct SimState {
   const std::vector<SimAccount>& accounts;
   SimRng& rng;
   int64_t height = 0;    // the height the message will be delivered at
-  std::string chain_id;  // the chain the messages are signed for (x/channel signs vouchers, x/identity statements); may be empty
+  std::string chain_id;  // the chain the messages are signed for (x/channel signs vouchers, x/identity statements); may
+                         // be empty
   // session_pubkeys[i] is accounts[i]'s ed25519 public key (x/wallet's generator makes them
   // session keys); may be empty.
   std::vector<Bytes> session_pubkeys{};

@@ -27,7 +27,8 @@ Status Module::init_genesis(Context& ctx, const json& g) {
   if (g.contains("owner_counts")) {
     if (!g["owner_counts"].is_array()) return GenesisErr("owner_counts must be an array");
     for (const auto& j : g["owner_counts"]) {
-      DEPAI_ASSIGN_OR_RETURN(auto oc, ProtoFromJsonAs<depai::wallet::v1::OwnerCount>(j, "wallet genesis: owner_counts"));
+      DEPAI_ASSIGN_OR_RETURN(auto oc,
+                             ProtoFromJsonAs<depai::wallet::v1::OwnerCount>(j, "wallet genesis: owner_counts"));
       auto owner = crypto::AddressFromBech32(oc.owner());
       if (!owner.ok()) return GenesisErr("owner_counts: " + owner.error().message);
       keeper_.set_wallet_count(s, owner.value(), oc.count());

@@ -26,8 +26,10 @@ Status Keeper::check_invariants(const store::KVReader& s) const {
     auto owner = crypto::AddressFromBech32(w->owner());
     if (!addr.ok() || addr.value() != a) return broken("wallet stored under another address than " + w->address());
     if (!owner.ok()) return broken("wallet " + w->address() + " has an invalid owner");
-    if (!s.get(keys::Owner(owner.value(), a))) return broken("wallet " + w->address() + " is not indexed under its owner");
-    if (!ParsePolicy(w->policy(), params, "policy").ok()) return broken("wallet " + w->address() + " has an invalid policy");
+    if (!s.get(keys::Owner(owner.value(), a)))
+      return broken("wallet " + w->address() + " is not indexed under its owner");
+    if (!ParsePolicy(w->policy(), params, "policy").ok())
+      return broken("wallet " + w->address() + " has an invalid policy");
     return true;
   });
   if (!st.ok()) return st;

@@ -32,7 +32,8 @@ Params DefaultParams() {
 
 Status ValidateParams(const Params& p) {
   if (p.max_session_keys() < 1 || p.max_policy_entries() < 1 || p.max_label_length() < 1)
-    return RootErr(kErrInvalidGenesis, "wallet params: max_session_keys, max_policy_entries and max_label_length must be >= 1");
+    return RootErr(kErrInvalidGenesis,
+                   "wallet params: max_session_keys, max_policy_entries and max_label_length must be >= 1");
   return {};
 }
 
@@ -45,13 +46,15 @@ Result<PolicyRec> ParsePolicy(const Policy& pb, const Params& params, const std:
   auto budgets = CoinsFromProto(pb.budgets());
   if (!budgets.ok()) return InvalidPolicy(what, "budgets: " + budgets.error().message);
   for (const auto& c : pb.budgets())
-    if (!c.amount().empty() && c.amount() == "0") return InvalidPolicy(what, "budgets: a zero budget for " + c.denom() + " (leave the denom out to forbid it)");
+    if (!c.amount().empty() && c.amount() == "0")
+      return InvalidPolicy(what, "budgets: a zero budget for " + c.denom() + " (leave the denom out to forbid it)");
   r.budgets = budgets.value();
   if (pb.period_blocks() < 1 && !(pb.period_blocks() == 0 && r.budgets.empty()))
     return InvalidPolicy(what, "period_blocks must be >= 1 (0 only without budgets)");
   r.period_blocks = std::max<int64_t>(1, pb.period_blocks());
   for (const auto& t : pb.allowed_msgs()) {
-    if (t.size() < 2 || t[0] != '/') return InvalidPolicy(what, "allowed_msgs: '" + t + "' is not a type URL (/depai.bank.v1.MsgSend)");
+    if (t.size() < 2 || t[0] != '/')
+      return InvalidPolicy(what, "allowed_msgs: '" + t + "' is not a type URL (/depai.bank.v1.MsgSend)");
     r.allowed_msgs.push_back(t);
   }
   for (const auto& c : pb.counterparties()) {
@@ -67,7 +70,8 @@ Result<PolicyRec> ParsePolicy(const Policy& pb, const Params& params, const std:
   for (const auto& k : pb.resource_kinds()) {
     bool known = false;
     for (const char* kind : kResourceKinds) known = known || k == kind;
-    if (!known) return InvalidPolicy(what, "resource_kinds: '" + k + "' is not one of cpu, memory, gpu, storage, bandwidth");
+    if (!known)
+      return InvalidPolicy(what, "resource_kinds: '" + k + "' is not one of cpu, memory, gpu, storage, bandwidth");
     r.resource_kinds.push_back(k);
   }
   auto caps = CoinsFromProto(pb.max_price_per_block());
@@ -299,7 +303,8 @@ Status Keeper::add_key(Context& ctx, const AddKeyParsed& m) const {
 Status Keeper::check_revoke_key(const store::KVReader& s, const RevokeKeyParsed& m) const {
   DEPAI_ASSIGN_OR_RETURN(const Wallet w, owned_wallet(s, m.wallet, m.signer));
   DEPAI_ASSIGN_OR_RETURN(auto k, session_key(s, m.wallet, m.pub_key));
-  if (!k) return WalletErr(kErrUnknownSessionKey, "key " + HexEncode(m.pub_key) + " is not a session key of " + w.address());
+  if (!k)
+    return WalletErr(kErrUnknownSessionKey, "key " + HexEncode(m.pub_key) + " is not a session key of " + w.address());
   if (k->revoked()) return WalletErr(kErrSessionKeyRevoked, "session key '" + k->label() + "' is already revoked");
   return {};
 }
@@ -353,7 +358,8 @@ Result<Coins> DrainAmount(const BankKeeper& bank, const store::KVReader& s, cons
 Status Keeper::check_drain(const store::KVReader& s, const DrainParsed& m) const {
   DEPAI_TRY(owned_wallet(s, m.wallet, m.signer).status());
   DEPAI_ASSIGN_OR_RETURN(const Coins amount, DrainAmount(*bank_, s, m));
-  if (amount.empty()) return WalletErr(kErrInvalidAmount, "wallet " + B32(m.wallet) + " holds nothing transferable to drain");
+  if (amount.empty())
+    return WalletErr(kErrInvalidAmount, "wallet " + B32(m.wallet) + " holds nothing transferable to drain");
   return bank_->check_send(s, m.wallet, m.signer, amount);
 }
 Status Keeper::drain(Context& ctx, const DrainParsed& m) const {

@@ -39,12 +39,12 @@ Status FitsBudget(const Coins& budget, const Coins& spent, const Coins& adding, 
     const Amount cap = budget.amount_of(c.denom);
     const Amount had = spent.amount_of(c.denom);
     if (cap.is_zero())
-      return WalletErr(kErrBudget, "budget (" + who + "): no budget for " + c.denom + ", " + what + " " +
-                                       c.amount.str() + c.denom);
+      return WalletErr(kErrBudget,
+                       "budget (" + who + "): no budget for " + c.denom + ", " + what + " " + c.amount.str() + c.denom);
     const Amount total = AddSat(had, c.amount);
     if (total > cap)
-      return WalletErr(kErrBudget, "budget " + cap.str() + c.denom + "/period (" + who + "): spent " + had.str() + ", " +
-                                       what + " " + c.amount.str() + " (period " + std::to_string(pv.period) +
+      return WalletErr(kErrBudget, "budget " + cap.str() + c.denom + "/period (" + who + "): spent " + had.str() +
+                                       ", " + what + " " + c.amount.str() + " (period " + std::to_string(pv.period) +
                                        " ends at height " + std::to_string(pv.end_height) + ")");
   }
   return {};
@@ -172,12 +172,11 @@ Status Keeper::record(Context& ctx, const SessionAuth& a, const Coins& amount, s
   ks.set_period(kpv.period);
   CoinsToProto(ktotal, ks.mutable_spent());
   put_key_spend(s, a.wallet, a.pub_key, ks);
-  ctx.events->emit_attrs("wallet.spent", EventAttribute{"wallet", a.rec.address(), true},
-                         EventAttribute{"session_key", HexEncode(a.pub_key), false},
-                         EventAttribute{"what", std::string(what), false},
-                         EventAttribute{"amount", amount.str(), false},
-                         EventAttribute{"period", std::to_string(wpv.period), false},
-                         EventAttribute{"period_spent", wtotal.str(), false});
+  ctx.events->emit_attrs(
+      "wallet.spent", EventAttribute{"wallet", a.rec.address(), true},
+      EventAttribute{"session_key", HexEncode(a.pub_key), false}, EventAttribute{"what", std::string(what), false},
+      EventAttribute{"amount", amount.str(), false}, EventAttribute{"period", std::to_string(wpv.period), false},
+      EventAttribute{"period_spent", wtotal.str(), false});
   return {};
 }
 
@@ -193,7 +192,8 @@ Status Keeper::settle(Context& ctx, const SessionAuth& a, const Coins& before) c
   const int64_t h = ctx.header->height;
   DEPAI_ASSIGN_OR_RETURN(const PeriodView wpv, wallet_period(*ctx.store, a.rec, h));
   DEPAI_ASSIGN_OR_RETURN(const PeriodView kpv, key_period(*ctx.store, a.wallet, a.key, h));
-  DEPAI_TRY(FitsBudget(a.wallet_policy.budgets, wpv.spent, measured, "wallet policy", "measured by this tx's messages", wpv));
+  DEPAI_TRY(
+      FitsBudget(a.wallet_policy.budgets, wpv.spent, measured, "wallet policy", "measured by this tx's messages", wpv));
   DEPAI_TRY(FitsBudget(a.key_policy.budgets, kpv.spent, measured, KeyName(a.key) + " policy",
                        "measured by this tx's messages", kpv, true));
   return record(ctx, a, measured, "messages");

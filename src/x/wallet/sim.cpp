@@ -33,10 +33,13 @@ std::optional<SimMsg> Module::random_msg(SimState& sim) const {
   const SimAccount& acc = sim.accounts[who];
   // The wallets in state, in key order.
   std::vector<Wallet> wallets;
-  if (!keeper_.for_each_wallet(sim.state, [&](const Wallet& w) {
-        wallets.push_back(w);
-        return true;
-      }).ok())
+  if (!keeper_
+           .for_each_wallet(sim.state,
+                            [&](const Wallet& w) {
+                              wallets.push_back(w);
+                              return true;
+                            })
+           .ok())
     return std::nullopt;
   const uint64_t kind = wallets.empty() ? 0 : rng.below(10);
   if (kind == 0 || kind == 1) {
