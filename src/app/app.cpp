@@ -880,8 +880,9 @@ std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
   auto tx = x::DecodeTx(txb);
   if (!tx.ok()) return {};
   const auto& si = tx->auth_info.signer_infos(0);
-  auto got = Guard(
-      [&] { return impl_->auth.keeper().get_account(impl_->db->committed(), crypto::AddressOf(si.public_key())); });
+  // The account whose number is signed: the agent wallet's for a session-key tx.
+  const Bytes signer = si.wallet().empty() ? crypto::AddressOf(si.public_key()) : si.wallet();
+  auto got = Guard([&] { return impl_->auth.keeper().get_account(impl_->db->committed(), signer); });
   if (!got.ok() || !*got) return {};
   const auto& acc = *got;
   return {
@@ -907,7 +908,8 @@ std::string App::TxToJson(std::string_view txb) const {
       {"body",
        {{"messages", msgs}, {"memo", tx->body.memo()}, {"timeout_height", std::to_string(tx->body.timeout_height())}}},
       {"auth_info",
-       {{"signer", crypto::AddressToBech32(crypto::AddressOf(si.public_key()))},
+       {{"signer", crypto::AddressToBech32(si.wallet().empty() ? crypto::AddressOf(si.public_key()) : si.wallet())},
+        {"session_key_of_wallet", !si.wallet().empty()},
         {"public_key", crypto::Base64Encode(si.public_key())},
         {"sequence", std::to_string(si.sequence())},
         {"fee",

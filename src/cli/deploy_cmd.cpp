@@ -71,6 +71,11 @@ json Broadcast(const GlobalOptions& g, const TxArgs& a, const Signer& s, const g
     if (line != "y" && line != "Y" && line != "yes") throw CommandError{"aborted: nothing was sent"};
   }
   client::HttpChainClient chain(g.node, s.key, a.chain_id, fee, a.gas);
+  if (!g.wallet.empty()) {  // a session key signing for an agent wallet
+    auto w = crypto::AddressFromBech32(g.wallet);
+    if (!w.ok()) throw CommandError{"--wallet: " + w.error().message};
+    chain.set_wallet(w.value());
+  }
   auto r = chain.Broadcast({msg}, a.memo);
   if (!r.ok())
     throw CommandError{"transaction rejected: " + r.error().message + " (codespace " + r.error().codespace + ", code " +

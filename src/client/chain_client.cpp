@@ -229,6 +229,11 @@ Result<depai::verify::v1::Verdict> HttpChainClient::GetVerdict(uint64_t id) {
   return DecodeVerdict(*j);
 }
 
+void HttpChainClient::set_wallet(const Bytes& wallet20) {
+  wallet_ = wallet20;
+  address_ = crypto::AddressToBech32(wallet20);
+}
+
 Result<TxResult> HttpChainClient::BroadcastOnce(const std::string& chain_id,
                                                 const std::vector<google::protobuf::Any>& msgs, const std::string& memo,
                                                 uint64_t gas, const Coins& fee) {
@@ -236,7 +241,7 @@ Result<TxResult> HttpChainClient::BroadcastOnce(const std::string& chain_id,
   if (!acc.ok())
     return Error{acc.error().codespace, acc.error().code, "account " + address_ + ": " + acc.error().message};
   SignerData sd{chain_id, static_cast<uint64_t>(I64(*acc, "account_number")),
-                static_cast<uint64_t>(I64(*acc, "sequence"))};
+                static_cast<uint64_t>(I64(*acc, "sequence")), wallet_};
   TxOptions opts{fee, gas, memo, 0};
   Bytes tx = BuildSignedTx(key_, sd, msgs, opts);
   json req{{"tx_bytes", crypto::Base64Encode(tx)}, {"mode", "commit"}};

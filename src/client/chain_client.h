@@ -131,6 +131,9 @@ class HttpChainClient : public ChainClient {
   // `chain_id` may be empty: asked from /status on first use (cached).
   HttpChainClient(std::string node, crypto::KeyPair key, std::string chain_id, Coins fee, uint64_t gas);
   const std::string& address() const override { return address_; }
+  // Sign for this agent wallet (x/wallet) with the key as a session key: address() becomes the
+  // wallet's, and txs carry SignerInfo.wallet. `wallet20` is 20 raw bytes.
+  void set_wallet(const Bytes& wallet20);
   const std::string& node() const { return node_; }
   Result<std::string> ChainId() override;
   Result<int64_t> LatestHeight() override;
@@ -165,6 +168,7 @@ class HttpChainClient : public ChainClient {
   std::string node_;
   crypto::KeyPair key_;
   std::string address_;
+  Bytes wallet_;  // empty: the key signs for itself
   std::string chain_id_;
   Coins fee_;
   uint64_t gas_;

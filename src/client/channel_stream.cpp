@@ -81,7 +81,7 @@ struct ChannelReceiver::Impl {
     return out;
   }
 
-  void serve(std::shared_ptr<tcp::socket> sock) {
+  void serve(const std::shared_ptr<tcp::socket>& sock) {
     beast::error_code ec;
     beast::flat_buffer buf;
     http::request<http::string_body> req;

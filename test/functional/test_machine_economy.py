@@ -81,7 +81,7 @@ def refused(d, what, args, must):
 
 def spec_file(root, name, max_price, gpu=False, auto=False):
     path = os.path.join(root, name)
-    gpus = "\n  gpus: [{vendor: nvidia, model: h100, count: 1, vram_mib: 81920}]" if gpu else ""
+    gpus = ", gpus: [{vendor: nvidia, model: h100, count: 1, vram_mib: 81920}]" if gpu else ""
     with open(path, "w") as f:
         f.write(f"""version: "1"
 services:
@@ -89,7 +89,7 @@ services:
     runtime: exec
     command: ["sleep", "600"]
     restart: never
-resources: {{cpu_millicores: 1000, memory_mib: 256}}{gpus}
+resources: {{cpu_millicores: 1000, memory_mib: 256{gpus}}}
 count: 1
 placement: {{region: eu-west}}
 pricing: {{max_price_per_block: {max_price}, deposit: 20000udpai, bid_window: 3, auto_select: {str(auto).lower()}}}
@@ -119,7 +119,7 @@ def wallet_part(d, keys, root, procs):
     info = d.get(f"/q/wallet/wallets/{w}")
     assert info["owner"] == keys[owner] and len(info["session_keys"]) == 1, info
     assert d.balance(w) == 200000
-    print(f"ok: wallet {w} for dave's robot, budget {BUDGET}udpai/{PERIOD} blocks, session key 'agent'")
+    print(f"ok: wallet {w} for bob's robot, budget {BUDGET}udpai/{PERIOD} blocks, session key 'agent'")
 
     # ---- the agent deploys with only its session key ---------------------------------------------
     spec = spec_file(root, "planner.yaml", "150udpai")
@@ -131,7 +131,7 @@ def wallet_part(d, keys, root, procs):
                                         d.get(f"/q/market/orders/{order}/bids")["bids"]))
     d.cli_json("tx", "market", "create-lease", "agent", order, p.address, "--wallet", w, "--yes")
     lease = wait_for("the lease", lambda: d.get(f"/q/market/orders/{order}")["order"].get("lease_id"))
-    sent = d.cli_json("deploy", "send", order, spec, "--from", "agent", "--wallet", w, "--yes")
+    sent = d.cli_json("deploy", "send-manifest", order, spec, "--from", "agent", "--wallet", w, "--yes")
     assert "started" in json.dumps(sent) or "received" in json.dumps(sent), sent
     st = wait_for("the service running", lambda: (lambda s: s if "running" in json.dumps(s) else None)(
         d.cli_json("deploy", "status", order, "--from", "agent", "--wallet", w)), timeout=60)
@@ -192,6 +192,11 @@ def wallet_part(d, keys, root, procs):
     assert cur2["spent"] == f"{big + 10}udpai", cur2
     print(f"ok: period {cur2['period']}: the budget is whole again ({big}udpai sent to alice)")
 
+    # ---- the agent closes its deployment (the escrow's rest comes back to the wallet) ---------------
+    d.cli_json("deploy", "close", order, "--from", "agent", "--wallet", w, "--yes")
+    wait_for("the lease closed", lambda: d.get(f"/q/market/leases/{lease}")["lease"]["state"] == "LEASE_STATE_CLOSED")
+    print(f"ok: the agent closed order {order}")
+
     # ---- the owner revokes the wallet and drains it -----------------------------------------------
     d.cli_json("tx", "wallet", "revoke", w, "--from", owner, "--yes")
     refused(d, "revoked wallet", ("tx", "bank", "send", "agent", keys["alice"], "10udpai", "--wallet", w),
@@ -215,9 +220,18 @@ def main():
     ok = False
     try:
         d.cli_json("devnet", "init", "--accounts", "6")
+        # No emissions: balances and the supply are exact (the channel part checks both).
+        gpath = os.path.join(d.home, "config", "genesis.json")
+        with open(gpath) as f:
+            g = json.load(f)
+        g["app_state"]["mint"] = {"params": {"initial_reward": "0"}}
+        with open(gpath, "w") as f:
+            json.dump(g, f, indent=1)
         keys = {k["name"]: k["address"] for k in d.cli_json("keys", "list")}
         d.start(block_time="200ms")
         wallet_part(d, keys, root, procs)
+        for p in procs:  # carol's daemon signs with carol's key; the channel part uses it too
+            p.stop()
         import me_identity  # noqa: E402
         import me_channel  # noqa: E402
         me_identity.run(d, keys)
