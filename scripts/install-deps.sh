@@ -18,7 +18,7 @@ PKGS=(build-essential cmake ninja-build ccache clang clang-format clang-tidy lib
       librocksdb-dev libsodium-dev libssl-dev libprotobuf-dev protobuf-compiler
       libboost-dev libboost-system-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
       libtomlplusplus-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libseccomp-dev libarchive-dev bubblewrap skopeo slirp4netns busybox-static
+      libseccomp-dev libarchive-dev libgoogle-perftools-dev bubblewrap skopeo slirp4netns busybox-static
       python3 curl git ca-certificates)
 
 SUDO=()

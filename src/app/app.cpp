@@ -538,6 +538,7 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& opts) {
   auto db = store::StateDB::Open(opts.db_path);
   if (!db.ok()) return db.error();
   impl->db = std::move(db).value();
+  impl->db->set_hash_threads(opts.hash_threads);
   // Module accounts whose balances other modules' invariants pin: no user transfers into them.
   impl->bank.block_address(x::provider::BondAddress());
   impl->bank.block_address(x::market::EscrowModuleAddress());

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "abci/server.h"
 #include "api/server.h"
@@ -32,6 +33,7 @@ void StartNode(GlobalOptions& g, const NodeArgs& a) {
   std::filesystem::create_directories(g.home + "/data");
   app::AppOptions o;
   o.db_path = g.home + "/data/state";
+  o.hash_threads = std::max(1u, std::thread::hardware_concurrency());
   auto app = app::App::Open(o);
   if (!app.ok()) throw CommandError{app.error().message};
   // The validator's price sources for its vote extension (x/oracle): polled on their own thread.

@@ -50,6 +50,10 @@ void LtHash::remove(std::string_view key, std::string_view value) {
   for (size_t i = 0; i < kLanes; ++i) lanes_[i] = static_cast<uint16_t>(lanes_[i] - v[i]);
 }
 
+void LtHash::merge(const LtHash& other) {
+  for (size_t i = 0; i < kLanes; ++i) lanes_[i] = static_cast<uint16_t>(lanes_[i] + other.lanes_[i]);
+}
+
 Bytes LtHash::serialize() const {
   Bytes b(kLanes * 2, '\0');
   for (size_t i = 0; i < kLanes; ++i) {

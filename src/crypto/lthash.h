@@ -22,6 +22,9 @@ class LtHash {
   LtHash() { lanes_.fill(0); }
   void add(std::string_view key, std::string_view value);
   void remove(std::string_view key, std::string_view value);
+  // Adds another hash lane-wise: the hash of the union of both multisets (order-free, so partial
+  // hashes computed on several threads merge to the same result).
+  void merge(const LtHash& other);
   Bytes checksum() const;                         // 32-byte SHA-256 of the lanes (little-endian): the public commitment
   Bytes serialize() const;                        // 2048 bytes
   static LtHash Deserialize(std::string_view b);  // zero hash if size is wrong

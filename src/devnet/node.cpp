@@ -63,14 +63,14 @@ Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& cfg) {
   app::AppOptions ao;
   ao.db_path = cfg.home + "/data/state";
   ao.max_block_txs = cfg.max_block_txs;
+  ao.hash_threads = std::max(1u, std::thread::hardware_concurrency());
   auto a = app::App::Open(ao);
   if (!a.ok()) return a.error();
   n->app_ = std::move(a).value();
   auto bs = BlockStore::Open(cfg.home + "/data/blocks");
   if (!bs.ok()) return bs.error();
   n->blocks_ = std::move(bs).value();
-  n->verifier_ = std::make_unique<SigVerifier>(cfg.sig_threads ? cfg.sig_threads
-                                                               : std::max(1u, std::thread::hardware_concurrency()));
+  n->verifier_ = std::make_unique<SigVerifier>(cfg.sig_threads ? cfg.sig_threads : SigVerifier::DefaultWorkers());
 
   int64_t app_h = n->app_->last_height();
   int64_t store_h = n->blocks_->height();

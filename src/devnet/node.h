@@ -34,7 +34,7 @@ struct NodeConfig {
   size_t mempool_max_bytes = 64 * 1024 * 1024;
   size_t max_block_txs = 5000;
   int64_t max_block_bytes = 8 * 1024 * 1024;
-  unsigned sig_threads = 0;  // 0 = one per core
+  unsigned sig_threads = 0;  // signature workers; 0 = one per core but the App thread's (it helps)
 };
 
 struct NodeStatus {

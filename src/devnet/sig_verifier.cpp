@@ -1,12 +1,19 @@
 #include "devnet/sig_verifier.h"
 
+#include <algorithm>
+
 #include "crypto/ed25519.h"
 
 namespace depai::devnet {
 
-SigVerifier::SigVerifier(unsigned threads) {
-  if (threads == 0) threads = 1;
-  for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+SigVerifier::SigVerifier(unsigned workers) {
+  workers = std::max(1u, workers);
+  for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
+}
+
+unsigned SigVerifier::DefaultWorkers() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores > 1 ? cores - 1 : 1;
 }
 
 SigVerifier::~SigVerifier() {
@@ -33,25 +40,29 @@ void SigVerifier::prepare(const app::App& app, const std::vector<Bytes>& txs) {
   cv_.notify_all();
 }
 
+void SigVerifier::check(size_t i, std::unique_lock<std::mutex>& lock) const {
+  const Bytes& tx = txs_[i];  // txs_ is only replaced by prepare(), after every claimed tx finished
+  const app::App* app = app_;
+  lock.unlock();
+  auto checks = app->SigChecksFor(tx);
+  std::vector<std::pair<std::string, Result>> done;
+  done.reserve(checks.size());
+  for (auto& c : checks) {
+    bool ok = crypto::Verify(c.pubkey, c.sign_bytes, c.sig);
+    done.emplace_back(std::move(c.sig), Result{std::move(c.pubkey), std::move(c.sign_bytes), ok});
+  }
+  lock.lock();
+  for (auto& [sig, r] : done) results_.insert_or_assign(std::move(sig), std::move(r));
+  ++finished_;
+  done_cv_.notify_all();
+}
+
 void SigVerifier::work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || (active_ && next_ < txs_.size()); });
     if (stop_) return;
-    size_t i = next_++;
-    const Bytes tx = txs_[i];
-    const app::App* app = app_;
-    lock.unlock();
-    auto checks = app->SigChecksFor(tx);
-    std::vector<std::pair<std::string, Result>> done;
-    for (auto& c : checks) {
-      bool ok = crypto::Verify(c.pubkey, c.sign_bytes, c.sig);
-      done.emplace_back(std::move(c.sig), Result{std::move(c.pubkey), std::move(c.sign_bytes), ok});
-    }
-    lock.lock();
-    for (auto& [sig, r] : done) results_.insert_or_assign(std::move(sig), std::move(r));
-    ++finished_;
-    done_cv_.notify_all();
+    check(next_++, lock);
   }
 }
 
@@ -62,6 +73,10 @@ bool SigVerifier::verified(std::string_view pubkey, std::string_view sign_bytes,
     if (it != results_.end())
       return it->second.ok && it->second.pubkey == pubkey && it->second.sign_bytes == sign_bytes;
     if (!active_ || finished_ == txs_.size()) return false;
+    if (next_ < txs_.size()) {
+      check(next_++, lock);  // help instead of waiting
+      continue;
+    }
     done_cv_.wait(lock);
   }
 }

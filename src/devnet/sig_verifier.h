@@ -1,11 +1,16 @@
 // SigVerifier: checks a block's ed25519 signatures on worker threads while the App executes the
 // block, and answers the App's SigCache queries.
 //
-// prepare(app, txs) starts the batch and returns at once; workers take txs in order, derive the
-// (pubkey, sign bytes, signature) triple from committed state (App::SigChecksFor) and verify it.
-// verified() returns true only for a triple a worker checked and found valid, waiting for the
-// workers if they have not reached it yet; anything else answers false and the App verifies
-// itself. So results never depend on this class (see doc/architecture.md, "Drivers").
+// prepare(app, txs) starts the batch and returns at once. Workers take txs in block order; the
+// App's own thread, when it asks verified() for a signature that is not checked yet, does not sit
+// idle: it claims the next unchecked tx itself, checks it, then asks again. So the App thread
+// waits only when every tx is claimed and the one it needs is being checked that moment, and a
+// block's checks spread over workers + 1 threads (DefaultWorkers(): one per core but the App's).
+// Claiming in block order (not from the far end) keeps the checkers just ahead of execution, so
+// they finish together with it instead of idling through a serial tail. A check derives the (pubkey, sign bytes,
+// signature) triple from committed state (App::SigChecksFor) and verifies it. verified() returns
+// true only for a triple that was checked and found valid; anything else answers false and the
+// App verifies itself. So results never depend on this class (see doc/architecture.md, "Drivers").
 // Thread-safe. Not part of consensus code: it lives outside src/app and src/x.
 #pragma once
 
@@ -22,14 +27,18 @@ namespace depai::devnet {
 
 class SigVerifier : public app::SigCache {
  public:
-  explicit SigVerifier(unsigned threads);
+  explicit SigVerifier(unsigned workers);
   ~SigVerifier() override;
+  // One worker per core, less the core of the App thread (which helps as described above); at least 1.
+  static unsigned DefaultWorkers();
   void prepare(const app::App& app, const std::vector<Bytes>& txs);
   bool verified(std::string_view pubkey, std::string_view sign_bytes, std::string_view sig) const override;
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
 
  private:
   void work();
+  // Checks txs_[i] with mu_ released, then records the results; `lock` holds mu_ on entry and exit.
+  void check(size_t i, std::unique_lock<std::mutex>& lock) const;
   struct Result {
     Bytes pubkey, sign_bytes;
     bool ok = false;
@@ -41,9 +50,11 @@ class SigVerifier : public app::SigCache {
   const app::App* app_ = nullptr;
   std::vector<Bytes> txs_;  // copied: the caller's vector may go away before workers finish
   bool active_ = false;
-  size_t next_ = 0, finished_ = 0, generation_ = 0;
+  // Txs [next_, size) are unclaimed; workers and the helping App thread claim next_++.
+  mutable size_t next_ = 0, finished_ = 0;
+  size_t generation_ = 0;
   bool stop_ = false;
-  std::map<std::string, Result, std::less<>> results_;  // by signature bytes
+  mutable std::map<std::string, Result, std::less<>> results_;  // by signature bytes
 };
 
 }  // namespace depai::devnet

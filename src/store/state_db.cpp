@@ -5,6 +5,10 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <deque>
+#include <thread>
+
 namespace depai::store {
 
 namespace {
@@ -70,6 +74,14 @@ void RocksReader::update_cache(const std::string& key, const std::optional<Bytes
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(key);
   if (it != cache_.end()) it->second = value;
+}
+
+void RocksReader::update_cache(const CacheStore& block) {
+  std::lock_guard<std::mutex> lock(mu_);
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) {
+    auto it = cache_.find(k);
+    if (it != cache_.end()) it->second = v;
+  });
 }
 
 void RocksReader::iterate(std::string_view start, std::string_view end, const IterFn& fn) const {
@@ -141,21 +153,45 @@ std::optional<Bytes> StateDB::get_meta(std::string_view key) const {
 }
 
 Bytes StateDB::prepare(const CacheStore& block) {
-  crypto::LtHash h = lthash_;
   // Originals recorded by the block branch are the committed values only when its parent is
   // the committed state itself.
   const bool use_originals = block.parent() == reader_.get();
+  struct Change {
+    const std::string* key;
+    const std::optional<Bytes>* old;
+    const std::optional<Bytes>* now;
+  };
+  std::vector<Change> changes;
+  std::deque<std::optional<Bytes>> fetched;  // old values read here (a deque: pointers stay valid)
   block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v, const std::optional<Bytes>* orig) {
-    std::optional<Bytes> fetched;
     const std::optional<Bytes>* old = orig;
-    if (!use_originals || !orig) {
-      fetched = reader_->get(k);
-      old = &fetched;
-    }
+    if (!use_originals || !orig) old = &fetched.emplace_back(reader_->get(k));
     if (*old == v) return;  // a no-op write leaves the commitment unchanged
-    if (*old) h.remove(k, **old);
-    if (v) h.add(k, *v);
+    changes.push_back(Change{&k, old, &v});
   });
+  auto hash_range = [&](size_t from, size_t to, crypto::LtHash& acc) {
+    for (size_t i = from; i < to; ++i) {
+      const Change& c = changes[i];
+      if (*c.old) acc.remove(*c.key, **c.old);
+      if (*c.now) acc.add(*c.key, **c.now);
+    }
+  };
+  crypto::LtHash h = lthash_;
+  const size_t threads = changes.size() >= 512 ? hash_threads_ : 1;
+  if (threads <= 1) {
+    hash_range(0, changes.size(), h);
+  } else {
+    // Each thread sums its share into its own hash; the shares add up to the same lanes in any order.
+    std::vector<crypto::LtHash> parts(threads - 1);
+    std::vector<std::thread> pool;
+    const size_t per = (changes.size() + threads - 1) / threads;
+    for (size_t t = 1; t < threads; ++t)
+      pool.emplace_back(
+          [&, t] { hash_range(std::min(changes.size(), t * per), std::min(changes.size(), (t + 1) * per), parts[t - 1]); });
+    hash_range(0, std::min(changes.size(), per), h);
+    for (auto& th : pool) th.join();
+    for (const auto& p : parts) h.merge(p);
+  }
   pending_lthash_ = h;
   return h.checksum();
 }
@@ -183,7 +219,7 @@ Status StateDB::commit(const CacheStore& block, int64_t height) {
     s = db_->Flush(rocksdb::FlushOptions(), {db_->DefaultColumnFamily(), meta_cf_.get()});
     if (!s.ok()) return dbError(s);
   }
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) { reader_->update_cache(k, v); });
+  reader_->update_cache(block);
   staged_meta_.clear();
   height_ = height;
   app_hash_ = app_hash;

@@ -33,6 +33,8 @@ class RocksReader : public KVReader {
   bool get_into(std::string_view key, Bytes& out) const override;
   void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override;
   void update_cache(const std::string& key, const std::optional<Bytes>& value);
+  // The same for every pending write of `block`, under one lock.
+  void update_cache(const CacheStore& block);
 
  private:
   rocksdb::DB* db_;
@@ -58,6 +60,9 @@ class StateDB {
 
   // Computes the app hash that results from applying `block`'s writes on top of committed().
   Bytes prepare(const CacheStore& block);
+  // Threads prepare() may use for the app-hash expansions (1: the caller's thread only). The
+  // result does not depend on it: the partial hashes are added lane-wise, which is order-free.
+  void set_hash_threads(unsigned n) { hash_threads_ = n ? n : 1; }
   // Persists the prepared block atomically at `height`. Must follow prepare() on the same block.
   Status commit(const CacheStore& block, int64_t height);
   // Free-form metadata in the meta column family, written with the next commit (e.g. chain-id).
@@ -76,6 +81,7 @@ class StateDB {
   crypto::LtHash lthash_;
   crypto::LtHash pending_lthash_;
   std::vector<std::pair<std::string, std::string>> staged_meta_;
+  unsigned hash_threads_ = 1;
 };
 
 // The app hash of an empty state (no keys).
