@@ -186,8 +186,9 @@ Bytes StateDB::prepare(const CacheStore& block) {
     std::vector<std::thread> pool;
     const size_t per = (changes.size() + threads - 1) / threads;
     for (size_t t = 1; t < threads; ++t)
-      pool.emplace_back(
-          [&, t] { hash_range(std::min(changes.size(), t * per), std::min(changes.size(), (t + 1) * per), parts[t - 1]); });
+      pool.emplace_back([&, t] {
+        hash_range(std::min(changes.size(), t * per), std::min(changes.size(), (t + 1) * per), parts[t - 1]);
+      });
     hash_range(0, std::min(changes.size(), per), h);
     for (auto& th : pool) th.join();
     for (const auto& p : parts) h.merge(p);
