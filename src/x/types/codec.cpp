@@ -10,13 +10,14 @@
 namespace depai::x {
 
 std::string DeterministicSerialize(const google::protobuf::Message& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream sos(&out);
-    google::protobuf::io::CodedOutputStream cos(&sos);
-    cos.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&cos);
-  }
+  // Sized once, written in place: no growth of the string chunk by chunk (records, sign docs and
+  // the tx re-encoding check call this on every tx).
+  const size_t size = m.ByteSizeLong();
+  std::string out(size, '\0');
+  google::protobuf::io::ArrayOutputStream aos(out.data(), static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream cos(&aos);
+  cos.SetSerializationDeterministic(true);
+  m.SerializeWithCachedSizes(&cos);
   return out;
 }
 
