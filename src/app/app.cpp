@@ -878,9 +878,16 @@ Status App::CheckInvariants() const {
 }
 
 std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
-  auto tx = x::DecodeTx(txb);
-  if (!tx.ok()) return {};
-  const auto& si = tx->auth_info.signer_infos(0);
+  // Only the parsing the triple needs, not DecodeTx's full checks (body, canonical re-encoding,
+  // fee): a tx those refuse is refused when the App runs it, and its triple is never asked for.
+  // Whatever these bytes hold, a triple is only ever answered "valid" after libsodium verified
+  // exactly that (pubkey, sign bytes, signature), so a looser parse here cannot admit anything.
+  depai::tx::v1::TxRaw raw;
+  if (!raw.ParseFromArray(txb.data(), static_cast<int>(txb.size())) || raw.signatures_size() != 1) return {};
+  depai::tx::v1::AuthInfo auth_info;
+  if (!auth_info.ParseFromString(raw.auth_info_bytes()) || auth_info.signer_infos_size() != 1) return {};
+  const auto& si = auth_info.signer_infos(0);
+  if (si.public_key().size() != crypto::kPubKeySize || (!si.wallet().empty() && si.wallet().size() != 20)) return {};
   // The account whose number is signed: the agent wallet's for a session-key tx.
   const Bytes signer = si.wallet().empty() ? crypto::AddressOf(si.public_key()) : si.wallet();
   auto got = Guard([&] { return impl_->auth.keeper().get_account(impl_->db->committed(), signer); });
@@ -888,8 +895,8 @@ std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
   const auto& acc = *got;
   return {
       SigCheck{si.public_key(),
-               x::SignBytes(tx->raw.body_bytes(), tx->raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
-               tx->raw.signatures(0)}};
+               x::SignBytes(raw.body_bytes(), raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
+               raw.signatures(0)}};
 }
 
 std::string App::TxToJson(std::string_view txb) const {
