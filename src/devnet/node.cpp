@@ -190,6 +190,13 @@ depai::Status Node::ProduceBlock() {
     return Error{"devnet", 7, "own proposal rejected at height " + std::to_string(height)};
   app::RequestFinalizeBlock fb{prop.txs, hash, height, time_ms, Proposer()};
   verifier_->prepare(*app_, fb.txs);
+  {
+    // The mempool's next txs, most likely the next block: checked while this block finishes.
+    std::vector<Bytes> next;
+    for (size_t i = pp.txs.size(); i < mempool_.size() && next.size() < cfg_.max_block_txs; ++i)
+      next.push_back(mempool_[i].second);
+    if (!next.empty()) verifier_->prefetch(*app_, next);
+  }
   app_->set_sig_cache(verifier_.get());
   auto res = app_->FinalizeBlock(fb);
   app_->set_sig_cache(nullptr);

@@ -19,7 +19,9 @@ unsigned SigVerifier::DefaultWorkers() {
 SigVerifier::~SigVerifier() {
   {
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return !active_ || finished_ == txs_.size(); });
+    ahead_.clear();
+    ahead_next_ = 0;
+    done_cv_.wait(lock, [&] { return (!active_ || finished_ == txs_.size()) && ahead_in_flight_ == 0; });
     stop_ = true;
   }
   cv_.notify_all();
@@ -28,41 +30,75 @@ SigVerifier::~SigVerifier() {
 
 void SigVerifier::prepare(const app::App& app, const std::vector<Bytes>& txs) {
   std::unique_lock<std::mutex> lock(mu_);
-  // Let a previous batch drain first (its txs vector may be gone after this call).
-  done_cv_.wait(lock, [&] { return !active_ || finished_ == txs_.size(); });
+  // Drop what was not started ahead, and let every started check finish (they read txs_/app_).
+  ahead_.clear();
+  ahead_next_ = 0;
+  done_cv_.wait(lock, [&] { return (!active_ || finished_ == txs_.size()) && ahead_in_flight_ == 0; });
   app_ = &app;
   txs_ = txs;
   active_ = true;
   next_ = finished_ = 0;
-  ++generation_;
-  results_.clear();
+  // Keep only what the last prefetch() checked (this block's txs, most likely); from now on those
+  // are ordinary results, dropped at the next prepare().
+  for (auto it = results_.begin(); it != results_.end();) {
+    if (it->second.ahead) {
+      it->second.ahead = false;
+      ++it;
+    } else {
+      it = results_.erase(it);
+    }
+  }
   lock.unlock();
   cv_.notify_all();
 }
 
-void SigVerifier::check(size_t i, std::unique_lock<std::mutex>& lock) const {
-  const Bytes& tx = txs_[i];  // txs_ is only replaced by prepare(), after every claimed tx finished
+void SigVerifier::prefetch(const app::App& app, const std::vector<Bytes>& txs) {
+  std::unique_lock<std::mutex> lock(mu_);
+  app_ = &app;
+  ahead_ = txs;
+  ahead_next_ = 0;
+  lock.unlock();
+  cv_.notify_all();
+}
+
+void SigVerifier::check(const Bytes& tx, bool ahead, std::unique_lock<std::mutex>& lock) const {
   const app::App* app = app_;
   lock.unlock();
   auto checks = app->SigChecksFor(tx);
   std::vector<std::pair<std::string, Result>> done;
   done.reserve(checks.size());
   for (auto& c : checks) {
+    bool known = false;
+    {
+      std::lock_guard<std::mutex> g(mu_);  // checked ahead already: the same triple, the same answer
+      auto it = results_.find(c.sig);
+      known = it != results_.end() && it->second.pubkey == c.pubkey && it->second.sign_bytes == c.sign_bytes;
+      reused_ += known ? 1 : 0;
+    }
+    if (known) continue;
     bool ok = crypto::Verify(c.pubkey, c.sign_bytes, c.sig);
-    done.emplace_back(std::move(c.sig), Result{std::move(c.pubkey), std::move(c.sign_bytes), ok});
+    done.emplace_back(std::move(c.sig), Result{std::move(c.pubkey), std::move(c.sign_bytes), ok, ahead});
   }
   lock.lock();
   for (auto& [sig, r] : done) results_.insert_or_assign(std::move(sig), std::move(r));
-  ++finished_;
-  done_cv_.notify_all();
 }
 
 void SigVerifier::work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || (active_ && next_ < txs_.size()); });
+    cv_.wait(lock, [&] { return stop_ || (active_ && next_ < txs_.size()) || (app_ && ahead_next_ < ahead_.size()); });
     if (stop_) return;
-    check(next_++, lock);
+    if (active_ && next_ < txs_.size()) {
+      const Bytes& tx = txs_[next_++];  // txs_ is only replaced by prepare(), after every claimed tx finished
+      check(tx, false, lock);
+      ++finished_;
+    } else {
+      const Bytes tx = ahead_[ahead_next_++];  // a copy: prefetch() may replace ahead_ meanwhile
+      ++ahead_in_flight_;
+      check(tx, true, lock);
+      --ahead_in_flight_;
+    }
+    done_cv_.notify_all();
   }
 }
 
@@ -74,7 +110,9 @@ bool SigVerifier::verified(std::string_view pubkey, std::string_view sign_bytes,
       return it->second.ok && it->second.pubkey == pubkey && it->second.sign_bytes == sign_bytes;
     if (!active_ || finished_ == txs_.size()) return false;
     if (next_ < txs_.size()) {
-      check(next_++, lock);  // help instead of waiting
+      check(txs_[next_++], false, lock);  // help instead of waiting
+      ++finished_;
+      done_cv_.notify_all();
       continue;
     }
     done_cv_.wait(lock);

@@ -7,7 +7,8 @@
 // waits only when every tx is claimed and the one it needs is being checked that moment, and a
 // block's checks spread over workers + 1 threads (DefaultWorkers(): one per core but the App's).
 // Claiming in block order (not from the far end) keeps the checkers just ahead of execution, so
-// they finish together with it instead of idling through a serial tail. A check derives the (pubkey, sign bytes,
+// they finish together with it. The block's serial tail (app hash, commit) would leave the workers
+// idle; prefetch() gives them the next block's likely txs for that time. A check derives the (pubkey, sign bytes,
 // signature) triple from committed state (App::SigChecksFor) and verifies it. verified() returns
 // true only for a triple that was checked and found valid; anything else answers false and the
 // App verifies itself. So results never depend on this class (see doc/architecture.md, "Drivers").
@@ -32,16 +33,26 @@ class SigVerifier : public app::SigCache {
   // One worker per core, less the core of the App thread (which helps as described above); at least 1.
   static unsigned DefaultWorkers();
   void prepare(const app::App& app, const std::vector<Bytes>& txs);
+  // The txs likely in the next block (the mempool's next ones): workers check them once every tx
+  // of the current batch is claimed, that is while the App finishes and commits the block. The
+  // next prepare() keeps their results and skips re-verifying them; the rest is dropped.
+  void prefetch(const app::App& app, const std::vector<Bytes>& txs);
   bool verified(std::string_view pubkey, std::string_view sign_bytes, std::string_view sig) const override;
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
+  // Signatures of a batch found already checked by an earlier prefetch() (not verified again).
+  size_t reused() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return reused_;
+  }
 
  private:
   void work();
-  // Checks txs_[i] with mu_ released, then records the results; `lock` holds mu_ on entry and exit.
-  void check(size_t i, std::unique_lock<std::mutex>& lock) const;
+  // Checks `tx` with mu_ released, then records the results; `lock` holds mu_ on entry and exit.
+  void check(const Bytes& tx, bool ahead, std::unique_lock<std::mutex>& lock) const;
   struct Result {
     Bytes pubkey, sign_bytes;
     bool ok = false;
+    bool ahead = false;  // checked by prefetch(): kept by the next prepare()
   };
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;       // workers: new batch / stop
@@ -52,7 +63,9 @@ class SigVerifier : public app::SigCache {
   bool active_ = false;
   // Txs [next_, size) are unclaimed; workers and the helping App thread claim next_++.
   mutable size_t next_ = 0, finished_ = 0;
-  size_t generation_ = 0;
+  std::vector<Bytes> ahead_;  // prefetch(): claimed ahead_next_++ when the batch is all claimed
+  size_t ahead_next_ = 0, ahead_in_flight_ = 0;
+  mutable size_t reused_ = 0;
   bool stop_ = false;
   mutable std::map<std::string, Result, std::less<>> results_;  // by signature bytes
 };

@@ -3,6 +3,9 @@
 // tx whose signature is forged and one whose signer signs twice in the block.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "devnet/sig_verifier.h"
 #include "ledger_fixture.h"
 
@@ -64,4 +67,56 @@ TEST(SigVerifier, WorkersAndTheHelpingAppThreadGiveTheResultsOfNoCache) {
 TEST(SigVerifier, DefaultWorkersLeavesACoreForTheApp) {
   const unsigned cores = std::thread::hardware_concurrency();
   EXPECT_EQ(devnet::SigVerifier::DefaultWorkers(), cores > 1 ? cores - 1 : 1u);
+}
+
+// The next block's txs checked ahead (prefetch, as the devnet does with its mempool) are kept by
+// the next prepare(): two blocks give the results and app hashes of no cache, including a forged
+// signature and a prefetched tx that never comes (the next block differs from the guess).
+TEST(SigVerifier, PrefetchedNextBlockGivesTheResultsOfNoCache) {
+  size_t reused = 0;
+  auto run = [&reused](bool with) {
+    TestLedger L(6);
+    const auto first = MixedBlock(L);  // advances the fixture's sequences past `first`
+    std::vector<Bytes> second;
+    for (size_t i = 0; i < L.accounts.size(); ++i) {
+      second.push_back(L.Send(i, L.accounts[(i + 2) % L.accounts.size()].bech32, "3udpai"));
+      ++L.accounts[i].sequence;
+    }
+    Bytes forged = L.Send(2, L.accounts[3].bech32, "1udpai");
+    forged[forged.size() - 5] ^= 0x40;
+    second.push_back(forged);
+    const Bytes never = L.Send(3, L.accounts[4].bech32, "9udpai", "11udpai");  // guessed, not included
+    std::unique_ptr<devnet::SigVerifier> v;
+    if (with) v = std::make_unique<devnet::SigVerifier>(1);
+    std::vector<std::pair<uint32_t, std::string>> results;
+    std::vector<Bytes> hashes;
+    const std::vector<Bytes>* blocks[] = {&first, &second};
+    for (const auto* block : blocks) {
+      if (v) {
+        if (block == &second) {
+          // Give the worker time to reach the prefetched txs (well under a millisecond of checks)
+          // before prepare() drops whatever it has not started.
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        }
+        v->prepare(*L.app, *block);
+        if (block == &first) {
+          auto guess = second;
+          guess.push_back(never);
+          v->prefetch(*L.app, guess);
+        }
+        L.app->set_sig_cache(v.get());
+      }
+      for (const auto& res : L.Block(*block)) results.emplace_back(res.code, res.codespace);
+      L.app->set_sig_cache(nullptr);
+      hashes.push_back(L.last_app_hash);
+    }
+    if (v) reused = v->reused();
+    return std::make_pair(results, hashes);
+  };
+  const auto plain = run(false), with = run(true);
+  ASSERT_EQ(plain.first.size(), 37u + 7u);
+  EXPECT_EQ(plain.first.back().first, 4u);  // the forged signature in the second block
+  EXPECT_EQ(with.first, plain.first);
+  EXPECT_EQ(with.second, plain.second);
+  EXPECT_GT(reused, 0u);  // the second block's prefetched signatures were not verified again
 }
