@@ -893,10 +893,9 @@ std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
   auto got = Guard([&] { return impl_->auth.keeper().get_account(impl_->db->committed(), signer); });
   if (!got.ok() || !*got) return {};
   const auto& acc = *got;
-  return {
-      SigCheck{si.public_key(),
-               x::SignBytes(raw.body_bytes(), raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
-               raw.signatures(0)}};
+  return {SigCheck{si.public_key(),
+                   x::SignBytes(raw.body_bytes(), raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
+                   raw.signatures(0)}};
 }
 
 std::string App::TxToJson(std::string_view txb) const {

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <bit>
 #include <cstring>
 #include <memory>
 
@@ -31,11 +32,16 @@ void LtHash::expand(std::string_view key, std::string_view value, uint16_t* out)
   thread_local Ctx holder;
   EVP_CIPHER_CTX* ctx = holder.c;
   static const unsigned char zeros[kLanes * 2] = {0};
-  unsigned char buf[kLanes * 2];
   int outl = 0;
   EVP_EncryptInit_ex(ctx, nullptr, nullptr, seed, seed + 16);
-  EVP_EncryptUpdate(ctx, buf, &outl, zeros, sizeof zeros);
-  for (size_t i = 0; i < kLanes; ++i) out[i] = static_cast<uint16_t>(buf[2 * i] | (buf[2 * i + 1] << 8));
+  if constexpr (std::endian::native == std::endian::little) {
+    // The keystream read as little-endian uint16 lanes is the keystream itself: write it in place.
+    EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(out), &outl, zeros, sizeof zeros);
+  } else {
+    unsigned char buf[kLanes * 2];
+    EVP_EncryptUpdate(ctx, buf, &outl, zeros, sizeof zeros);
+    for (size_t i = 0; i < kLanes; ++i) out[i] = static_cast<uint16_t>(buf[2 * i] | (buf[2 * i + 1] << 8));
+  }
 }
 
 void LtHash::add(std::string_view key, std::string_view value) {
