@@ -22,10 +22,12 @@ Error dbError(const rocksdb::Status& s) { return Error{"store", 1, "rocksdb: " +
 Bytes EmptyAppHash() { return crypto::LtHash().checksum(); }
 
 std::optional<Bytes> RocksReader::get(std::string_view key) const {
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
+    epoch = epoch_;
   }
   std::string v;
   auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
@@ -36,12 +38,14 @@ std::optional<Bytes> RocksReader::get(std::string_view key) const {
     throw StorageFault("rocksdb get: " + s.ToString());  // node fault, not a tx result
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (epoch != epoch_) return out;  // a commit ran meanwhile: the value read may predate it
   if (cache_.size() >= capacity_) cache_.clear();
   cache_.emplace(std::string(key), out);
   return out;
 }
 
 bool RocksReader::get_into(std::string_view key, Bytes& out) const {
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
@@ -53,6 +57,7 @@ bool RocksReader::get_into(std::string_view key, Bytes& out) const {
       out.assign(*it->second);
       return true;
     }
+    epoch = epoch_;
   }
   auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &out);
   std::optional<Bytes> cached;
@@ -65,6 +70,7 @@ bool RocksReader::get_into(std::string_view key, Bytes& out) const {
   }
   const bool found = cached.has_value();
   std::lock_guard<std::mutex> lock(mu_);
+  if (epoch != epoch_) return found;  // a commit ran meanwhile: the value read may predate it
   if (cache_.size() >= capacity_) cache_.clear();
   cache_.emplace(std::string(key), std::move(cached));
   return found;
@@ -74,6 +80,7 @@ void RocksReader::update_cache(const std::string& key, const std::optional<Bytes
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(key);
   if (it != cache_.end()) it->second = value;
+  ++epoch_;
 }
 
 void RocksReader::update_cache(const CacheStore& block) {
@@ -82,6 +89,7 @@ void RocksReader::update_cache(const CacheStore& block) {
     auto it = cache_.find(k);
     if (it != cache_.end()) it->second = v;
   });
+  ++epoch_;
 }
 
 void RocksReader::iterate(std::string_view start, std::string_view end, const IterFn& fn) const {

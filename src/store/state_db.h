@@ -5,7 +5,7 @@
 // over committed(), are applied by commit() in ONE atomic, fsynced WriteBatch together with the
 // new height and app hash, so a crash leaves either the old or the new block, never a mix.
 // Contract: prepare() computes the next app hash without persisting; commit() persists what
-// prepare() computed. Reads through committed() are safe from any thread while no commit runs.
+// prepare() computed. Reads through committed() are safe from any thread, also during a commit (see RocksReader).
 // Memory: a commit larger than a memtable (a genesis import) is flushed to SST files at once, and
 // closing flushes the memtables, so reopening never replays a large WAL into memory.
 #pragma once
@@ -24,14 +24,19 @@
 namespace depai::store {
 
 // Reads committed state from RocksDB through a bounded point-read cache (hits and misses),
-// kept write-through by StateDB::commit. get() is thread-safe; the cache is cleared wholesale
-// when it exceeds its capacity.
+// kept write-through by StateDB::commit. get() is thread-safe, also while a commit runs (the
+// signature workers and CheckTx read account numbers then): a read answers the state before or
+// after that commit, and a value read from RocksDB is cached only if no commit updated the cache
+// since the read began (the epoch), so a read that raced a commit never leaves a stale entry.
+// The cache is cleared wholesale when it exceeds its capacity.
 class RocksReader : public KVReader {
  public:
   explicit RocksReader(rocksdb::DB* db, size_t cache_entries = 262144) : db_(db), capacity_(cache_entries) {}
   std::optional<Bytes> get(std::string_view key) const override;
   bool get_into(std::string_view key, Bytes& out) const override;
   void iterate(std::string_view start, std::string_view end, const IterFn& fn) const override;
+  // After a commit's RocksDB write: the cached entries of the written keys take their new values,
+  // and the epoch moves on (reads begun before it do not fill the cache).
   void update_cache(const std::string& key, const std::optional<Bytes>& value);
   // The same for every pending write of `block`, under one lock.
   void update_cache(const CacheStore& block);
@@ -46,6 +51,7 @@ class RocksReader : public KVReader {
   };
   // Point reads only, never iterated; looked up by string_view (no key copy on a hit).
   mutable std::unordered_map<std::string, std::optional<Bytes>, Hash, std::equal_to<>> cache_;
+  uint64_t epoch_ = 0;  // commits that updated the cache (guarded by mu_)
 };
 
 class StateDB {
