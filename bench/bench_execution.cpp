@@ -98,7 +98,7 @@ std::unique_ptr<Chain> MakeChain(unsigned hash_threads) {
 void RunBlocks(benchmark::State& state, bool parallel) {
   double verify_rate = MeasureVerifyRate();
   // Both cores: the signature workers, and the app-hash update at the end of the block.
-  auto chain = MakeChain(parallel ? std::max(1u, std::thread::hardware_concurrency()) : 1);
+  auto chain = MakeChain(parallel ? std::thread::hardware_concurrency() : 1);
   std::unique_ptr<devnet::SigVerifier> verifier;
   if (parallel) verifier = std::make_unique<devnet::SigVerifier>(devnet::SigVerifier::DefaultWorkers());
   size_t b = 0, txs = 0;

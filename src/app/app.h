@@ -46,8 +46,8 @@ class PriceFeed {
 struct AppOptions {
   std::string db_path;  // RocksDB directory; empty = in-memory (tests)
   size_t max_block_txs = 10000;
-  // Threads the app-hash update of Commit's prepare step may use (store::StateDB::set_hash_threads);
-  // the hash does not depend on it.
+  // Threads the app-hash update of Commit's prepare step may use (store::StateDB::set_hash_threads;
+  // 0 means 1); the hash does not depend on it.
   unsigned hash_threads = 1;
 };
 

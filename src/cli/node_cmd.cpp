@@ -33,7 +33,7 @@ void StartNode(GlobalOptions& g, const NodeArgs& a) {
   std::filesystem::create_directories(g.home + "/data");
   app::AppOptions o;
   o.db_path = g.home + "/data/state";
-  o.hash_threads = std::max(1u, std::thread::hardware_concurrency());
+  o.hash_threads = std::thread::hardware_concurrency();  // 0 (unknown) means 1
   auto app = app::App::Open(o);
   if (!app.ok()) throw CommandError{app.error().message};
   // The validator's price sources for its vote extension (x/oracle): polled on their own thread.

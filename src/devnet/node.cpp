@@ -63,7 +63,7 @@ Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& cfg) {
   app::AppOptions ao;
   ao.db_path = cfg.home + "/data/state";
   ao.max_block_txs = cfg.max_block_txs;
-  ao.hash_threads = std::max(1u, std::thread::hardware_concurrency());
+  ao.hash_threads = std::thread::hardware_concurrency();  // 0 (unknown) means 1
   auto a = app::App::Open(ao);
   if (!a.ok()) return a.error();
   n->app_ = std::move(a).value();

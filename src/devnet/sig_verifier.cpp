@@ -16,12 +16,16 @@ unsigned SigVerifier::DefaultWorkers() {
   return cores > 1 ? cores - 1 : 1;
 }
 
+void SigVerifier::drain(std::unique_lock<std::mutex>& lock) {
+  ahead_.clear();
+  ahead_next_ = 0;
+  done_cv_.wait(lock, [&] { return (!active_ || finished_ == txs_.size()) && ahead_in_flight_ == 0; });
+}
+
 SigVerifier::~SigVerifier() {
   {
     std::unique_lock<std::mutex> lock(mu_);
-    ahead_.clear();
-    ahead_next_ = 0;
-    done_cv_.wait(lock, [&] { return (!active_ || finished_ == txs_.size()) && ahead_in_flight_ == 0; });
+    drain(lock);
     stop_ = true;
   }
   cv_.notify_all();
@@ -30,10 +34,7 @@ SigVerifier::~SigVerifier() {
 
 void SigVerifier::prepare(const app::App& app, const std::vector<Bytes>& txs) {
   std::unique_lock<std::mutex> lock(mu_);
-  // Drop what was not started ahead, and let every started check finish (they read txs_/app_).
-  ahead_.clear();
-  ahead_next_ = 0;
-  done_cv_.wait(lock, [&] { return (!active_ || finished_ == txs_.size()) && ahead_in_flight_ == 0; });
+  drain(lock);  // every started check reads txs_/app_
   app_ = &app;
   txs_ = txs;
   active_ = true;
@@ -83,21 +84,25 @@ void SigVerifier::check(const Bytes& tx, bool ahead, std::unique_lock<std::mutex
   for (auto& [sig, r] : done) results_.insert_or_assign(std::move(sig), std::move(r));
 }
 
+void SigVerifier::check_next(std::unique_lock<std::mutex>& lock) const {
+  check(txs_[next_++], false, lock);  // txs_ is only replaced by prepare(), after every claimed tx finished
+  ++finished_;
+  done_cv_.notify_all();
+}
+
 void SigVerifier::work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || (active_ && next_ < txs_.size()) || (app_ && ahead_next_ < ahead_.size()); });
+    cv_.wait(lock, [&] { return stop_ || batch_unclaimed() || (app_ && ahead_next_ < ahead_.size()); });
     if (stop_) return;
-    if (active_ && next_ < txs_.size()) {
-      const Bytes& tx = txs_[next_++];  // txs_ is only replaced by prepare(), after every claimed tx finished
-      check(tx, false, lock);
-      ++finished_;
-    } else {
-      const Bytes tx = ahead_[ahead_next_++];  // a copy: prefetch() may replace ahead_ meanwhile
-      ++ahead_in_flight_;
-      check(tx, true, lock);
-      --ahead_in_flight_;
+    if (batch_unclaimed()) {
+      check_next(lock);
+      continue;
     }
+    const Bytes tx = ahead_[ahead_next_++];  // a copy: prefetch() may replace ahead_ meanwhile
+    ++ahead_in_flight_;
+    check(tx, true, lock);
+    --ahead_in_flight_;
     done_cv_.notify_all();
   }
 }
@@ -109,10 +114,8 @@ bool SigVerifier::verified(std::string_view pubkey, std::string_view sign_bytes,
     if (it != results_.end())
       return it->second.ok && it->second.pubkey == pubkey && it->second.sign_bytes == sign_bytes;
     if (!active_ || finished_ == txs_.size()) return false;
-    if (next_ < txs_.size()) {
-      check(txs_[next_++], false, lock);  // help instead of waiting
-      ++finished_;
-      done_cv_.notify_all();
+    if (batch_unclaimed()) {
+      check_next(lock);  // help instead of waiting
       continue;
     }
     done_cv_.wait(lock);

@@ -49,6 +49,11 @@ class SigVerifier : public app::SigCache {
   void work();
   // Checks `tx` with mu_ released, then records the results; `lock` holds mu_ on entry and exit.
   void check(const Bytes& tx, bool ahead, std::unique_lock<std::mutex>& lock) const;
+  // Claims and checks the current batch's next tx (a worker, or the App thread helping).
+  void check_next(std::unique_lock<std::mutex>& lock) const;
+  bool batch_unclaimed() const { return active_ && next_ < txs_.size(); }
+  // Drops the prefetch not started and waits for every started check (they read txs_ and app_).
+  void drain(std::unique_lock<std::mutex>& lock);
   struct Result {
     Bytes pubkey, sign_bytes;
     bool ok = false;

@@ -76,19 +76,20 @@ bool RocksReader::get_into(std::string_view key, Bytes& out) const {
   return found;
 }
 
-void RocksReader::update_cache(const std::string& key, const std::optional<Bytes>& value) {
-  std::lock_guard<std::mutex> lock(mu_);
+void RocksReader::refresh_locked(const std::string& key, const std::optional<Bytes>& value) {
   auto it = cache_.find(key);
   if (it != cache_.end()) it->second = value;
+}
+
+void RocksReader::update_cache(const std::string& key, const std::optional<Bytes>& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  refresh_locked(key, value);
   ++epoch_;
 }
 
 void RocksReader::update_cache(const CacheStore& block) {
   std::lock_guard<std::mutex> lock(mu_);
-  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) {
-    auto it = cache_.find(k);
-    if (it != cache_.end()) it->second = v;
-  });
+  block.for_each_write([&](const std::string& k, const std::optional<Bytes>& v) { refresh_locked(k, v); });
   ++epoch_;
 }
 

@@ -52,6 +52,7 @@ class RocksReader : public KVReader {
   // Point reads only, never iterated; looked up by string_view (no key copy on a hit).
   mutable std::unordered_map<std::string, std::optional<Bytes>, Hash, std::equal_to<>> cache_;
   uint64_t epoch_ = 0;  // commits that updated the cache (guarded by mu_)
+  void refresh_locked(const std::string& key, const std::optional<Bytes>& value);  // mu_ held
 };
 
 class StateDB {
