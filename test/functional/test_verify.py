@@ -235,7 +235,7 @@ class LyingChecker(threading.Thread):
         super().__init__(daemon=True)
         self.d, self.key, self.address, self.verdict, self.only = d, key, address, verdict, only_provider
         self.only_kind, self.with_quorum, self.max_lies = only_kind, set(with_quorum or []), max_lies
-        self.done, self.stop_flag = set(), False
+        self.done, self.stop_flag, self.lies = set(), False, 0
 
     def run(self):
         while not self.stop_flag:
@@ -251,7 +251,15 @@ class LyingChecker(threading.Thread):
                         continue  # compute: attestations open once the root is posted
                     if not self.with_quorum <= set(c.get("quorum", [])):
                         continue
-                    if self.max_lies and len(self.done) >= self.max_lies:
+                    # This liar's own daemon (before it was stopped) or a colluder that already
+                    # attested the other way spoils this challenge: wait for the next.
+                    lie = self.verdict == "pass"
+                    atts = c.get("attestations", [])
+                    if any(a.get("checker") == self.address or
+                           (a.get("checker") in self.with_quorum and bool(a.get("pass", False)) != lie) for a in atts):
+                        self.done.add(cid)
+                        continue
+                    if self.max_lies and self.lies >= self.max_lies:
                         return
                     flag = "--pass" if self.verdict == "pass" else "--fail"
                     args = ["tx", "verify", "attest", self.key, cid, flag, "--yes"]
@@ -260,7 +268,11 @@ class LyingChecker(threading.Thread):
                     r = self.d.cli(*args, check=False)
                     if r.returncode == 0 or "sequence mismatch" not in r.stderr:
                         self.done.add(cid)
-                    print(f"  liar {self.key}: attested {self.verdict} on challenge {cid}: rc={r.returncode}")
+                    if r.returncode == 0:
+                        self.lies += 1  # only a lie that landed counts towards max_lies
+                    err = r.stderr.strip().splitlines()
+                    why = f": {err[-1][:200]}" if r.returncode != 0 and err else ""
+                    print(f"  liar {self.key}: attested {self.verdict} on challenge {cid}: rc={r.returncode}{why}")
             except Exception as e:  # keep lying
                 print(f"  liar {self.key}: {e}")
             time.sleep(0.3)
