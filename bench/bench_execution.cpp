@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -42,6 +43,12 @@ double MeasureVerifyRate() {
   benchmark::DoNotOptimize(ok);
   g_verify_rate = n / secs;
   return g_verify_rate;
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 struct Chain {
@@ -102,6 +109,8 @@ void RunBlocks(benchmark::State& state, bool parallel) {
   std::unique_ptr<devnet::SigVerifier> verifier;
   if (parallel) verifier = std::make_unique<devnet::SigVerifier>(devnet::SigVerifier::DefaultWorkers());
   size_t b = 0, txs = 0;
+  const auto wall0 = std::chrono::steady_clock::now();
+  const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) {
     if (b == chain->blocks.size()) {
       state.SkipWithError("ran out of pre-signed blocks");
@@ -127,6 +136,10 @@ void RunBlocks(benchmark::State& state, bool parallel) {
     if (!chain->app->Commit().ok()) std::abort();
     txs += req.txs.size();
   }
+  // How many cores the blocks kept busy (process CPU time over wall time): the schedule's share
+  // of the gap between tx/s and the cores' sum.
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  state.counters["cores_busy"] = wall > 0 ? (ProcessCpuSeconds() - cpu0) / wall : 0;
   state.SetItemsProcessed(static_cast<int64_t>(txs));
   state.counters["tx_per_s"] = benchmark::Counter(static_cast<double>(txs), benchmark::Counter::kIsRate);
   state.counters["verify_per_s_1core"] = verify_rate;

@@ -877,7 +877,7 @@ Status App::CheckInvariants() const {
   });
 }
 
-std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
+std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb, const AccountNumbers* known) const {
   // Only the parsing the triple needs, not DecodeTx's full checks (body, canonical re-encoding,
   // fee): a tx those refuse is refused when the App runs it, and its triple is never asked for.
   // Whatever these bytes hold, a triple is only ever answered "valid" after libsodium verified
@@ -890,11 +890,14 @@ std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb) const {
   if (si.public_key().size() != crypto::kPubKeySize || (!si.wallet().empty() && si.wallet().size() != 20)) return {};
   // The account whose number is signed: the agent wallet's for a session-key tx.
   const Bytes signer = si.wallet().empty() ? crypto::AddressOf(si.public_key()) : si.wallet();
-  auto got = Guard([&] { return impl_->auth.keeper().get_account(impl_->db->committed(), signer); });
-  if (!got.ok() || !*got) return {};
-  const auto& acc = *got;
-  return {SigCheck{si.public_key(),
-                   x::SignBytes(raw.body_bytes(), raw.auth_info_bytes(), impl_->chain_id, acc->account_number()),
+  std::optional<uint64_t> number = known ? known->find(signer) : std::nullopt;
+  if (!number) {
+    auto got = Guard([&] { return impl_->auth.keeper().get_account(impl_->db->committed(), signer); });
+    if (!got.ok() || !*got) return {};
+    number = (*got)->account_number();
+    if (known) known->put(signer, *number);
+  }
+  return {SigCheck{si.public_key(), x::SignBytes(raw.body_bytes(), raw.auth_info_bytes(), impl_->chain_id, *number),
                    raw.signatures(0)}};
 }
 

@@ -89,7 +89,16 @@ class App {
   struct SigCheck {
     Bytes pubkey, sign_bytes, sig;
   };
-  std::vector<SigCheck> SigChecksFor(std::string_view tx) const;
+  // Account numbers a caller has already seen (a number never changes once assigned, and
+  // accounts are never deleted): SigChecksFor asks it before reading the account, and tells it
+  // each number it read. A wrong answer cannot admit anything: the App compares the sign bytes.
+  class AccountNumbers {
+   public:
+    virtual ~AccountNumbers() = default;
+    virtual std::optional<uint64_t> find(std::string_view address) const = 0;
+    virtual void put(std::string_view address, uint64_t number) const = 0;
+  };
+  std::vector<SigCheck> SigChecksFor(std::string_view tx, const AccountNumbers* known = nullptr) const;
 
   class Impl;
 

@@ -65,7 +65,7 @@ void SigVerifier::prefetch(const app::App& app, const std::vector<Bytes>& txs) {
 void SigVerifier::check(const Bytes& tx, bool ahead, std::unique_lock<std::mutex>& lock) const {
   const app::App* app = app_;
   lock.unlock();
-  auto checks = app->SigChecksFor(tx);
+  auto checks = app->SigChecksFor(tx, &numbers_);
   std::vector<std::pair<std::string, Result>> done;
   done.reserve(checks.size());
   for (auto& c : checks) {
@@ -120,6 +120,18 @@ bool SigVerifier::verified(std::string_view pubkey, std::string_view sign_bytes,
     }
     done_cv_.wait(lock);
   }
+}
+
+std::optional<uint64_t> SigVerifier::Numbers::find(std::string_view address) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = map_.find(address);
+  return it == map_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+}
+
+void SigVerifier::Numbers::put(std::string_view address, uint64_t number) const {
+  std::lock_guard<std::mutex> g(mu_);
+  if (map_.size() >= kCapacity) map_.clear();
+  map_.insert_or_assign(std::string(address), number);
 }
 
 }  // namespace depai::devnet

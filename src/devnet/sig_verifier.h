@@ -16,10 +16,11 @@
 #pragma once
 
 #include <condition_variable>
-#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "app/app.h"
@@ -39,9 +40,12 @@ class SigVerifier : public app::SigCache {
   void prefetch(const app::App& app, const std::vector<Bytes>& txs);
   bool verified(std::string_view pubkey, std::string_view sign_bytes, std::string_view sig) const override;
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
-  // Signatures of a batch found already checked by an earlier prefetch() (not verified again).
+  // Signatures found already checked by an earlier prefetch() (not verified again), counted once
+  // the current batch's checks are all done (it waits for them: the App may have used the
+  // prefetched results before any worker reached those txs).
   size_t reused() const {
-    std::lock_guard<std::mutex> g(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return !active_ || finished_ == txs_.size(); });
     return reused_;
   }
 
@@ -54,6 +58,10 @@ class SigVerifier : public app::SigCache {
   bool batch_unclaimed() const { return active_ && next_ < txs_.size(); }
   // Drops the prefetch not started and waits for every started check (they read txs_ and app_).
   void drain(std::unique_lock<std::mutex>& lock);
+  struct SigHash {  // transparent, so lookups by string_view do not allocate
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Result {
     Bytes pubkey, sign_bytes;
     bool ok = false;
@@ -72,7 +80,21 @@ class SigVerifier : public app::SigCache {
   size_t ahead_next_ = 0, ahead_in_flight_ = 0;
   mutable size_t reused_ = 0;
   bool stop_ = false;
-  mutable std::map<std::string, Result, std::less<>> results_;  // by signature bytes
+  // By signature bytes. Hashed: the App's lookup per tx and the workers' two per tx were tree
+  // walks over cold 64-byte keys (only looked up and erased, never iterated in an order that matters).
+  mutable std::unordered_map<std::string, Result, SigHash, std::equal_to<>> results_;
+  // Signers' account numbers, so a check reads committed state once per signer, not per tx.
+  class Numbers : public app::App::AccountNumbers {
+   public:
+    std::optional<uint64_t> find(std::string_view address) const override;
+    void put(std::string_view address, uint64_t number) const override;
+
+   private:
+    static constexpr size_t kCapacity = 1 << 20;  // then cleared: a memo, not a record
+    mutable std::mutex mu_;
+    mutable std::unordered_map<std::string, uint64_t, SigHash, std::equal_to<>> map_;
+  };
+  Numbers numbers_;
 };
 
 }  // namespace depai::devnet
