@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -30,18 +31,22 @@ constexpr int kBlocks = 12;
 
 double g_verify_rate = 0;  // verifies per second on one core, measured once
 
+// The best of several rounds: a round the host slowed down would lower the anchor and flatter
+// every ratio, so the anchor is the fastest rate seen (the ratios err low, never high).
 double MeasureVerifyRate() {
   if (g_verify_rate > 0) return g_verify_rate;
   auto key = crypto::GenerateKey();
   std::string msg(150, 'm');
   auto sig = crypto::Sign(key, msg);
-  const int n = 20000;
-  auto t0 = std::chrono::steady_clock::now();
+  const int rounds = 5, n = 5000;
   int ok = 0;
-  for (int i = 0; i < n; ++i) ok += crypto::Verify(key.pubkey, msg, sig);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (int r = 0; r < rounds; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) ok += crypto::Verify(key.pubkey, msg, sig);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    g_verify_rate = std::max(g_verify_rate, n / secs);
+  }
   benchmark::DoNotOptimize(ok);
-  g_verify_rate = n / secs;
   return g_verify_rate;
 }
 
