@@ -877,7 +877,7 @@ Status App::CheckInvariants() const {
   });
 }
 
-std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb, const AccountNumbers* known) const {
+std::vector<App::SigCheck> App::SigChecksFor(std::string_view txb, AccountNumbers* known) const {
   // Only the parsing the triple needs, not DecodeTx's full checks (body, canonical re-encoding,
   // fee): a tx those refuse is refused when the App runs it, and its triple is never asked for.
   // Whatever these bytes hold, a triple is only ever answered "valid" after libsodium verified

@@ -96,9 +96,9 @@ class App {
    public:
     virtual ~AccountNumbers() = default;
     virtual std::optional<uint64_t> find(std::string_view address) const = 0;
-    virtual void put(std::string_view address, uint64_t number) const = 0;
+    virtual void put(std::string_view address, uint64_t number) = 0;
   };
-  std::vector<SigCheck> SigChecksFor(std::string_view tx, const AccountNumbers* known = nullptr) const;
+  std::vector<SigCheck> SigChecksFor(std::string_view tx, AccountNumbers* known = nullptr) const;
 
   class Impl;
 

@@ -128,7 +128,7 @@ std::optional<uint64_t> SigVerifier::Numbers::find(std::string_view address) con
   return it == map_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
 }
 
-void SigVerifier::Numbers::put(std::string_view address, uint64_t number) const {
+void SigVerifier::Numbers::put(std::string_view address, uint64_t number) {
   std::lock_guard<std::mutex> g(mu_);
   if (map_.size() >= kCapacity) map_.clear();
   map_.insert_or_assign(std::string(address), number);

@@ -58,10 +58,6 @@ class SigVerifier : public app::SigCache {
   bool batch_unclaimed() const { return active_ && next_ < txs_.size(); }
   // Drops the prefetch not started and waits for every started check (they read txs_ and app_).
   void drain(std::unique_lock<std::mutex>& lock);
-  struct SigHash {  // transparent, so lookups by string_view do not allocate
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Result {
     Bytes pubkey, sign_bytes;
     bool ok = false;
@@ -82,19 +78,19 @@ class SigVerifier : public app::SigCache {
   bool stop_ = false;
   // By signature bytes. Hashed: the App's lookup per tx and the workers' two per tx were tree
   // walks over cold 64-byte keys (only looked up and erased, never iterated in an order that matters).
-  mutable std::unordered_map<std::string, Result, SigHash, std::equal_to<>> results_;
+  mutable std::unordered_map<std::string, Result, BytesHash, std::equal_to<>> results_;
   // Signers' account numbers, so a check reads committed state once per signer, not per tx.
   class Numbers : public app::App::AccountNumbers {
    public:
     std::optional<uint64_t> find(std::string_view address) const override;
-    void put(std::string_view address, uint64_t number) const override;
+    void put(std::string_view address, uint64_t number) override;
 
    private:
     static constexpr size_t kCapacity = 1 << 20;  // then cleared: a memo, not a record
     mutable std::mutex mu_;
-    mutable std::unordered_map<std::string, uint64_t, SigHash, std::equal_to<>> map_;
+    std::unordered_map<std::string, uint64_t, BytesHash, std::equal_to<>> map_;
   };
-  Numbers numbers_;
+  mutable Numbers numbers_;  // filled by check(), which is const like verified()
 };
 
 }  // namespace depai::devnet

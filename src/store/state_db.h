@@ -45,12 +45,8 @@ class RocksReader : public KVReader {
   rocksdb::DB* db_;
   size_t capacity_;
   mutable std::mutex mu_;
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
-  };
   // Point reads only, never iterated; looked up by string_view (no key copy on a hit).
-  mutable std::unordered_map<std::string, std::optional<Bytes>, Hash, std::equal_to<>> cache_;
+  mutable std::unordered_map<std::string, std::optional<Bytes>, BytesHash, std::equal_to<>> cache_;
   uint64_t epoch_ = 0;  // commits that updated the cache (guarded by mu_)
   void refresh_locked(const std::string& key, const std::optional<Bytes>& value);  // mu_ held
 };

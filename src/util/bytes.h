@@ -1,7 +1,9 @@
 // Byte helpers: hex and fixed-width big-endian integers, byte-exact and portable.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,12 @@ inline uint64_t GetU64BE(std::string_view b) {
   for (size_t i = 0; i < 8 && i < b.size(); ++i) v = (v << 8) | static_cast<uint8_t>(b[i]);
   return v;
 }
+// A transparent hash for hashed containers keyed by Bytes: lookups by string_view do not copy the key.
+struct BytesHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view b) const { return std::hash<std::string_view>{}(b); }
+};
+
 inline Bytes U64BE(uint64_t v) {
   Bytes b;
   PutU64BE(b, v);
