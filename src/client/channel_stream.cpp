@@ -94,6 +94,13 @@ struct ChannelReceiver::Impl {
       ws.accept(req, ec);
       if (ec) return;
       ws.binary(true);
+      // A payer's close frame: persist before Beast answers it. The payer's close() waits for that
+      // answer, so when `depai channel pay` returns, FILE already holds its last payment.
+      ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+        if (kind != websocket::frame_type::close) return;
+        std::lock_guard<std::mutex> l(mu);
+        persist();
+      });
       beast::flat_buffer in;
       while (!stopping) {
         in.clear();

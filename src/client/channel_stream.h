@@ -4,7 +4,8 @@
 // payer is one payment (client/channel.h frames); the receiver verifies it (a signature for a
 // voucher, one SHA-256 for a ticket), answers with the metered chunk it bought (chunk_bytes per
 // unit of a deterministic data stream) or an error frame, and persists the best proof to its
-// state file (every voucher, every 256 tickets, and when a stream ends).
+// state file (every voucher, every 256 tickets, and when a stream ends: on the payer's close
+// frame, before it is answered, so a returned PayOverStream finds its last payment in the file).
 // Thread-safety: ChannelReceiver's Start/Stop from one thread; it serves each connection on a
 // thread of its own, with its state behind a mutex. PayOverStream is a blocking call.
 #pragma once

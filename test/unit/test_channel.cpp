@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "client/channel.h"
+#include "client/channel_stream.h"
 #include "crypto/hash.h"
 #include "ledger_fixture.h"
 #include "store/cache_store.h"
@@ -435,6 +436,40 @@ TEST(ChannelReceiver, AcceptsVouchersAndTicketsRefusesCheatsWithoutTraceAndPersi
   auto j = st.to_json();
   j["ticket_head"] = HexEncode(hc.at(5));
   EXPECT_FALSE(client::ReceiverState::FromJson(j).ok());
+  std::filesystem::remove(path);
+}
+
+// When PayOverStream returns, the receiver's state file already holds the last payment: the
+// receiver persists on the payer's close frame before answering it. 300 tickets is not a multiple
+// of the periodic write (256), so only that last write can hold unit 300.
+TEST(ChannelReceiver, StateFileHoldsEveryPaymentWhenThePayerReturns) {
+  crypto::InitCrypto();
+  const auto key = VoucherKey();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("depai-channel-close-" + std::to_string(::getpid()))).string();
+  for (int round = 1; round <= 5; ++round) {
+    std::filesystem::remove(path);
+    client::ReceiverOptions ro;
+    ro.state_path = path;
+    ro.unit_price = 2;
+    client::ChannelReceiver recv(client::ReceiverState(7, "c-close", key.pubkey, 1000000), ro);
+    ASSERT_TRUE(recv.Start().ok());
+    client::PayOptions po;
+    po.url = "ws://127.0.0.1:" + std::to_string(recv.port()) + "/channel/7/stream";
+    po.channel_id = 7;
+    po.chain_id = "c-close";
+    po.units = 300;
+    po.tickets = true;
+    po.unit_price = 2;
+    auto sum = client::PayOverStream(key, po);
+    ASSERT_TRUE(sum.ok()) << sum.error().message;
+    EXPECT_EQ(sum->units, 300u);
+    auto saved = client::ReceiverState::Load(path);
+    ASSERT_TRUE(saved.ok()) << "round " << round << ": " << saved.error().message;
+    EXPECT_EQ(saved->ticket_units(), 300u) << "round " << round;
+    EXPECT_EQ(saved->proven(), 600u) << "round " << round;
+    recv.Stop();
+  }
   std::filesystem::remove(path);
 }
 
