@@ -239,9 +239,15 @@ void StartNode(const LocalnetArgs& a, const std::string& self, const std::string
       std::string abci_cli = cmt_path.has_parent_path() ? (cmt_path.parent_path() / "abci-cli").string() : "abci-cli";
       argv = {abci_cli, "kvstore", "--address", "unix://" + d + "/abci.sock"};
     }
+    // An app killed with SIGKILL leaves its socket file behind, and nobody listens on it. Remove it
+    // first, so the wait below sees the new app's socket: CometBFT started against the stale one
+    // would fail to connect and exit.
+    std::error_code rm_ec;
+    fs::remove(d + "/abci.sock", rm_ec);
     pid_t p = Spawn(argv, d + "/app.log");
     std::ofstream(d + "/app.pid") << p;
-    for (int t = 0; t < 100 && !fs::exists(d + "/abci.sock"); ++t)
+    // Up to 30 s (a loaded machine opens RocksDB slowly); an app that exited is not waited for.
+    for (int t = 0; t < 600 && !fs::exists(d + "/abci.sock") && waitpid(p, nullptr, WNOHANG) == 0; ++t)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (!Alive(ReadPid(d + "/cometbft.pid"))) {

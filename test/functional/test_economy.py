@@ -126,7 +126,7 @@ services:
 resources: {cpu_millicores: 1000, memory_mib: 256}
 count: 1
 placement: {region: eu-west}
-pricing: {denom: ucredit, max_price_per_block: 50ucredit, deposit: 20000ucredit, bid_window: 3, auto_select: true}
+pricing: {denom: ucredit, max_price_per_block: 50ucredit, deposit: 20000ucredit, bid_window: 10, auto_select: true}
 """)
         out = d.cli_json("deploy", "create", spec, "--from", "bob", "--wait", "--yes")
         order = out["order_id"]

@@ -221,11 +221,21 @@ def abuse(name, port, normal_path, slow_path, per_client_cap):
     # One address cannot hold more than the cap: the extra connections are closed at once.
     extra = 20
     socks = [connect_from("127.0.0.99", port) for _ in range(per_client_cap + extra)]
-    time.sleep(1.0)
-    closed = 0
-    for s in socks:
-        _, c = closed_by_server(s)
-        closed += c
+    # Wait (10 s at most: a loaded machine accepts slowly) until the server has closed the extra
+    # ones, then once more after half a second: the count must be settled, not caught mid-way.
+    shut = set()
+
+    def count_closed():
+        for i, s in enumerate(socks):
+            if i not in shut and closed_by_server(s)[1]:
+                shut.add(i)
+        return len(shut)
+
+    deadline = time.time() + 10
+    while count_closed() < extra and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    closed = count_closed()
     held = len(socks) - closed
     for s in socks:
         s.close()

@@ -92,7 +92,7 @@ services:
 resources: {{cpu_millicores: 1000, memory_mib: 256{gpus}}}
 count: 1
 placement: {{region: eu-west}}
-pricing: {{max_price_per_block: {max_price}, deposit: 20000udpai, bid_window: 3, auto_select: {str(auto).lower()}}}
+pricing: {{max_price_per_block: {max_price}, deposit: 20000udpai, bid_window: {10 if auto else 50}, auto_select: {str(auto).lower()}}}
 """)
     return path
 

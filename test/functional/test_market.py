@@ -300,7 +300,11 @@ def main():
                                       "  center: {lat: 52.52, lon: 13.405}\n  max_distance_km: 2500\n")
         spec_text = spec_text.replace("  region: eu-west\n", "")
         spec_text = spec_text.replace("max_price_per_block: 100udpai", "max_price_per_block: 300udpai")
+        # Both audited providers must bid: 15 blocks (3 s), not the example's 5, leave room for a
+        # loaded machine where a provider's loop is busy for a block with its own heartbeat.
+        spec_text = spec_text.replace("bid_window: 5,", "bid_window: 15,")
         assert "auditors" in spec_text and "300udpai" in spec_text and "region" not in spec_text
+        assert "bid_window: 15," in spec_text
         spec = write_spec(work, "spec.yaml", spec_text)
 
         supply0 = supply(d)
@@ -381,7 +385,7 @@ services:
     command: ["python3", "-u", "-c", "import time\\nwhile True:\\n    print('tick', flush=True)\\n    time.sleep(0.5)"]
     restart: always
 resources: {cpu_millicores: 2000, memory_mib: 1024}
-pricing: {max_price_per_block: 500udpai, deposit: 400000udpai, bid_window: 3, auto_select: true}
+pricing: {max_price_per_block: 500udpai, deposit: 400000udpai, bid_window: 10, auto_select: true}
 """
         svc = write_spec(work, "service.yaml", svc_yaml)
         other = write_spec(work, "other.yaml", svc_yaml.replace("tick", "tock"))
@@ -488,7 +492,7 @@ pricing: {max_price_per_block: 500udpai, deposit: 400000udpai, bid_window: 3, au
 services: {job: {command: ["true"]}}
 resources: {cpu_millicores: 100, memory_mib: 64}
 placement: {attributes: {tier: platinum}}
-pricing: {max_price_per_block: 30udpai, deposit: 10000udpai, bid_window: 150, auto_select: false}
+pricing: {max_price_per_block: 30udpai, deposit: 10000udpai, bid_window: 1000, auto_select: false}
 """)
         order4 = d.cli_json("deploy", "create", plat, "--from", "alice", "--yes")["order_id"]
         expect_cli_fail(d, ["tx", "market", "bid", "frank", order4, "10udpai", "--yes"], "tier")

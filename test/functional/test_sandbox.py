@@ -176,7 +176,7 @@ def main():
         shutil.copy(os.path.join(HERE, "hostile.py"), work)
         for f in ("optimize.py", "stops.json"):
             shutil.copy(os.path.join(EXAMPLE, f), work)
-        common = "pricing: {max_price_per_block: 2000udpai, deposit: 2000000udpai, bid_window: 2, auto_select: true}\n"
+        common = "pricing: {max_price_per_block: 2000udpai, deposit: 2000000udpai, bid_window: 10, auto_select: true}\n"
 
         # ---- the victim: another buyer's long-running service with a secret --------------------
         victim = write_spec(work, "victim.yaml", """version: "1"
