@@ -8,6 +8,7 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <list>
+#include <optional>
 
 namespace depai::client {
 
@@ -53,9 +54,13 @@ struct ChannelReceiver::Impl {
   std::atomic<bool> stopping{false};
   std::string stream_path, best_path;
 
+  std::optional<uint64_t> persisted;  // state.payments() at the last save (every change counts one)
+
+  // Writes FILE unless it already holds this state (a stream's close frame, its end and Stop()
+  // would otherwise write the same state up to three times).
   void persist() {
-    if (opts.state_path.empty()) return;
-    (void)state.save(opts.state_path);
+    if (opts.state_path.empty() || persisted == state.payments()) return;
+    if (state.save(opts.state_path).ok()) persisted = state.payments();
   }
 
   // One payment frame: the answer frame.

@@ -116,6 +116,30 @@ class Depai:
                 return int(c["amount"])
         return 0
 
+    def height(self):
+        return int(self.get("/status")["latest_block_height"])
+
+    def events(self, type_, frm=1, to=None):
+        """The events of type_ in committed blocks frm..to (to: the latest height), every page."""
+        out, h = [], frm
+        to = self.height() if to is None else to
+        while h <= to:
+            r = self.get(f"/events?from_height={h}&to_height={to}&type={type_}")
+            out += r["events"]
+            h = int(r["next_height"])
+        return out
+
+    def at_one_height(self, read, timeout=30):
+        """(h, read()) with every query of read() answered from the state of height h: retried
+        until the height before and after it is the same."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            h0 = self.height()
+            value = read()
+            if self.height() == h0:
+                return h0, value
+        raise AssertionError(f"no block-stable read in {timeout}s")
+
     def wait_height(self, h, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:

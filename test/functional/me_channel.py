@@ -49,12 +49,10 @@ def event_attr(ans, type_, key):
 
 def supply_and_minted(d):
     """(udpai supply, x/mint's cumulative minted) read from one committed state."""
-    while True:
-        m1 = d.get("/q/mint/status")["minter"].get("minted", "0")
-        s = next((int(c["amount"]) for c in d.get("/supply")["supply"] if c["denom"] == "udpai"), 0)
-        m2 = d.get("/q/mint/status")["minter"].get("minted", "0")
-        if m1 == m2:
-            return s, int(m1 or 0)
+    _, (s, m) = d.at_one_height(lambda: (
+        next((int(c["amount"]) for c in d.get("/supply")["supply"] if c["denom"] == "udpai"), 0),
+        d.get("/q/mint/status")["minter"].get("minted", "0")))
+    return s, int(m or 0)
 
 
 def module_address(d):

@@ -54,15 +54,6 @@ def patch_genesis(home):
     return g
 
 
-def events(d, type_, frm, to):
-    out, h = [], frm
-    while h <= to:
-        r = d.get(f"/events?from_height={h}&to_height={to}&type={type_}")
-        out += r["events"]
-        h = int(r["next_height"])
-    return out
-
-
 def udpai(coins):
     return sum(int(c["amount"]) for c in coins if c["denom"] == "udpai")
 
@@ -151,7 +142,7 @@ pricing: {denom: ucredit, max_price_per_block: 50ucredit, deposit: 20000ucredit,
         assert hi - lo + 1 == EPOCH, rec
 
         # Organic revenue: every settlement of bob's lease in the epoch (amount to provider + take).
-        settled = [ev for ev in events(d, "market.escrow_settled", lo, hi)
+        settled = [ev for ev in d.events("market.escrow_settled", lo, hi)
                    if ev["attributes"]["lease_id"] == lease["id"]]
         assert settled, "no settlement of the lease inside the epoch"
         paid = sum(int(ev["attributes"]["amount"]) + int(ev["attributes"]["take"]) for ev in settled)
@@ -171,7 +162,7 @@ pricing: {denom: ucredit, max_price_per_block: 50ucredit, deposit: 20000ucredit,
         work_pool = pool * WORK_BPS // 10000
         assert pr["work"] == str(work_pool), (pr, work_pool)  # floor(work_pool * w / W), w == W
         assert rec["work_rewards"] == pr["work"], rec
-        paid_ev = [ev for ev in events(d, "rewards.paid", hi, hi) if ev["attributes"]["provider"] == p.address]
+        paid_ev = [ev for ev in d.events("rewards.paid", hi, hi) if ev["attributes"]["provider"] == p.address]
         assert paid_ev and paid_ev[0]["attributes"]["work"] == pr["work"], paid_ev
 
         # Subsidy at the oracle price and the revenue/subsidy ratio, exactly.
@@ -201,18 +192,10 @@ pricing: {denom: ucredit, max_price_per_block: 50ucredit, deposit: 20000ucredit,
         assert st == 404, (st, err)
 
         # ---- supply: genesis + minted - burned, exactly -------------------------------------------
-        def supply_ok():
-            h0 = int(d.get("/status")["latest_block_height"])
-            sup = udpai(d.get("/supply")["supply"])
-            mint = d.get("/q/mint/status")
-            h1 = int(d.get("/status")["latest_block_height"])
-            if h0 != h1:
-                return None  # a block landed between the reads; try again
-            burned = sum(int(ev["attributes"]["amount"].replace("udpai", "")) for ev in events(d, "burn", 1, h1)
-                         if ev["attributes"]["amount"].endswith("udpai"))
-            return sup == genesis_udpai + int(mint["minter"]["minted"]) - burned or (sup, genesis_udpai, mint, burned)
-        res = wait_for("a stable read of the supply", supply_ok, timeout=30, interval=0.05)
-        assert res is True, res
+        h1, (sup, mint) = d.at_one_height(lambda: (udpai(d.get("/supply")["supply"]), d.get("/q/mint/status")))
+        burned = sum(int(ev["attributes"]["amount"].replace("udpai", "")) for ev in d.events("burn", 1, h1)
+                     if ev["attributes"]["amount"].endswith("udpai"))
+        assert sup == genesis_udpai + int(mint["minter"]["minted"]) - burned, (sup, genesis_udpai, mint, burned)
         print("ok: udpai supply == genesis + minted - burned")
         ok = True
     finally:

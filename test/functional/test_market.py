@@ -229,16 +229,6 @@ def expect_cli_fail(d, args, needle):
     print(f"ok: rejected {' '.join(args[:3])}: {msg.strip().splitlines()[-1][:140]}")
 
 
-def events(d, type_, frm=1):
-    out, h = [], frm
-    latest = int(d.get("/status")["latest_block_height"])
-    while h <= latest:
-        r = d.get(f"/events?from_height={h}&type={type_}")
-        out += r["events"]
-        h = int(r["next_height"])
-    return out
-
-
 def write_spec(dirpath, name, text):
     path = os.path.join(dirpath, name)
     with open(path, "w") as f:
@@ -320,7 +310,7 @@ def main():
         assert prices == {p_dear.address: 126, p_cheap.address: 106}, prices
         # The documented score, recomputed here from the bids, the providers' coordinates and the
         # uptime the chain used (recorded in market.bid_scored), must match the chain's and pick the winner.
-        scored = {e["attributes"]["provider"]: e["attributes"] for e in events(d, "market.bid_scored")
+        scored = {e["attributes"]["provider"]: e["attributes"] for e in d.events("market.bid_scored")
                   if e["attributes"]["order_id"] == order1}
         assert set(scored) == bidders, scored
         mine = {}
@@ -464,7 +454,7 @@ pricing: {max_price_per_block: 500udpai, deposit: 400000udpai, bid_window: 10, a
         l3 = wait_for("insufficient-funds close", closed_insufficient, 60)
         assert l3["close_reason"] == "CLOSE_REASON_INSUFFICIENT_FUNDS", l3
         kinds = {e["type"] for t in ("market.escrow_low_balance", "market.escrow_exhausted")
-                 for e in events(d, t, h_redeploy) if e["attributes"].get("lease_id") == lease3}
+                 for e in d.events(t, h_redeploy) if e["attributes"].get("lease_id") == lease3}
         assert kinds == {"market.escrow_low_balance", "market.escrow_exhausted"}, kinds
         st = wait_for("workload stopped", lambda: (lambda s: s if s["workload_state"] == "stopped" else None)(
             d.cli_json("deploy", "status", order3, "--from", "alice")), 10)

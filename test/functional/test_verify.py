@@ -95,16 +95,6 @@ def wait_for(what, fn, timeout=60, interval=0.3):
     raise AssertionError(f"timed out waiting for {what} (last: {last})")
 
 
-def events(d, type_, frm=1, to=None):
-    out, h = [], frm
-    latest = int(d.get("/status")["latest_block_height"]) if to is None else to
-    while h <= latest:
-        r = d.get(f"/events?from_height={h}&to_height={latest}&type={type_}")
-        out += r["events"]
-        h = int(r["next_height"])
-    return out
-
-
 def patch_genesis(home, params):
     path = os.path.join(home, "config", "genesis.json")
     with open(path) as f:
@@ -371,15 +361,14 @@ def main():
         assert lease["state"] != "LEASE_STATE_CLOSED", lease
         # Checkers are paid as verdicts settle, in any block: read their records within one height
         # (the height before and after them the same), and the payment events up to that height.
-        while True:
-            h0 = int(d.get("/status")["latest_block_height"])
+        def checker_recs():
             recs = {}
             for c in checkers:
                 rec = d.get(f"/q/verify/checkers/{keys[c.key]}")
                 recs[keys[c.key]] = rec.get("checker", rec)
-            if int(d.get("/status")["latest_block_height"]) == h0:
-                break
-        paid = events(d, "verify.checker_paid", to=h0)
+            return recs
+        h0, recs = d.at_one_height(checker_recs)
+        paid = d.events("verify.checker_paid", to=h0)
         for c in checkers:
             addr = keys[c.key]
             mine = [int(e["attributes"]["amount"]) for e in paid if e["attributes"]["checker"] == addr]
@@ -427,7 +416,7 @@ def main():
             print(f"note: verdict {target['id']} settled before the dispute landed; disputing the next one")
         assert r.returncode == 0, r.stderr
         slashed = wait_for("the liar's bond slashed",
-                           lambda: [e for e in events(d, "verify.checker_slashed")
+                           lambda: [e for e in d.events("verify.checker_slashed")
                                     if e["attributes"].get("checker") == keys["ivan"]])
         print(f"ok: dispute of row {wrong_row} slashed the always-pass checker: {slashed[0]['attributes']}")
         bad = failed(p_wrong, "REASON_FREIVALDS")[-1]
@@ -436,9 +425,9 @@ def main():
         print(f"ok: p-wrong caught: {bad['reason']}")
 
         # ---- 4. the always-pass checker: unpaid for disagreeing, banned ---------------------------
-        wait_for("the liar banned", lambda: [e for e in events(d, "verify.checker_banned")
+        wait_for("the liar banned", lambda: [e for e in d.events("verify.checker_banned")
                                             if e["attributes"].get("checker") == keys["ivan"]], timeout=180)
-        assert not [e for e in events(d, "verify.checker_paid") if e["attributes"]["checker"] == keys["ivan"]
+        assert not [e for e in d.events("verify.checker_paid") if e["attributes"]["checker"] == keys["ivan"]
                     and e["attributes"].get("verdict_id") == bad["id"]]
         print("ok: the always-pass checker is unpaid for disagreeing and banned after its second disagreement")
         liar.stop_flag = True
@@ -481,9 +470,9 @@ def main():
             l.stop_flag = True
         for k in ("grace", "heidi"):  # honest again: later quorums that hold them complete
             next(c for c in checkers if c.key == k).start()
-        wait_for("the appeal", lambda: [e for e in events(d, "verify.appeal")
+        wait_for("the appeal", lambda: [e for e in d.events("verify.appeal")
                                         if e["attributes"].get("verdict_id") == wrongly["id"]])
-        wait_for("overturned", lambda: [e for e in events(d, "verify.overturned")
+        wait_for("overturned", lambda: [e for e in d.events("verify.overturned")
                                         if e["attributes"].get("verdict_id") == wrongly["id"]], timeout=180)
         v = d.get(f"/q/verify/verdicts/{wrongly['id']}")
         v = v.get("verdict", v)
@@ -558,7 +547,7 @@ def check_slash_refund_unstable(d, verdict, lease_id, fault="FAULT_DECEPTION"):
     blocks = int(r["to_height"]) - int(r["from_height"]) + 1
     assert int(r["amount"]) == min(price * blocks, int(v["slashed"])), (r, price, blocks)
     assert r["owner"] == lease["owner"], (r, lease)
-    paid = [e for e in events(d, "verify.refund") if e["attributes"].get("verdict_id") == str(vid)
+    paid = [e for e in d.events("verify.refund") if e["attributes"].get("verdict_id") == str(vid)
             and e["attributes"].get("lease_id") == str(lease_id)]
     assert len(paid) == 1 and int(paid[0]["attributes"]["amount"]) == int(r["amount"]) \
         and paid[0]["attributes"]["owner"] == lease["owner"], (paid, r)
